@@ -1,0 +1,63 @@
+"""Where each source system lives: the user's own, or the embedded demo company."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+
+from orchestration.lib.settings import Settings, load_settings
+
+SETTING_OF = {"erp": "ERP_DATABASE_URL", "crm": "CRM_API_URL", "web": "WEB_EVENTS_PATH"}
+
+
+class SourceSystems(dg.ConfigurableResource):
+    """Resolves a source to the location its extraction reads, starting the demo if needed.
+
+    The demo company is generated on first use (and regenerated when ``DEMO_AS_OF`` moves on);
+    its CRM is served on loopback only while the extraction runs.
+    """
+
+    @contextmanager
+    def location(self, source: str, log: logging.Logger) -> Iterator[str | None]:
+        settings = load_settings()
+        system = getattr(settings, source)
+        if system.mode == "off":
+            log.warning(
+                "%s source is off (%s=off): its raw tables are created empty and the "
+                "marts built on them will be empty.",
+                source.upper(),
+                SETTING_OF[source],
+            )
+            yield None
+        elif system.mode == "configured":
+            yield system.location
+        else:
+            with _demo_location(settings, source, log) as location:
+                yield location
+
+
+@contextmanager
+def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iterator[str]:
+    # Imported here: the simulator is only needed when a source runs on the demo.
+    from demo_company.crm_server import CrmServer
+    from demo_company.writer import ensure_demo
+
+    demo = ensure_demo(
+        settings.demo_dir, settings.demo_as_of, seed=settings.demo_seed, scale=settings.demo_scale
+    )
+    log.info(
+        "%s source: the demo company as of %s (%s unset).",
+        source.upper(),
+        settings.demo_as_of,
+        SETTING_OF[source],
+    )
+    if source == "erp":
+        yield demo.erp_url
+    elif source == "web":
+        yield str(demo.web_dir)
+    else:
+        with CrmServer(demo.crm_db) as server:
+            yield server.url

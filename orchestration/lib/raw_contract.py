@@ -1,0 +1,69 @@
+"""The raw contract, read from the dbt sources YAML where it is written once.
+
+Extraction takes its table names, column types and keys from here, so what lands in raw is
+exactly what dbt's sources declare and test.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import yaml
+
+from orchestration.lib.settings import PROJECT_ROOT
+
+STAGING_DIR = PROJECT_ROOT / "dbt_project" / "models" / "staging"
+
+# dbt data types of the contract → dlt column hints.
+_DLT_TYPES = {
+    "varchar": "text",
+    "bigint": "bigint",
+    "integer": "bigint",
+    "double": "double",
+    "boolean": "bool",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    source: str
+    name: str
+    schema: str
+    columns: dict[str, str]  # column name → dbt data type
+    primary_key: tuple[str, ...]
+    cursor: str
+    description: str
+
+    def dlt_columns(self) -> dict[str, dict]:
+        """Column hints that make dlt create exactly the contract's columns and types."""
+        return {name: _dlt_hint(name, data_type) for name, data_type in self.columns.items()}
+
+
+def _dlt_hint(name: str, data_type: str) -> dict:
+    hint: dict = {"name": name, "nullable": True}
+    if data_type.startswith("decimal"):
+        precision, scale = data_type[data_type.index("(") + 1 : -1].split(",")
+        return hint | {"data_type": "decimal", "precision": int(precision), "scale": int(scale)}
+    return hint | {"data_type": _DLT_TYPES[data_type]}
+
+
+@functools.cache
+def source_tables(source: str) -> dict[str, RawTable]:
+    """The contract of one source (erp, crm or web), table name → RawTable."""
+    path = STAGING_DIR / source / f"_{source}__sources.yml"
+    (spec,) = yaml.safe_load(path.read_text())["sources"]
+    return {
+        table["name"]: RawTable(
+            source=spec["name"],
+            name=table["name"],
+            schema=spec["schema"],
+            columns={c["name"]: c["data_type"] for c in table["columns"]},
+            primary_key=tuple(table["config"]["meta"]["primary_key"]),
+            cursor=table["config"]["meta"]["cursor"],
+            description=table.get("description", ""),
+        )
+        for table in spec["tables"]
+    }

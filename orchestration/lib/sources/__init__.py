@@ -1,0 +1,1 @@
+"""dlt sources that land each system in its raw schema, shaped by the raw contract."""

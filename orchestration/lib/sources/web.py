@@ -1,0 +1,104 @@
+"""Web analytics events from a landing folder of JSON-lines or Parquet files.
+
+The cursor is the file name (files are named so that they sort by time); the last file read
+is read again, since it may have grown, and merging on ``event_id`` keeps that idempotent.
+Lines that cannot be read are kept in ``events_quarantine`` with the reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+
+from orchestration.lib.raw_contract import source_tables
+from orchestration.lib.sources._contract import contract_resource
+
+SUFFIXES = (".jsonl", ".json", ".parquet")
+REQUIRED = ("event_id", "event_type", "occurred_at")
+QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name="events_quarantine",
+    write_disposition="merge",
+    primary_key=["_file_name", "line_number"],
+    columns={
+        "_file_name": {"data_type": "text"},
+        "line_number": {"data_type": "bigint"},
+        "reason": {"data_type": "text"},
+        "raw_line": {"data_type": "text"},
+    },
+)
+
+
+@dlt.source(name="web")
+def web_source(events_path: str | None = None) -> Iterator[Any]:
+    """The events resource; ``events_path`` None means the source is off."""
+    (table,) = source_tables("web").values()
+    cursor = dlt.sources.incremental(table.cursor, initial_value="")
+    rows = None if events_path is None else _reader(Path(events_path))
+    yield contract_resource(table, rows, cursor)
+
+
+def check_event(record: Any) -> str | None:
+    """Why an event cannot be loaded, or None when it can."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    missing = [key for key in REQUIRED if record.get(key) in (None, "")]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    try:
+        datetime.fromisoformat(str(record["occurred_at"]).replace("Z", "+00:00"))
+    except ValueError:
+        return f"occurred_at is not an ISO 8601 timestamp: {record['occurred_at']!r}"
+    return None
+
+
+def _reader(folder: Path):
+    def read(cursor: dlt.sources.incremental[Any]) -> Iterator[Any]:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"WEB_EVENTS_PATH {folder} is not a folder")
+        files = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES)
+        for path in (p for p in files if p.name >= cursor.last_value):
+            good, bad = [], []
+            for number, line, record, reason in _records(path):
+                if reason is None:
+                    good.append({**record, "_file_name": path.name})
+                else:
+                    bad.append(
+                        {
+                            "_file_name": path.name,
+                            "line_number": number,
+                            "reason": reason,
+                            "raw_line": line,
+                        }
+                    )
+            if good:
+                yield good
+            if bad:
+                yield dlt.mark.with_hints(bad, QUARANTINE_HINTS)
+
+    return read
+
+
+def _records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
+    if path.suffix == ".parquet":
+        relation = duckdb.sql("select * from read_parquet(?)", params=[str(path)])
+        columns = relation.columns
+        for number, values in enumerate(relation.fetchall(), start=1):
+            record = dict(zip(columns, values, strict=True))
+            yield number, "", record, check_event(record)
+        return
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                yield number, line.rstrip("\n"), None, f"invalid JSON: {error.msg}"
+                continue
+            yield number, line.rstrip("\n"), record, check_event(record)
