@@ -1,6 +1,5 @@
 """One asset per raw table, keyed like the dbt source that reads it (``[source, table]``)."""
 
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +32,18 @@ class RawTableTranslator(DagsterDltTranslator):
         columns = dg.TableSchema(
             columns=[dg.TableColumn(name, type_) for name, type_ in table.columns.items()]
         )
-        return super().get_asset_spec(data).replace_attributes(
-            key=dg.AssetKey([table.source, table.name]),
-            deps=[],
-            description=f"{table.description} Raw, in `{table.schema}.{table.name}`.",
-            group_name="ingest",
-            owners=["team:data-engineering"],
-            kinds={"dlt", "duckdb", SYSTEM_KIND[self.source]},
-            metadata={"dagster/column_schema": columns, "primary_key": list(table.primary_key)},
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(
+                key=dg.AssetKey([table.source, table.name]),
+                deps=[],
+                description=f"{table.description} Raw, in `{table.schema}.{table.name}`.",
+                group_name="ingest",
+                owners=["team:data-engineering"],
+                kinds={"dlt", "duckdb", SYSTEM_KIND[self.source]},
+                metadata={"dagster/column_schema": columns, "primary_key": list(table.primary_key)},
+            )
         )
 
 
@@ -64,9 +67,7 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
         dagster_dlt_translator=RawTableTranslator(source=source),
         pool=WAREHOUSE_POOL,
     )
-    def _assets(
-        context: dg.AssetExecutionContext, dlt: DagsterDltResource, systems: SourceSystems
-    ):
+    def _assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource, systems: SourceSystems):
         warehouse = load_settings().warehouse_path
         warehouse.parent.mkdir(parents=True, exist_ok=True)
         with systems.location(source, context.log) as location:

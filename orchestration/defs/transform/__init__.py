@@ -1,5 +1,8 @@
 """The dbt project: staging, intermediate models and marts, with dbt tests as asset checks."""
 
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -7,5 +10,10 @@ from orchestration.defs.transform.dbt import DBT_PROJECT, dbt_models
 
 defs = dg.Definitions(
     assets=[dbt_models],
-    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT)},
+    resources={
+        # The dbt of this environment, whether or not the environment is activated.
+        "dbt": DbtCliResource(
+            project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).with_name("dbt"))
+        )
+    },
 )

@@ -17,9 +17,12 @@ DBT_PROJECT.prepare_if_dev()
 def group_of(props: Mapping[str, Any]) -> str:
     """The model's folder below its layer: marts/customer_value → customer_value.
 
-    Staging is grouped as one layer; intermediate models join the mart area they serve.
+    Staging is grouped as one layer; intermediate models join the mart area they serve;
+    seeds are reference data.
     """
-    layer, *areas = props["fqn"][1:-1] or ["default"]
+    if props["resource_type"] == "seed":
+        return "reference"
+    layer, *areas = props["fqn"][1:-1]
     if layer == "staging" or not areas:
         return layer
     return areas[0]

@@ -1,0 +1,62 @@
+# Two commands on a fresh machine with Python 3.11+, make and git:
+#   make run   — set up, run the daily job on the demo company and print the KPI radar
+#   make test  — set up and run every test (what CI runs)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+DBT := $(VENV)/bin/dbt --quiet
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type f 2>/dev/null)
+
+.PHONY: help setup run test test-fast lint dev docs clean
+
+help:
+	@echo "make run        run the daily job on the demo company and print the KPI radar"
+	@echo "make test       run every test (lint, unit, dbt, end to end)"
+	@echo "make test-fast  the tests without the end-to-end runs"
+	@echo "make dev        start dagster dev on http://127.0.0.1:3000"
+	@echo "make clean      remove the environment, build output and local data"
+
+# uv lives in its own small environment so `uv sync` never removes it from the project's.
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+# dagster-dbt reads dbt's manifest when the definitions load.
+target/manifest.json: $(VENV)/.synced $(DBT_SOURCES)
+	$(DBT) parse --profiles-dir . --project-dir .
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+setup: $(VENV)/.synced target/manifest.json $(DAGSTER_HOME)/dagster.yaml
+
+run: setup
+	$(PY) -m orchestration run
+
+test: setup lint
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not e2e"
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+dev: setup
+	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
+
+clean:
+	rm -rf $(VENV) $(TOOLS) target logs data .dagster_home .pytest_cache .ruff_cache

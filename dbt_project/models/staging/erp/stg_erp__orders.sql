@@ -1,0 +1,46 @@
+with
+
+source as (
+
+    select * from {{ source('erp', 'orders') }}
+
+),
+
+latest as (
+
+    -- raw keeps every version received; the current order header is the latest one
+    select *
+    from source
+    qualify row_number() over (
+        partition by order_id
+        order by updated_at desc, {{ dlt_load_id_to_timestamp('_dlt_load_id') }} desc
+    ) = 1
+
+),
+
+final as (
+
+    select
+        -- ids
+        cast(order_id as {{ dbt.type_bigint() }}) as order_id,
+        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+
+        -- dimensions
+        lower(nullif(trim(status), '')) as status,
+        coalesce(lower(trim(status)) = 'cancelled', false) as is_cancelled,
+        upper(nullif(trim(currency), '')) as currency,
+        lower(nullif(trim(channel), '')) as channel,
+
+        -- dates: order_date is already the calendar day in the reporting time zone
+        cast(order_date as date) as order_date,
+
+        -- timestamps
+        {{ to_reporting_timezone('created_at') }} as created_at,
+        {{ to_reporting_timezone('updated_at') }} as updated_at,
+        {{ dlt_load_id_to_timestamp('_dlt_load_id') }} as _loaded_at
+
+    from latest
+
+)
+
+select * from final

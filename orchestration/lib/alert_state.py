@@ -1,0 +1,37 @@
+"""The lifecycle of an alert: new, ongoing, escalated, recovered.
+
+One alert is open at most per KPI series and kind (decline or flattening). An evaluation
+compares today's finding with the state recorded for the previous evaluation.
+"""
+
+from __future__ import annotations
+
+OPEN_STATES = frozenset({"new", "ongoing", "escalated"})
+NOTIFY_STATES = frozenset({"new", "escalated", "recovered"})
+_SEVERITY_RANK = {"warning": 1, "critical": 2}
+
+
+def next_state(
+    previous_state: str | None,
+    previous_severity: str | None,
+    firing: bool,
+    severity: str | None = None,
+) -> str | None:
+    """The state after this evaluation, or None when there is nothing to record.
+
+    >>> next_state(None, None, firing=True, severity="warning")
+    'new'
+    >>> next_state("new", "warning", firing=True, severity="critical")
+    'escalated'
+    >>> next_state("escalated", "critical", firing=False)
+    'recovered'
+    """
+    was_open = previous_state in OPEN_STATES
+    if not firing:
+        return "recovered" if was_open else None
+    if not was_open:
+        return "new"
+    rank = _SEVERITY_RANK.get(severity or "", 0)
+    if rank > _SEVERITY_RANK.get(previous_severity or "", 0):
+        return "escalated"
+    return "ongoing"

@@ -1,0 +1,367 @@
+"""Why the average customer value (ACV) moved, as numbers and as sentences a CEO can read.
+
+ACV = window revenue / active customers = (orders / active customers) * (revenue / orders)
+    = frequency * basket.
+
+Two exact decompositions:
+
+* :func:`decompose_acv` splits a change of ACV between frequency and basket with log shares,
+  which add up to 1 whatever the size of the change (a plain percentage split leaves an
+  interaction term);
+* :func:`segment_contributions` splits it between segments (or regions...), each into a rate
+  effect (customers of the segment are worth more or less) and a mix effect (the segment weighs
+  more or less among customers), with the symmetric averages of before and after, so the terms
+  add up exactly to the change and no residual is left to explain away.
+
+:func:`render_reason` turns those numbers and a monitoring finding into two or three sentences.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+MINUS = "\u2212"  # a typographic minus reads better than a hyphen in prose
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Totals of one window (the trailing window of the ACV definition) for one population."""
+
+    revenue: float
+    orders: float
+    active_customers: float
+
+    @property
+    def acv(self) -> float | None:
+        """Revenue per active customer; None without customers."""
+        return _ratio(self.revenue, self.active_customers)
+
+    @property
+    def frequency(self) -> float | None:
+        """Orders per active customer; None without customers."""
+        return _ratio(self.orders, self.active_customers)
+
+    @property
+    def basket(self) -> float | None:
+        """Average order value; None without orders."""
+        return _ratio(self.revenue, self.orders)
+
+
+@dataclass(frozen=True)
+class AcvSplit:
+    """Frequency and basket effects of a change of ACV.
+
+    ``*_change_pct`` are relative changes in percent (-4.8 means -4.8 %). ``frequency_share``
+    and ``basket_share`` are ln(factor ratio) / ln(ACV ratio) and add up to 1: 0.92 means the
+    factor explains 92 % of the move. A share above 1 with the other one negative means the
+    second factor moved the other way and offset part of the first. Anything that cannot be
+    computed (no customers or orders, a non-positive value, an unchanged ACV for the shares) is
+    None.
+    """
+
+    acv_before: float | None
+    acv_after: float | None
+    frequency_before: float | None
+    frequency_after: float | None
+    basket_before: float | None
+    basket_after: float | None
+    acv_change_pct: float | None
+    frequency_change_pct: float | None
+    basket_change_pct: float | None
+    frequency_share: float | None
+    basket_share: float | None
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A member's part in the change of the total ACV, in the KPI's currency.
+
+    ``within`` (rate effect): average weight * change of the member's ACV. ``mix``: (average
+    member ACV - average total ACV) * change of the member's weight, so gaining customers helps
+    only a member worth more than average. ``total = within + mix``.
+    """
+
+    member: str
+    within: float
+    mix: float
+    total: float
+
+
+class FindingLike(Protocol):
+    """What :func:`render_reason` reads from a monitoring finding (see trend.Finding)."""
+
+    status: str
+    since: date | None
+    baseline_value: float | None
+    current_value: float | None
+    relative_change: float | None
+    weekly_slope: float | None
+    detail: str
+
+
+def decompose_acv(before: Snapshot, after: Snapshot) -> AcvSplit:
+    """Split the change of ACV from ``before`` to ``after`` into frequency and basket effects."""
+    acv0, acv1 = before.acv, after.acv
+    f0, f1 = before.frequency, after.frequency
+    b0, b1 = before.basket, after.basket
+    log_acv = _log_ratio(acv0, acv1)
+    log_f = _log_ratio(f0, f1)
+    log_b = _log_ratio(b0, b1)
+    frequency_share = basket_share = None
+    if log_acv is not None and log_acv != 0.0 and log_f is not None and log_b is not None:
+        frequency_share, basket_share = log_f / log_acv, log_b / log_acv
+    return AcvSplit(
+        acv_before=acv0,
+        acv_after=acv1,
+        frequency_before=f0,
+        frequency_after=f1,
+        basket_before=b0,
+        basket_after=b1,
+        acv_change_pct=_change_pct(acv0, acv1),
+        frequency_change_pct=_change_pct(f0, f1),
+        basket_change_pct=_change_pct(b0, b1),
+        frequency_share=frequency_share,
+        basket_share=basket_share,
+    )
+
+
+def segment_contributions(
+    before: Mapping[str, Snapshot], after: Mapping[str, Snapshot]
+) -> list[Contribution]:
+    """Exact split of the change of the total ACV into one term per member, most negative first.
+
+    With w_s = N_s / N (share of active customers) and ACV = sum_s w_s * ACV_s, the change is
+    sum_s [avg(w_s) * delta(ACV_s) + (avg(ACV_s) - avg(ACV)) * delta(w_s)], which equals
+    ACV_after - ACV_before to rounding. A member present on one side only counts with zero
+    revenue and customers on the other; its ACV there is taken equal to the side where it exists
+    (its weight is 0, so any value is exact), which makes it a pure mix effect rather than half
+    a rate effect from an ACV of 0. Without customers on either side the total ACV is undefined
+    and the list is empty.
+    """
+    empty = Snapshot(0.0, 0.0, 0.0)
+    members = sorted(set(before) | set(after))
+    n0 = sum(before.get(m, empty).active_customers for m in members)
+    n1 = sum(after.get(m, empty).active_customers for m in members)
+    if n0 <= 0 or n1 <= 0:
+        return []
+    total0 = sum(before.get(m, empty).revenue for m in members) / n0
+    total1 = sum(after.get(m, empty).revenue for m in members) / n1
+    total_mean = (total0 + total1) / 2.0
+    contributions = []
+    for member in members:
+        s0, s1 = before.get(member, empty), after.get(member, empty)
+        w0, w1 = s0.active_customers / n0, s1.active_customers / n1
+        acv0, acv1 = s0.acv, s1.acv
+        if acv0 is None:
+            acv0 = acv1 if acv1 is not None else 0.0
+        if acv1 is None:
+            acv1 = acv0
+        within = (w0 + w1) / 2.0 * (acv1 - acv0)
+        mix = ((acv0 + acv1) / 2.0 - total_mean) * (w1 - w0)
+        contributions.append(Contribution(member, within, mix, within + mix))
+    return sorted(contributions, key=lambda c: (c.total, c.member))
+
+
+def render_reason(
+    kpi_label: str,
+    finding: FindingLike,
+    *,
+    split: AcvSplit | None = None,
+    contributions: Sequence[Contribution] = (),
+    direction: str = "higher_is_better",
+    expected_weekly_growth: float = 0.0,
+    flat_weeks: int = 12,
+    dimension_name: str = "segment",
+    unit: str = "EUR",
+) -> str:
+    """Two or three plain sentences: what happened, frequency or basket, which member.
+
+    ``finding`` is a trend.Finding (or anything with the same attributes); ``split`` and
+    ``contributions`` come from :func:`decompose_acv` and :func:`segment_contributions` over the
+    period of the finding (``finding.since`` to the latest day, against the baseline) and are
+    optional: a KPI that is not ACV has only the first sentence. ``direction``,
+    ``expected_weekly_growth`` and ``flat_weeks`` are the values the finding was evaluated with
+    (growth in the good direction, as trend.evaluate takes it); a flattening quotes them.
+    """
+    sentences = [_headline(kpi_label, finding, direction, expected_weekly_growth, flat_weeks, unit)]
+    if finding.status in ("decline", "flattening"):
+        if split is not None:
+            sentences.append(_split_sentence(split))
+        sentences.append(_member_sentence(contributions, dimension_name, unit))
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+def _headline(
+    kpi_label: str,
+    finding: FindingLike,
+    direction: str,
+    expected_weekly_growth: float,
+    flat_weeks: int,
+    unit: str,
+) -> str:
+    levels = ""
+    if finding.baseline_value is not None and finding.current_value is not None:
+        levels = (
+            f" (from {_amount(finding.baseline_value, unit)}"
+            f" to {_amount(finding.current_value, unit)})"
+        )
+    change = finding.relative_change
+    if finding.status == "decline" and change is not None:
+        verb = "fell" if change < 0 else "rose"
+        since = f" since {_day(finding.since)}" if finding.since else ""
+        return f"{kpi_label} {verb} {_pct(abs(change))}{since}{levels}."
+    if finding.status == "flattening" and finding.weekly_slope is not None:
+        slope = finding.weekly_slope
+        lower_is_better = direction == "lower_is_better"
+        # The catalogue states growth in the good direction; the sentence quotes KPI units.
+        expected = -expected_weekly_growth if lower_is_better else expected_weekly_growth
+        if lower_is_better:
+            state = "has started to creep up" if slope > 0 else "has stopped falling"
+        else:
+            state = "has started to slip" if slope < 0 else "has stopped growing"
+        return (
+            f"{kpi_label} {state}: {_pct(slope, signed=True)} a week over {flat_weeks} weeks "
+            f"against the {_pct(expected, signed=True)} expected."
+        )
+    if finding.status == "ok":
+        return f"{kpi_label} is within its normal range{levels}."
+    if finding.status == "constant":
+        return f"{kpi_label} has not changed{levels}."
+    return f"{kpi_label}: no assessment ({finding.status.replace('_', ' ')}). {finding.detail}"
+
+
+def _split_sentence(split: AcvSplit) -> str | None:
+    f_pct, b_pct = split.frequency_change_pct, split.basket_change_pct
+    f_share, b_share = split.frequency_share, split.basket_share
+    acv_pct = split.acv_change_pct
+    if f_pct is None or b_pct is None or f_share is None or b_share is None or acv_pct is None:
+        return None
+    move = "fall" if acv_pct < 0 else "rise"
+    often = "less often" if f_pct < 0 else "more often"
+    spend = "less per order" if b_pct < 0 else "more per order"
+    # "As before" needs both a small share and a small move: a 0.8 % dip in frequency is noise
+    # next to a 10 % fall of the basket, not next to a 1 % fall.
+    if abs(f_share) < 0.15 and abs(f_pct) < 1.0:
+        return (
+            f"Customers buy as often as before but spend {spend}: "
+            f"the basket effect explains {_share(b_share)} of the {move}."
+        )
+    if abs(b_share) < 0.15 and abs(b_pct) < 1.0:
+        return (
+            f"Customers spend as much per order as before but buy {often}: "
+            f"the frequency effect explains {_share(f_share)} of the {move}."
+        )
+    frequency = f"{_pct(f_pct / 100, signed=True)} orders per customer"
+    basket = f"{_pct(b_pct / 100, signed=True)} per order"
+    if (f_pct < 0) == (b_pct < 0):
+        leading, share = ("basket", b_share) if b_share >= f_share else ("frequency", f_share)
+        return (
+            f"Customers buy {often} ({frequency}) and spend {spend} ({basket}): "
+            f"the {leading} effect explains {_share(share)} of the {move}."
+        )
+    # Opposite moves: the factor with a share above 1 drives, the other one offsets part of it.
+    frequency_phrase = f"{'less' if f_pct < 0 else 'more'} frequent orders ({frequency})"
+    basket_phrase = f"{'smaller' if b_pct < 0 else 'larger'} baskets ({basket})"
+    driver, offset = (
+        (basket_phrase, frequency_phrase)
+        if b_share > f_share
+        else (frequency_phrase, basket_phrase)
+    )
+    return f"The {move} comes from {driver}, partly offset by {offset}."
+
+
+def _member_sentence(
+    contributions: Sequence[Contribution], dimension_name: str, unit: str
+) -> str | None:
+    if not contributions:
+        return None
+    change = math.fsum(c.total for c in contributions)
+    if change == 0.0:
+        return None
+    # The member that pushed hardest in the direction of the move (the list is sorted by total).
+    top = contributions[0] if change < 0 else contributions[-1]
+    if (top.total < 0) != (change < 0):
+        return None
+    lead = "Most of it" if abs(top.total) >= abs(change) / 2 else "The largest part"
+    if abs(top.mix) > abs(top.within):
+        reason = "through a shift in the customer mix"
+    else:
+        reason = f"where customers are worth {'less' if top.within < 0 else 'more'} than before"
+    return (
+        f"{lead} comes from the {top.member} {dimension_name} "
+        f"({_amount(top.total, unit, signed=True)} of {_amount(change, unit, signed=True)}), "
+        f"{reason}."
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    if denominator == 0 or not (math.isfinite(numerator) and math.isfinite(denominator)):
+        return None
+    return numerator / denominator
+
+
+def _log_ratio(before: float | None, after: float | None) -> float | None:
+    if before is None or after is None or before <= 0 or after <= 0:
+        return None
+    return math.log(after / before)
+
+
+def _change_pct(before: float | None, after: float | None) -> float | None:
+    if before is None or after is None or before == 0:
+        return None
+    return (after - before) / abs(before) * 100.0
+
+
+def _day(day: date) -> str:
+    # Spelled out here rather than with strftime("%B"), which follows the process locale.
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _amount(value: float, unit: str, signed: bool = False) -> str:
+    """1,204 EUR, 51 EUR, 7.50 EUR: decimals only below 10, where they still matter to a reader."""
+    text = f"{abs(value):,.0f}" if abs(value) >= 9.995 else f"{abs(value):,.2f}"
+    sign = ""
+    if text.strip("0.,"):
+        if value < 0:
+            sign = MINUS
+        elif signed:
+            sign = "+"
+    return f"{sign}{text} {unit}".rstrip()
+
+
+def _pct(fraction: float, signed: bool = False) -> str:
+    """A fraction as a percentage with one decimal (two when one would show 0.0)."""
+    percent = fraction * 100.0
+    text = f"{abs(percent):.1f}"
+    if text == "0.0" and percent != 0.0:
+        text = f"{abs(percent):.2f}"
+    sign = ""
+    if text.strip("0."):
+        if percent < 0:
+            sign = MINUS
+        elif signed:
+            sign = "+"
+    return f"{sign}{text} %"
+
+
+def _share(share: float) -> str:
+    # A share above 100 % (the other factor moved the other way a little) reads as a typo.
+    return "all" if share >= 0.995 else f"{round(share * 100):d} %"

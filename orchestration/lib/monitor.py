@@ -1,0 +1,260 @@
+"""Evaluates every enabled KPI series of the warehouse and records the alert states.
+
+Reads the KPI catalogue and `marts.fct_kpi_daily`, runs the trend statistics on each series,
+explains ACV moves from `marts.fct_customer_value_daily`, and writes `monitoring.kpi_alerts`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from orchestration.lib.alert_state import next_state
+from orchestration.lib.explain import Snapshot, decompose_acv, render_reason, segment_contributions
+from orchestration.lib.trend import Finding, evaluate, severity
+
+ACV = "average_customer_value"
+ALERT_KINDS = ("decline", "flattening")
+FLAT_WEEKS = 12
+DIMENSIONS = ("total", "segment")
+
+ALERTS_DDL = """
+create schema if not exists monitoring;
+create table if not exists monitoring.kpi_alerts (
+    alert_id varchar not null,
+    evaluated_on date not null,
+    kpi_name varchar not null,
+    label varchar not null,
+    unit varchar,
+    dimension varchar not null,
+    dimension_value varchar not null,
+    kind varchar not null,
+    state varchar not null,
+    severity varchar,
+    since date,
+    baseline_value double,
+    current_value double,
+    relative_change double,
+    reason varchar not null,
+    recorded_at timestamp not null default current_timestamp,
+    primary key (evaluated_on, alert_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Kpi:
+    kpi_name: str
+    label: str
+    unit: str
+    direction: str
+    min_effect: float
+    expected_weekly_growth: float
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str
+    evaluated_on: date
+    kpi_name: str
+    label: str
+    unit: str
+    dimension: str
+    dimension_value: str
+    kind: str
+    state: str
+    severity: str | None
+    since: date | None
+    baseline_value: float | None
+    current_value: float | None
+    relative_change: float | None
+    reason: str
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON-ready, for run metadata and notification channels."""
+        return {
+            key: value.isoformat() if isinstance(value, date) else value
+            for key, value in asdict(self).items()
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    evaluated_on: date | None
+    series_evaluated: int
+    alerts: list[Alert] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def evaluate_warehouse(con: duckdb.DuckDBPyConnection) -> Evaluation:
+    """Findings for every enabled KPI series, turned into alert states."""
+    catalogue = {
+        row[0]: Kpi(*row)
+        for row in con.execute(
+            "select kpi_name, label, unit, direction, min_effect, expected_weekly_growth "
+            "from reference.kpi_catalogue where enabled"
+        ).fetchall()
+    }
+    series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for kpi_name, dimension, member, day, value in con.execute(
+        "select kpi_name, dimension, dimension_value, kpi_date, value from marts.fct_kpi_daily "
+        "where dimension in (select unnest(?)) order by all",
+        [list(DIMENSIONS)],
+    ).fetchall():
+        if kpi_name in catalogue:
+            series[kpi_name, dimension, member][0].append(day)
+            series[kpi_name, dimension, member][1].append(np.nan if value is None else value)
+    if not series:
+        return Evaluation(None, 0)
+    evaluated_on = max(dates[-1] for dates, _ in series.values())
+    previous = _previous_states(con, evaluated_on)
+    snapshots = _SnapshotReader(con)
+    alerts: list[Alert] = []
+    statuses: dict[str, int] = defaultdict(int)
+    for (kpi_name, dimension, member), (dates, values) in sorted(series.items()):
+        kpi = catalogue[kpi_name]
+        finding = evaluate(
+            dates,
+            np.asarray(values, dtype=float),
+            direction=kpi.direction,
+            min_effect=kpi.min_effect,
+            expected_weekly_growth=kpi.expected_weekly_growth,
+            flat_weeks=FLAT_WEEKS,
+        )
+        statuses[finding.status] += 1
+        for kind in ALERT_KINDS:
+            alert_id = f"{kpi_name}|{dimension}|{member}|{kind}"
+            before = previous.get(alert_id, (None, None))
+            firing = finding.status == kind
+            level = severity(finding, kpi.min_effect) if firing else None
+            state = next_state(*before, firing=firing, severity=level)
+            if state is None:
+                continue
+            reason = (
+                _reason(kpi, dimension, member, finding, evaluated_on, snapshots)
+                if firing
+                else f"{kpi.label} is back within its normal range. {finding.detail}".strip()
+            )
+            alerts.append(
+                Alert(
+                    alert_id=alert_id,
+                    evaluated_on=evaluated_on,
+                    kpi_name=kpi_name,
+                    label=kpi.label,
+                    unit=kpi.unit,
+                    dimension=dimension,
+                    dimension_value=member,
+                    kind=kind,
+                    state=state,
+                    severity=level or before[1],
+                    since=finding.since if firing else None,
+                    baseline_value=finding.baseline_value,
+                    current_value=finding.current_value,
+                    relative_change=finding.relative_change,
+                    reason=reason,
+                )
+            )
+    return Evaluation(evaluated_on, len(series), alerts, dict(statuses))
+
+
+def record_alerts(con: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> None:
+    """Writes this evaluation's alert states; evaluating a day again replaces that day."""
+    con.execute(ALERTS_DDL)
+    if evaluation.evaluated_on is None:
+        return
+    con.execute("begin")
+    con.execute(
+        "delete from monitoring.kpi_alerts where evaluated_on = ?", [evaluation.evaluated_on]
+    )
+    if evaluation.alerts:
+        columns = list(Alert.__dataclass_fields__)
+        con.executemany(
+            f"insert into monitoring.kpi_alerts ({', '.join(columns)}) "
+            f"values ({', '.join('?' for _ in columns)})",
+            [[getattr(alert, name) for name in columns] for alert in evaluation.alerts],
+        )
+    con.execute("commit")
+
+
+def _previous_states(
+    con: duckdb.DuckDBPyConnection, evaluated_on: date
+) -> dict[str, tuple[str, str | None]]:
+    # The same day counts as previous: evaluating a day twice finds its alerts ongoing, so
+    # the sensor does not send them again.
+    con.execute(ALERTS_DDL)
+    rows = con.execute(
+        """
+        select alert_id, state, severity
+        from monitoring.kpi_alerts
+        where evaluated_on <= ?
+        qualify row_number() over (partition by alert_id order by evaluated_on desc) = 1
+        """,
+        [evaluated_on],
+    ).fetchall()
+    return {alert_id: (state, level) for alert_id, state, level in rows}
+
+
+class _SnapshotReader:
+    """Window totals of `fct_customer_value_daily`, the numbers behind an ACV move."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def members(self, day: date, dimension: str) -> dict[str, Snapshot]:
+        rows = self._con.execute(
+            """
+            select dimension_value, net_revenue_in_window, orders_in_window, active_customers
+            from marts.fct_customer_value_daily
+            where value_date = ? and dimension = ?
+            """,
+            [day, dimension],
+        ).fetchall()
+        return {
+            member: Snapshot(float(r or 0), float(o or 0), float(n or 0))
+            for member, r, o, n in rows
+        }
+
+
+def _reason(
+    kpi: Kpi,
+    dimension: str,
+    member: str,
+    finding: Finding,
+    evaluated_on: date,
+    snapshots: _SnapshotReader,
+) -> str:
+    split, contributions = None, []
+    if kpi.kpi_name == ACV:
+        start = (
+            finding.since - timedelta(days=1)
+            if finding.status == "decline" and finding.since
+            else evaluated_on - timedelta(weeks=FLAT_WEEKS)
+        )
+        before, after = (
+            snapshots.members(start, dimension),
+            snapshots.members(evaluated_on, dimension),
+        )
+        if member in before and member in after:
+            split = decompose_acv(before[member], after[member])
+        if dimension == "total":
+            contributions = segment_contributions(
+                snapshots.members(start, "segment"), snapshots.members(evaluated_on, "segment")
+            )
+    label = kpi.label if dimension == "total" else f"{kpi.label} of the {member} {dimension}"
+    return render_reason(
+        label,
+        finding,
+        split=split,
+        contributions=contributions,
+        direction=kpi.direction,
+        expected_weekly_growth=kpi.expected_weekly_growth,
+        flat_weeks=FLAT_WEEKS,
+        unit=kpi.unit,
+    )

@@ -1,0 +1,448 @@
+"""Decline and flattening detection for daily KPI series (pure numpy, no orchestration import).
+
+A KPI is scored against a *frozen* baseline: the ``baseline_days`` that end where the monitored
+window (the last ``monitor_days``) begins, so no scored day ever shapes its own reference. A
+rolling z-score cannot see a slow decline because its window follows the decline down; a CUSUM
+against a frozen baseline accumulates the small daily shortfalls instead.
+
+Two detectors, each gated by the KPI's minimum effect so tiny moves never page:
+
+* **decline**: one-sided lower CUSUM (Page 1954) on the weekday-adjusted series, standardized
+  with the baseline mean and a long-run standard deviation (see :func:`baseline_scale`);
+* **flattening**: the Sen slope of the recent complete weekly means falls short of the growth
+  the KPI is expected to have.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import pairwise
+from typing import Any, Literal
+
+import numpy as np
+
+Direction = Literal["higher_is_better", "lower_is_better"]
+Status = Literal["ok", "decline", "flattening", "insufficient_history", "no_data", "constant"]
+
+#: The CUSUM's standard deviation is never below this fraction of ``min_effect * |mean|``.
+#: A change of exactly ``min_effect`` is then at most 5 standard deviations, so the CUSUM alarms
+#: on it within a couple of days, while an almost constant baseline (a KPI stored with few
+#: decimals, a trailing 365-day ratio) cannot turn a 0.01 % wiggle into an alarm.
+SD_FLOOR_FRACTION = 0.2
+
+#: Lag-1 autocorrelation is capped here when inflating the baseline standard deviation to a
+#: long-run one. Trailing-window KPIs have autocorrelation near 1, where the AR(1) inflation
+#: factor explodes and would blind the detector; at 0.8 the factor is 3.
+MAX_AUTOCORRELATION = 0.8
+
+#: ``current_value`` and the effect gate use the mean of the latest week: it is weekday-balanced
+#: and it reports where the KPI is now, so the alert text never shows a change below min_effect.
+CURRENT_DAYS = 7
+
+#: Fewer monitored days than this cannot say anything about the current level.
+MIN_MONITOR_DAYS = 7
+
+#: CUSUM reference value and threshold, in long-run standard deviations. k = 0.5 is tuned to a
+#: shift of one standard deviation; h = 6 rather than the textbook 5 because the 91-day baseline
+#: mean is itself uncertain, which roughly doubles the textbook false-alarm rate. Measured on
+#: weekly-seasonal noise (tests/test_trend.py): h = 5 gives 0.6 false alarms per series-year and
+#: catches a decline of 0.05 sd a day in 21 days (median); h = 6 gives 0.3-0.4 and 22 days.
+DEFAULT_K = 0.5
+DEFAULT_H = 6.0
+
+
+@dataclass(frozen=True, eq=False)
+class CusumResult:
+    """Path of a lower CUSUM and its first alarm.
+
+    ``statistic[t]`` is S_t; ``alarm`` is the first index with S_t > h (None if never);
+    ``onset`` is the index after the last time S was 0 before that alarm (None without alarm).
+    """
+
+    statistic: np.ndarray
+    alarm: int | None
+    onset: int | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the monitor concludes about one KPI series on its latest day.
+
+    ``baseline_value`` and ``current_value`` are in the KPI's units (the baseline mean and the
+    mean of the last 7 days); ``relative_change`` is ``(current - baseline) / |baseline|``, so a
+    fall is negative whatever the KPI's direction; ``weekly_slope`` is the Sen slope of the
+    weekly means per week relative to ``|baseline|``, same sign convention. ``since`` is the
+    onset of a decline, or the first week of the window a flattening was measured on. Values
+    that cannot be computed (no data, a zero baseline) are None; ``cusum`` is the final CUSUM
+    statistic (0 when not computed).
+    """
+
+    status: Status
+    since: date | None = None
+    baseline_value: float | None = None
+    current_value: float | None = None
+    relative_change: float | None = None
+    cusum: float = 0.0
+    weekly_slope: float | None = None
+    detail: str = ""
+
+
+def weekday_adjust(
+    dates: Sequence[date], values: np.ndarray, baseline_mask: np.ndarray | Sequence[bool]
+) -> np.ndarray:
+    """Divide each value by its weekday's multiplicative factor, estimated on the baseline only.
+
+    The factor of a weekday is its baseline mean over the mean of the weekday means (a balanced
+    mean, so a gap on a Saturday does not tilt the reference). A weekday with no baseline data,
+    a zero reference or a non-positive factor (a weekday mean of the other sign than the level,
+    where a multiplicative profile means nothing) keeps factor 1. NaN stays NaN.
+    """
+    x = np.asarray(values, dtype=float)
+    mask = np.asarray(baseline_mask, dtype=bool)
+    if x.shape != mask.shape or len(dates) != x.size:
+        raise ValueError("dates, values and baseline_mask must have the same length")
+    weekdays = np.fromiter((d.weekday() for d in dates), dtype=int, count=x.size)
+    usable = mask & np.isfinite(x)
+    day_means = np.full(7, np.nan)
+    for weekday in range(7):
+        selected = usable & (weekdays == weekday)
+        if selected.any():
+            day_means[weekday] = x[selected].mean()
+    factors = np.ones(7)
+    present = np.isfinite(day_means)
+    if present.any():
+        level = day_means[present].mean()
+        if level != 0.0 and np.isfinite(level):
+            ratio = day_means / level
+            valid = present & np.isfinite(ratio) & (ratio > 0.0)
+            factors[valid] = ratio[valid]
+    return x / factors[weekdays]
+
+
+def cusum_decline(
+    values: np.ndarray | Sequence[float],
+    baseline_mean: float,
+    baseline_sd: float,
+    k: float = DEFAULT_K,
+    h: float = DEFAULT_H,
+) -> CusumResult:
+    """One-sided lower CUSUM on z = (x - mean) / sd: S_t = max(0, S_{t-1} - z_t - k), S_{-1} = 0.
+
+    A missing value (NaN) carries the statistic over unchanged. The path is not reset at the
+    alarm, so it also shows how long the shortfall lasted.
+    """
+    if not (math.isfinite(baseline_sd) and baseline_sd > 0.0):
+        raise ValueError(f"baseline_sd must be positive and finite, got {baseline_sd!r}")
+    z = (np.asarray(values, dtype=float) - baseline_mean) / baseline_sd
+    path = np.empty(z.size)
+    statistic = 0.0
+    last_zero = -1
+    alarm: int | None = None
+    onset: int | None = None
+    for t, zt in enumerate(z):
+        if math.isfinite(zt):
+            statistic = max(0.0, statistic - zt - k)
+        path[t] = statistic
+        if alarm is None:
+            if statistic == 0.0:
+                last_zero = t
+            elif statistic > h:
+                alarm, onset = t, last_zero + 1
+    path.flags.writeable = False
+    return CusumResult(statistic=path, alarm=alarm, onset=onset)
+
+
+def sen_slope(
+    y: np.ndarray | Sequence[float], x: np.ndarray | Sequence[float] | None = None
+) -> float:
+    """Median of the pairwise slopes (Theil-Sen), per step of ``x`` (default 0, 1, 2, ...).
+
+    NaN points are ignored; fewer than two points give NaN.
+    """
+    yy = np.asarray(y, dtype=float)
+    xx = np.arange(yy.size, dtype=float) if x is None else np.asarray(x, dtype=float)
+    keep = np.isfinite(yy) & np.isfinite(xx)
+    yy, xx = yy[keep], xx[keep]
+    i, j = np.triu_indices(yy.size, k=1)
+    dx = xx[j] - xx[i]
+    distinct = dx != 0.0
+    if not distinct.any():
+        return math.nan
+    return float(np.median((yy[j] - yy[i])[distinct] / dx[distinct]))
+
+
+def weekly_means(
+    dates: Sequence[date], values: np.ndarray | Sequence[float]
+) -> tuple[list[date], np.ndarray]:
+    """Means of complete ISO weeks (Monday to Sunday, seven finite values), oldest first.
+
+    A partial week (the current one, or one with a gap) would tilt its mean by its weekday mix,
+    so it is left out.
+    """
+    x = np.asarray(values, dtype=float)
+    if len(dates) != x.size:
+        raise ValueError("dates and values must have the same length")
+    weeks: dict[date, list[float]] = {}
+    for day, value in zip(dates, x, strict=True):
+        if math.isfinite(value):
+            weeks.setdefault(day - timedelta(days=day.weekday()), []).append(float(value))
+    complete = sorted(start for start, members in weeks.items() if len(members) == 7)
+    return complete, np.array([np.mean(weeks[start]) for start in complete], dtype=float)
+
+
+def baseline_scale(adjusted_baseline: np.ndarray, min_effect: float) -> tuple[float, float]:
+    """Mean and the standard deviation the CUSUM standardizes with.
+
+    The sample standard deviation is inflated to the long-run one of an AR(1) process,
+    sd * sqrt((1 + phi) / (1 - phi)), with the lag-1 autocorrelation phi clipped to
+    [0, MAX_AUTOCORRELATION]. A CUSUM sums days, and positively correlated days wander further
+    than independent ones: on AR(1) noise with phi = 0.5 the plain standard deviation gives
+    about 3.6 false alarms per series-year at h = 6, the long-run one 0.4. The result is
+    floored at SD_FLOOR_FRACTION * min_effect * |mean|, and at a tiny positive number so it
+    can divide. Needs at least one finite value.
+    """
+    x = np.asarray(adjusted_baseline, dtype=float)
+    finite = x[np.isfinite(x)]
+    mean = float(finite.mean()) if finite.size else math.nan
+    sd = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+    centred = x - mean
+    pairs = np.isfinite(centred[1:]) & np.isfinite(centred[:-1])
+    denominator = float(np.sum(centred[np.isfinite(centred)] ** 2))
+    phi = 0.0
+    if pairs.sum() > 2 and denominator > 0.0:
+        phi = float(np.sum(centred[1:][pairs] * centred[:-1][pairs])) / denominator
+    phi = min(max(phi, 0.0), MAX_AUTOCORRELATION)
+    long_run = sd * math.sqrt((1.0 + phi) / (1.0 - phi))
+    floor = SD_FLOOR_FRACTION * min_effect * abs(mean)
+    tiny = 1e-12 * max(1.0, abs(mean))
+    return mean, max(long_run, floor, tiny)
+
+
+def evaluate(
+    dates: Sequence[date],
+    values: np.ndarray | Sequence[float],
+    *,
+    direction: Direction,
+    min_effect: float,
+    expected_weekly_growth: float = 0.0,
+    baseline_days: int = 91,
+    monitor_days: int = 182,
+    k: float = DEFAULT_K,
+    h: float = DEFAULT_H,
+    flat_weeks: int = 12,
+) -> Finding:
+    """Score one daily KPI series on its latest day.
+
+    ``dates`` need not be contiguous: the series is laid on a full daily calendar from its first
+    finite value to its last date, and missing days are ignored. The monitored window is the
+    last ``monitor_days`` days and the baseline the ``baseline_days`` before it; when the history
+    is shorter, the baseline keeps its length and the monitored window shrinks (to at least
+    MIN_MONITOR_DAYS). ``min_effect`` and ``expected_weekly_growth`` are fractions of the
+    baseline level (0.05 = 5 %); for a lower-is-better KPI, growth means going down.
+
+    Status, in order of precedence: ``no_data`` (no finite value), ``insufficient_history``
+    (fewer than ``baseline_days`` + 7 days, or a baseline less than half filled), ``no_data``
+    (no value in the last 7 days: stale), ``constant`` (baseline without variance and every
+    monitored value equal to it),
+    ``decline`` (CUSUM in alarm in its current excursion and the last 7 days at least
+    ``min_effect`` worse than the baseline), ``flattening`` (weekly Sen slope below
+    ``expected_weekly_growth`` minus a tolerance), else ``ok``. A zero baseline mean makes
+    relative changes undefined: such a series is reported ``ok`` with that reason in ``detail``.
+
+    Flattening tolerance: ``max(min_effect / flat_weeks, 2 * standard error of the slope)``. The
+    first term means the level ends the window ``min_effect`` short of where the expected growth
+    would have taken it; the second keeps a noisy weekly series from reading as a stall.
+    """
+    if direction not in ("higher_is_better", "lower_is_better"):
+        raise ValueError(f"unknown direction {direction!r}")
+    sign = 1.0 if direction == "higher_is_better" else -1.0
+    calendar, series = _daily_calendar(dates, values)
+
+    if series.size == 0:
+        return Finding("no_data", detail="The series has no finite value.")
+    n = series.size
+    monitored = min(monitor_days, n - baseline_days)
+    if monitored < MIN_MONITOR_DAYS:
+        return Finding(
+            "insufficient_history",
+            detail=f"{n} days of history; {baseline_days + MIN_MONITOR_DAYS} needed "
+            f"({baseline_days} baseline + {MIN_MONITOR_DAYS} monitored).",
+        )
+    start = n - monitored
+    base = slice(start - baseline_days, start)
+    filled = int(np.isfinite(series[base]).sum())
+    if filled < max(2, math.ceil(baseline_days / 2)):
+        return Finding(
+            "insufficient_history",
+            detail=f"Only {filled} of {baseline_days} baseline days have a value.",
+        )
+    latest = series[n - CURRENT_DAYS :]
+    if not np.isfinite(latest).any():
+        last_day = calendar[int(np.flatnonzero(np.isfinite(series))[-1])]
+        return Finding(
+            "no_data",
+            detail=f"No value in the last {CURRENT_DAYS} days (last on {last_day.isoformat()}).",
+        )
+
+    baseline_value = float(np.nanmean(series[base]))
+    current_value = float(np.nanmean(latest))
+    scored = series[start:]
+    spread = float(np.nanmax(series[base]) - np.nanmin(series[base]))
+    rounding = 1e-12 * max(1.0, abs(baseline_value))
+    if spread <= rounding and np.all(
+        np.abs(scored[np.isfinite(scored)] - baseline_value) <= rounding
+    ):
+        return Finding(
+            "constant",
+            detail=f"Baseline and monitored values are all {baseline_value:g}.",
+            baseline_value=baseline_value,
+            current_value=current_value,
+            relative_change=0.0 if baseline_value != 0.0 else None,
+        )
+    if abs(baseline_value) <= 1e-12:
+        return Finding(
+            "ok",
+            detail="The baseline mean is 0, so a relative change is undefined; not scored.",
+            baseline_value=baseline_value,
+            current_value=current_value,
+        )
+
+    relative_change = (current_value - baseline_value) / abs(baseline_value)
+    numbers: dict[str, Any] = {
+        "baseline_value": baseline_value,
+        "current_value": current_value,
+        "relative_change": relative_change,
+    }
+
+    base_mask = np.zeros(n, dtype=bool)
+    base_mask[base] = True
+    oriented = sign * weekday_adjust(calendar, series, base_mask)
+    mean, scale = baseline_scale(oriented[base], min_effect)
+    path = cusum_decline(oriented[start:], mean, scale, k=k, h=h).statistic
+    numbers["cusum"] = float(path[-1])
+
+    # The excursion still under way starts after the last day S was 0; an alarm earlier in the
+    # window whose excursion has ended is a recovered decline, not a current one.
+    zeros = np.flatnonzero(path == 0.0)
+    onset = int(zeros[-1]) + 1 if zeros.size else 0
+    in_alarm = onset < path.size and float(path[onset:].max()) > h
+    worse_by = -sign * relative_change
+    weekly_slope, tolerance_weekly, weeks_used, first_week = _weekly_trend(
+        calendar, series, baseline_value, flat_weeks, min_effect
+    )
+    numbers["weekly_slope"] = weekly_slope
+
+    if in_alarm:
+        onset_day = calendar[start + onset]
+        since_onset = float(np.nanmean(series[start + onset :]))
+        onset_change = (since_onset - baseline_value) / abs(baseline_value)
+        if worse_by >= min_effect:
+            return Finding(
+                "decline",
+                detail=f"CUSUM {path[-1]:.1f} > h={h:g} since {onset_day.isoformat()}; last "
+                f"{CURRENT_DAYS} days {relative_change:+.1%}, since onset {onset_change:+.1%} "
+                f"vs baseline (min effect {min_effect:.1%}).",
+                since=onset_day,
+                **numbers,
+            )
+        quiet = (
+            f"CUSUM alarm since {onset_day.isoformat()} but the last {CURRENT_DAYS} days "
+            f"({relative_change:+.1%}) are within the {min_effect:.1%} minimum effect."
+        )
+    else:
+        quiet = (
+            f"CUSUM {path[-1]:.1f} <= h={h:g}; last {CURRENT_DAYS} days "
+            f"{relative_change:+.1%} vs baseline."
+        )
+
+    if (
+        expected_weekly_growth > 0.0
+        and weekly_slope is not None
+        and tolerance_weekly is not None
+        and sign * weekly_slope < expected_weekly_growth - tolerance_weekly
+    ):
+        return Finding(
+            "flattening",
+            detail=f"Weekly Sen slope {weekly_slope:+.2%}/week over {weeks_used} weeks against "
+            f"{sign * expected_weekly_growth:+.2%} expected (tolerance {tolerance_weekly:.2%}).",
+            since=first_week,
+            **numbers,
+        )
+    return Finding("ok", detail=quiet, **numbers)
+
+
+def severity(finding: Finding, min_effect: float) -> str:
+    """Escalation level: "critical" for a decline of at least twice the minimum effect.
+
+    A smaller decline and any flattening are "warning" (a stall that turns into a fall becomes a
+    decline, and escalates there); every other status is "none".
+    """
+    if finding.status == "flattening":
+        return "warning"
+    if finding.status != "decline" or finding.relative_change is None:
+        return "none"
+    return "warning" if abs(finding.relative_change) < 2.0 * min_effect else "critical"
+
+
+def _daily_calendar(
+    dates: Sequence[date], values: np.ndarray | Sequence[float]
+) -> tuple[list[date], np.ndarray]:
+    """Lay the series on every day from its first finite value to its last date (NaN = missing)."""
+    x = np.asarray(values, dtype=float).ravel()
+    if len(dates) != x.size:
+        raise ValueError(f"{len(dates)} dates for {x.size} values")
+    if x.size == 0:
+        return [], x
+    order = sorted(range(x.size), key=lambda i: dates[i])
+    days = [dates[i] for i in order]
+    x = x[order]
+    if any(a == b for a, b in pairwise(days)):
+        raise ValueError("dates must be unique")
+    finite = np.flatnonzero(np.isfinite(x))
+    if finite.size == 0:
+        return [], np.empty(0)
+    first, last = days[int(finite[0])], days[-1]
+    n = (last - first).days + 1
+    series = np.full(n, np.nan)
+    for day, value in zip(days[int(finite[0]) :], x[int(finite[0]) :], strict=True):
+        series[(day - first).days] = value if math.isfinite(value) else np.nan
+    return [first + timedelta(days=i) for i in range(n)], series
+
+
+def _weekly_trend(
+    calendar: list[date],
+    series: np.ndarray,
+    level: float,
+    flat_weeks: int,
+    min_effect: float,
+) -> tuple[float | None, float | None, int, date | None]:
+    """Sen slope of the recent complete weekly means, relative to ``|level|``, and its tolerance.
+
+    Uses the complete weeks among the last ``flat_weeks`` calendar weeks that have ended; needs
+    at least two thirds of them, and 3 for a standard error, to say anything.
+    """
+    last_day = calendar[-1]
+    last_monday = last_day - timedelta(days=last_day.weekday())
+    if last_day.weekday() != 6:
+        last_monday -= timedelta(days=7)
+    first_monday = last_monday - timedelta(days=7 * (flat_weeks - 1))
+    window = [
+        i for i, day in enumerate(calendar) if first_monday <= day < last_monday + timedelta(7)
+    ]
+    if not window:
+        return None, None, 0, None
+    starts, means = weekly_means([calendar[i] for i in window], series[window])
+    needed = max(3, math.ceil(2 * flat_weeks / 3))
+    if len(starts) < needed:
+        return None, None, len(starts), None
+    x = np.array([(start - first_monday).days / 7 for start in starts])
+    slope = sen_slope(means, x)
+    residuals = means - (slope * x + float(np.median(means - slope * x)))
+    standard_error = math.sqrt(float(np.sum(residuals**2)) / (x.size - 2)) / math.sqrt(
+        float(np.sum((x - x.mean()) ** 2))
+    )
+    tolerance = max(min_effect / flat_weeks, 2.0 * standard_error / abs(level))
+    return slope / abs(level), tolerance, len(starts), starts[0]

@@ -1,0 +1,69 @@
+"""The asset graph as stakeholders read it in the Dagster UI: lineage, groups, owners."""
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.lib.raw_contract import source_tables
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return defs.resolve_asset_graph()
+
+
+def key(path: str) -> dg.AssetKey:
+    return dg.AssetKey(path.split("/"))
+
+
+def test_every_raw_table_of_the_contract_is_an_asset_keyed_like_its_dbt_source(graph):
+    raw = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ingest"}
+    contract = {
+        dg.AssetKey([t.source, t.name])
+        for source in ("erp", "crm", "web")
+        for t in source_tables(source).values()
+    }
+    assert raw == contract
+
+
+def test_staging_reads_the_raw_assets_so_lineage_joins_without_glue(graph):
+    assert graph.get(key("staging/stg_erp__orders")).parent_keys == {key("erp/orders")}
+    assert graph.get(key("staging/stg_crm__feedback_responses")).parent_keys == {
+        key("crm/feedback")
+    }
+
+
+def test_lineage_runs_from_raw_orders_to_the_alerts(graph):
+    seen, todo = set(), [key("monitoring/kpi_alerts")]
+    while todo:
+        current = todo.pop()
+        seen.add(current)
+        todo.extend(graph.get(current).parent_keys - seen)
+    for raw in ("erp/orders", "erp/order_lines", "erp/refunds", "erp/customers"):
+        assert key(raw) in seen
+    assert key("marts/fct_kpi_daily") in seen and key("reference/kpi_catalogue") in seen
+
+
+def test_every_asset_has_a_description_an_owner_a_group_and_kinds(graph):
+    for asset_key in graph.get_all_asset_keys():
+        node = graph.get(asset_key)
+        name = asset_key.to_user_string()
+        assert node.description, name
+        assert node.owners, name
+        assert node.group_name != "default", name
+        assert node.kinds, name
+
+
+def test_dbt_tests_are_asset_checks_on_the_marts(graph):
+    checked = {check.asset_key for check in graph.asset_check_keys}
+    assert {key("marts/fct_customer_value_daily"), key("marts/fct_kpi_daily")} <= checked
+
+
+def test_the_daily_job_covers_every_asset_and_the_alert_sensor_runs_by_default():
+    job = defs.resolve_job_def("daily_radar")
+    assert job.asset_layer.selected_asset_keys == set(
+        defs.resolve_asset_graph().get_all_asset_keys()
+    )
+    sensor = defs.resolve_sensor_def("kpi_alert_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert defs.resolve_schedule_def("daily_radar_schedule").cron_schedule == "0 6 * * *"

@@ -1,0 +1,271 @@
+"""Why the average customer value moved: frequency vs basket, segments, and the sentences."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pytest
+
+from orchestration.lib.explain import (
+    AcvSplit,
+    Contribution,
+    Snapshot,
+    decompose_acv,
+    render_reason,
+    segment_contributions,
+)
+from orchestration.lib.trend import Finding
+
+MINUS = "\u2212"
+
+
+# --- frequency x basket ------------------------------------------------------------------
+
+
+def test_a_smaller_basket_at_the_same_frequency_is_all_basket_effect():
+    # ACV 100/5 = 20 -> 90/5 = 18; frequency 10/5 = 2 -> 2; basket 100/10 = 10 -> 9
+    split = decompose_acv(Snapshot(100, 10, 5), Snapshot(90, 10, 5))
+    assert (split.acv_before, split.acv_after) == (20, 18)
+    assert split.basket_share == pytest.approx(1.0)
+    assert split.frequency_share == pytest.approx(0.0)
+    assert split.acv_change_pct == pytest.approx(-10.0)
+    assert split.basket_change_pct == pytest.approx(-10.0)
+    assert split.frequency_change_pct == pytest.approx(0.0)
+
+
+def test_fewer_orders_at_the_same_basket_is_all_frequency_effect():
+    # frequency 10/5 = 2 -> 9/5 = 1.8; basket 10 -> 10
+    split = decompose_acv(Snapshot(100, 10, 5), Snapshot(90, 9, 5))
+    assert split.frequency_share == pytest.approx(1.0)
+    assert split.basket_share == pytest.approx(0.0)
+
+
+def test_equal_falls_of_both_factors_share_the_move_half_and_half():
+    # frequency 2 -> 1.8 (x0.9), basket 10 -> 9 (x0.9), ACV 20 -> 16.2 (x0.81)
+    # ln 0.9 / ln 0.81 = 1/2 each
+    split = decompose_acv(Snapshot(100, 10, 5), Snapshot(81, 9, 5))
+    assert split.frequency_share == pytest.approx(0.5)
+    assert split.basket_share == pytest.approx(0.5)
+    assert split.acv_change_pct == pytest.approx(-19.0)
+
+
+def test_log_shares_always_add_up_to_one():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        before = Snapshot(*rng.uniform(1, 1000, 3))
+        after = Snapshot(*rng.uniform(1, 1000, 3))
+        split = decompose_acv(before, after)
+        assert split.frequency_share + split.basket_share == pytest.approx(1.0)
+
+
+def test_zeros_and_an_unchanged_value_leave_the_shares_undefined():
+    no_customers = decompose_acv(Snapshot(0, 0, 0), Snapshot(90, 10, 5))
+    assert no_customers.acv_before is None
+    assert no_customers.basket_share is None
+    assert no_customers.acv_change_pct is None
+    no_orders = decompose_acv(Snapshot(0, 0, 5), Snapshot(90, 10, 5))
+    assert no_orders.basket_before is None
+    assert no_orders.basket_share is None
+    # ACV unchanged at 20 while frequency doubled and basket halved: nothing to split.
+    unchanged = decompose_acv(Snapshot(100, 10, 5), Snapshot(100, 20, 5))
+    assert unchanged.acv_change_pct == 0.0
+    assert unchanged.frequency_share is None
+    assert unchanged.frequency_change_pct == pytest.approx(100.0)
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def test_a_segment_whose_customers_are_worth_less_carries_the_whole_change():
+    # before: a 100/10 customers (ACV 10), b 300/10 (30); total 400/20 = 20
+    # after:  a 100/10 (10),               b 200/10 (20); total 300/20 = 15; change -5
+    # weights stay 0.5, so b: within 0.5 * (20 - 30) = -5, mix 0; a: 0
+    before = {"a": Snapshot(100, 20, 10), "b": Snapshot(300, 20, 10)}
+    after = {"a": Snapshot(100, 20, 10), "b": Snapshot(200, 20, 10)}
+    contributions = segment_contributions(before, after)
+    assert contributions == [Contribution("b", -5.0, 0.0, -5.0), Contribution("a", 0.0, 0.0, 0.0)]
+
+
+def test_more_customers_in_a_low_value_segment_is_a_mix_effect():
+    # before: a 10 customers at 10, b 10 at 30: ACV 20
+    # after:  a 30 customers at 10, b 10 at 30: ACV 600/40 = 15; change -5; average ACV 17.5
+    # a: mix (10 - 17.5) * (0.75 - 0.5) = -1.875; b: mix (30 - 17.5) * (0.25 - 0.5) = -3.125
+    before = {"a": Snapshot(100, 10, 10), "b": Snapshot(300, 10, 10)}
+    after = {"a": Snapshot(300, 30, 30), "b": Snapshot(300, 10, 10)}
+    by_member = {c.member: c for c in segment_contributions(before, after)}
+    assert by_member["a"].within == 0.0
+    assert by_member["a"].mix == pytest.approx(-1.875)
+    assert by_member["b"].mix == pytest.approx(-3.125)
+    assert [c.member for c in segment_contributions(before, after)] == ["b", "a"]
+
+
+def test_segment_contributions_sum_exactly_to_the_change_of_acv():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        names = [f"s{i}" for i in range(6)]
+        before = {n: Snapshot(*rng.uniform(0, 1000, 3)) for n in names if rng.random() > 0.2}
+        after = {n: Snapshot(*rng.uniform(0, 1000, 3)) for n in names if rng.random() > 0.2}
+        contributions = segment_contributions(before, after)
+        if not contributions:
+            continue
+        acv0 = sum(s.revenue for s in before.values()) / sum(
+            s.active_customers for s in before.values()
+        )
+        acv1 = sum(s.revenue for s in after.values()) / sum(
+            s.active_customers for s in after.values()
+        )
+        total = math.fsum(c.total for c in contributions)
+        assert total == pytest.approx(acv1 - acv0, rel=1e-12, abs=1e-12)
+        assert all(c.total == pytest.approx(c.within + c.mix) for c in contributions)
+        assert [c.total for c in contributions] == sorted(c.total for c in contributions)
+
+
+def test_a_segment_on_one_side_only_is_a_pure_mix_effect():
+    # "new" appears with 10 customers at ACV 50; total 200/10 = 20 -> 700/20 = 35
+    before = {"old": Snapshot(200, 10, 10)}
+    after = {"old": Snapshot(200, 10, 10), "new": Snapshot(500, 10, 10)}
+    by_member = {c.member: c for c in segment_contributions(before, after)}
+    assert by_member["new"].within == 0.0
+    assert math.fsum(c.total for c in by_member.values()) == pytest.approx(15.0)
+
+
+def test_no_customers_on_a_side_gives_no_contributions():
+    assert segment_contributions({}, {"a": Snapshot(1, 1, 1)}) == []
+    assert segment_contributions({"a": Snapshot(0, 0, 0)}, {"a": Snapshot(1, 1, 1)}) == []
+
+
+# --- sentences -----------------------------------------------------------------------------
+
+
+DECLINE = Finding(
+    "decline",
+    since=date(2026, 3, 3),
+    baseline_value=1204.0,
+    current_value=1146.0,
+    relative_change=1146.0 / 1204.0 - 1.0,
+)
+
+
+def _split(frequency_share: float, frequency_pct: float, basket_pct: float) -> AcvSplit:
+    return AcvSplit(
+        acv_before=1204.0,
+        acv_after=1146.0,
+        frequency_before=2.0,
+        frequency_after=2.0 * (1 + frequency_pct / 100),
+        basket_before=602.0,
+        basket_after=602.0 * (1 + basket_pct / 100),
+        acv_change_pct=-4.8,
+        frequency_change_pct=frequency_pct,
+        basket_change_pct=basket_pct,
+        frequency_share=frequency_share,
+        basket_share=1.0 - frequency_share,
+    )
+
+
+SEGMENTS = [
+    Contribution("smb", within=-49.0, mix=-2.0, total=-51.0),
+    Contribution("mid_market", within=-9.0, mix=0.0, total=-9.0),
+    Contribution("enterprise", within=1.0, mix=1.0, total=2.0),
+]
+
+
+def test_a_basket_driven_fall_reads_with_its_numbers():
+    text = render_reason(
+        "Average customer value",
+        DECLINE,
+        split=_split(frequency_share=0.08, frequency_pct=-0.4, basket_pct=-4.4),
+        contributions=SEGMENTS,
+    )
+    assert text == (
+        "Average customer value fell 4.8 % since 3 March 2026 (from 1,204 EUR to 1,146 EUR). "
+        "Customers buy as often as before but spend less per order: the basket effect explains "
+        "92 % of the fall. Most of it comes from the smb segment "
+        f"({MINUS}51 EUR of {MINUS}58 EUR), where customers are worth less than before."
+    )
+
+
+def test_a_frequency_driven_fall_says_customers_buy_less_often():
+    text = render_reason(
+        "Average customer value",
+        DECLINE,
+        split=_split(frequency_share=0.97, frequency_pct=-4.7, basket_pct=-0.1),
+        contributions=SEGMENTS,
+        dimension_name="region",
+    )
+    assert "spend as much per order as before but buy less often" in text
+    assert "frequency effect explains 97 % of the fall" in text
+    assert "the smb region" in text
+
+
+def test_factors_moving_both_ways_name_the_driver_and_the_offset():
+    text = render_reason(
+        "Average customer value",
+        DECLINE,
+        split=_split(frequency_share=-0.3, frequency_pct=1.5, basket_pct=-6.2),
+    )
+    assert (
+        f"The fall comes from smaller baskets ({MINUS}6.2 % per order), partly offset by more "
+        "frequent orders (+1.5 % orders per customer)." in text
+    )
+
+
+def test_both_factors_falling_are_both_quoted():
+    text = render_reason(
+        "Average customer value",
+        DECLINE,
+        split=_split(frequency_share=0.4, frequency_pct=-1.9, basket_pct=-2.9),
+    )
+    assert f"buy less often ({MINUS}1.9 % orders per customer)" in text
+    assert f"spend less per order ({MINUS}2.9 % per order)" in text
+    assert "the basket effect explains 60 % of the fall" in text
+
+
+def test_a_flattening_quotes_the_slope_against_the_expected_growth():
+    stall = Finding(
+        "flattening",
+        since=date(2026, 1, 5),
+        baseline_value=1100.0,
+        current_value=1180.0,
+        relative_change=80 / 1100,
+        weekly_slope=0.001,
+    )
+    text = render_reason("Average customer value", stall, expected_weekly_growth=0.005)
+    assert text == (
+        "Average customer value has stopped growing: +0.1 % a week over 12 weeks "
+        "against the +0.5 % expected."
+    )
+    slipping = Finding("flattening", weekly_slope=-0.002)
+    assert "has started to slip: \u22120.2 % a week" in render_reason(
+        "ACV", slipping, expected_weekly_growth=0.005
+    )
+
+
+def test_a_real_split_and_contributions_render_end_to_end():
+    before = {"smb": Snapshot(600_000, 1500, 600), "enterprise": Snapshot(604_000, 500, 400)}
+    after = {"smb": Snapshot(546_000, 1500, 600), "enterprise": Snapshot(604_000, 500, 400)}
+    total_before = Snapshot(1_204_000, 2000, 1000)
+    total_after = Snapshot(1_150_000, 2000, 1000)
+    text = render_reason(
+        "Average customer value",
+        DECLINE,
+        split=decompose_acv(total_before, total_after),
+        contributions=segment_contributions(before, after),
+    )
+    # Orders unchanged: the whole fall of 54 EUR per customer is basket, all from smb.
+    assert "the basket effect explains all of the fall" in text
+    assert f"smb segment ({MINUS}54 EUR of {MINUS}54 EUR)" in text
+
+
+def test_statuses_without_an_alert_still_read_as_a_sentence():
+    ok = Finding("ok", baseline_value=1204.0, current_value=1210.0, relative_change=0.005)
+    assert (
+        render_reason("ACV", ok) == "ACV is within its normal range (from 1,204 EUR to 1,210 EUR)."
+    )
+    stale = Finding("no_data", detail="No value in the last 7 days (last on 2026-03-01).")
+    assert render_reason("ACV", stale).startswith("ACV: no assessment (no data).")
+    churn = Finding("decline", baseline_value=0.1, current_value=0.1134, relative_change=0.134)
+    assert (
+        render_reason("Churn rate", churn, unit="") == "Churn rate rose 13.4 % (from 0.10 to 0.11)."
+    )
