@@ -316,7 +316,7 @@ def _circular_bump(day_of_year: np.ndarray, centre: int, width: float) -> np.nda
     return np.exp(-0.5 * (distance / width) ** 2)
 
 
-def _raw_intensity(days: np.ndarray) -> np.ndarray:
+def _raw_intensity(days: np.ndarray, yearly: bool = True) -> np.ndarray:
     """Unnormalised buying intensity per segment (rows) and epoch day (columns)."""
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday; 0 is Monday
     stamp = days.astype("datetime64[D]")
@@ -325,11 +325,11 @@ def _raw_intensity(days: np.ndarray) -> np.ndarray:
     day_of_month = (stamp - stamp.astype("datetime64[M]")).astype(int) + 1
     b2b_week = np.array([1.0, 1.0, 1.0, 1.0, 0.95, 0.06, 0.0])[weekday]
     b2c_week = np.array([0.85, 0.85, 0.9, 0.95, 1.05, 1.25, 1.15])[weekday]
-    b2b_year = 1 + 0.15 * _circular_bump(day_of_year, 340, 12) - 0.35 * _circular_bump(
-        day_of_year, 224, 14
+    b2b_year = 1 + yearly * (
+        0.15 * _circular_bump(day_of_year, 340, 12) - 0.35 * _circular_bump(day_of_year, 224, 14)
     )
-    b2c_year = 1 + 0.6 * _circular_bump(day_of_year, 345, 10) - 0.25 * _circular_bump(
-        day_of_year, 224, 14
+    b2c_year = 1 + yearly * (
+        0.6 * _circular_bump(day_of_year, 345, 10) - 0.25 * _circular_bump(day_of_year, 224, 14)
     )
     # B2B customers are closed from Christmas to New Year; shops are closed on those two days.
     closed = ((month == 12) & (day_of_month >= 25)) | ((month == 1) & (day_of_month == 1))
@@ -340,12 +340,20 @@ def _raw_intensity(days: np.ndarray) -> np.ndarray:
 
 
 _REFERENCE_DAYS = np.arange(epoch_day(date(2001, 1, 1)), epoch_day(date(2005, 1, 1)))
-_INTENSITY_MEAN = _raw_intensity(_REFERENCE_DAYS).mean(axis=1, keepdims=True)
+_INTENSITY_MEAN = {
+    yearly: _raw_intensity(_REFERENCE_DAYS, yearly).mean(axis=1, keepdims=True)
+    for yearly in (True, False)
+}
 
 
-def intensity(days: np.ndarray) -> np.ndarray:
-    """Buying intensity per segment and day, averaging 1 over the years."""
-    return _raw_intensity(np.asarray(days)) / _INTENSITY_MEAN
+def intensity(days: np.ndarray, yearly: bool = True) -> np.ndarray:
+    """Buying intensity per segment and day, averaging 1 over the years.
+
+    Without the yearly rhythm it is the pace at which new customers arrive: an even inflow
+    keeps the share of customers in their first months, and so the trailing average
+    customer value, free of a seasonal wobble.
+    """
+    return _raw_intensity(np.asarray(days), yearly) / _INTENSITY_MEAN[yearly]
 
 
 @dataclass(frozen=True)
@@ -356,6 +364,7 @@ class Calendar:
     as_of: int  # index of "as of"
     anchor: int  # index of the anchor
     factor: np.ndarray  # (segment, day) buying intensity
+    arrival: np.ndarray  # (segment, day) pace of new customers
     cumulative: np.ndarray  # (segment, day) intensity summed to the end of the day
 
     @property
@@ -369,12 +378,14 @@ class Calendar:
 def make_calendar(config: DemoConfig) -> Calendar:
     day0 = epoch_day(config.history_start)
     as_of = epoch_day(config.as_of) - day0
-    factor = intensity(np.arange(day0, day0 + as_of + LEAD_HORIZON_DAYS + 1))
+    days = np.arange(day0, day0 + as_of + LEAD_HORIZON_DAYS + 1)
+    factor = intensity(days)
     return Calendar(
         day0=day0,
         as_of=as_of,
         anchor=epoch_day(config.anchor_date) - day0,
         factor=factor,
+        arrival=intensity(days, yearly=False),
         cumulative=np.cumsum(factor, axis=1),
     )
 
@@ -522,11 +533,17 @@ def _draw_customers(
     config: DemoConfig,
     products: Products,
     counts: np.ndarray,
+    earlier: np.ndarray,
     acquired_day: int | None,
 ) -> dict[str, np.ndarray]:
-    """Attributes of a batch of customers; ``acquired_day`` None is the base at history start."""
+    """Attributes of a batch of customers; ``acquired_day`` None is the base at history start.
+
+    ``earlier`` counts the customers of each segment drawn before this batch.
+    """
     segment = np.repeat(np.arange(len(SEGMENTS)), counts)
     n = len(segment)
+    rank = np.concatenate([earlier[s] + np.arange(c) for s, c in enumerate(counts)])
+    lifetime_u, basket_u, interval_u = _stratified(config, segment, rank)
     lifetime = np.array([s.lifetime_days for s in SEGMENTS])[segment]
     b2b = segment < 2
     hours = np.where(b2b, 8 + 8 * rng.random(n), 7 + 14 * rng.random(n))
@@ -535,10 +552,10 @@ def _draw_customers(
         # exponential ages and (memoryless) remaining lives.
         age = rng.exponential(1 / (GROWTH_PER_DAY + 1 / lifetime))
         acquired = -np.ceil(np.minimum(age, 4000)).astype(int)
-        end = rng.exponential(lifetime)
+        end = -lifetime * np.log1p(-lifetime_u)
     else:
         acquired = np.full(n, acquired_day)
-        end = acquired_day + rng.exponential(lifetime)
+        end = acquired_day - lifetime * np.log1p(-lifetime_u)
     region = pick(rng, REGION_WEIGHTS, n)
     country_u = rng.random(n)
     country = np.empty(n, dtype=int)
@@ -552,9 +569,9 @@ def _draw_customers(
     french = rng.random(n) < french_share
     low = np.array([s.interval_days[0] for s in SEGMENTS])[segment]
     high = np.array([s.interval_days[1] for s in SEGMENTS])[segment]
-    mean_interval = low + (high - low) * rng.random(n)
+    mean_interval = low + (high - low) * interval_u
     spread = np.array([s.basket_spread for s in SEGMENTS])[segment]
-    basket = np.clip(rng.gamma(spread, 1 / spread), 0.4, 2.5)
+    basket = np.clip(_gamma_quantile(basket_u, spread), 0.4, 2.5)
     lead_lag = np.where(
         b2b,
         np.minimum(7 + rng.exponential(30, n), LEAD_HORIZON_DAYS - 10),
@@ -599,21 +616,80 @@ def _draw_customers(
     return {key: value[order] for key, value in batch.items()}
 
 
+# Customers' lifetimes, basket sizes and buying rhythms are drawn as quantiles of
+# low-discrepancy (Weyl) sequences over their rank in the segment, and new customers arrive at
+# a jittered but steady pace: the mix of the customer base stays even at small scales, so
+# that quiet stretches are quiet and planted stories stand out, while each customer still
+# looks random.
+WEYL = np.array([0.6180339887498949, 0.4142135623730951, 0.7320508075688772])
+
+
+def _stratified(
+    config: DemoConfig, segment: np.ndarray, rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    phase = np.random.default_rng([config.seed, int(Stream.BASE_CUSTOMERS), 0]).random((3, 3))
+    u = (phase[:, segment] + np.outer(WEYL, rank + 1)) % 1.0
+    return u[0], u[1], u[2]
+
+
+def _gamma_quantile(u: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Quantile of a gamma(shape, 1/shape) (mean 1), Wilson-Hilferty approximation."""
+    z = np.sqrt(2) * _erfinv(2 * np.clip(u, 1e-6, 1 - 1e-6) - 1)
+    c = 1 / (9 * shape)
+    return np.maximum(1 - c + z * np.sqrt(c), 0.05) ** 3
+
+
+def _erfinv(y: np.ndarray) -> np.ndarray:
+    # Giles' single-precision approximation: ample for drawing basket sizes.
+    w = -np.log((1 - y) * (1 + y))
+    small = w < 5
+    ws, wl = w - 2.5, np.sqrt(np.maximum(w, 5)) - 3
+    ps = np.polyval(
+        [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+         -0.00125372503, -0.00417768164, 0.246640727, 1.50140941], ws)  # fmt: skip
+    pl = np.polyval(
+        [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+         -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], wl)  # fmt: skip
+    return np.where(small, ps, pl) * y
+
+
+def _arrivals(config: DemoConfig, calendar: Calendar) -> np.ndarray:
+    """New customers per segment (rows) and day: a steady, slightly jittered stream.
+
+    The inflow makes every segment grow at the same pace from its base, so the mix of
+    segments, and with it the average customer value, stays steady.
+    """
+    rate = np.array([s.base_customers * (GROWTH_PER_DAY + 1 / s.lifetime_days) for s in SEGMENTS])
+    growth = np.exp(GROWTH_PER_DAY * np.arange(calendar.days))
+    expected = np.cumsum(rate[:, None] * config.scale * growth * calendar.arrival, axis=1)
+    phase = np.random.default_rng([config.seed, int(Stream.NEW_CUSTOMERS), 0]).random(3)
+    jitter = np.array(
+        [
+            rng_for(config, Stream.NEW_CUSTOMERS, calendar.day0 + day).random(3) - 0.5
+            for day in range(calendar.days)
+        ]
+    ).T
+    counts = np.zeros(expected.shape, dtype=int)
+    for s in range(len(SEGMENTS)):
+        open_days = np.flatnonzero(calendar.arrival[s] > 0)
+        level = np.floor(expected[s, open_days] + phase[s] + 0.6 * jitter[s, open_days])
+        reached = np.maximum.accumulate(np.maximum(level, 0)).astype(int)
+        counts[s, open_days] = np.diff(reached, prepend=0)
+    return counts
+
+
 def make_customers(config: DemoConfig, calendar: Calendar, products: Products) -> Customers:
     base = np.array([round(s.base_customers * config.scale) for s in SEGMENTS])
-    batches = [_draw_customers(rng_for(config, Stream.BASE_CUSTOMERS), config, products, base, None)]
-    # Inflow that makes every segment grow at the same pace from its base: the mix of
-    # segments, and so the average customer value, stays steady.
-    daily_rate = np.array(
-        [s.base_customers * (GROWTH_PER_DAY + 1 / s.lifetime_days) for s in SEGMENTS]
-    )
-    daily_rate = daily_rate * config.scale
-    for index in range(calendar.days):
-        growth = np.exp(GROWTH_PER_DAY * index)
-        rng = rng_for(config, Stream.NEW_CUSTOMERS, calendar.day0 + index)
-        counts = rng.poisson(daily_rate * growth * calendar.factor[:, index])
-        if counts.any():
-            batches.append(_draw_customers(rng, config, products, counts, index))
+    rng = rng_for(config, Stream.BASE_CUSTOMERS)
+    earlier = np.zeros(len(SEGMENTS), dtype=int)
+    batches = [_draw_customers(rng, config, products, base, earlier, None)]
+    earlier = earlier + base
+    arrivals = _arrivals(config, calendar)
+    for index in np.flatnonzero(arrivals.sum(axis=0)):
+        rng = rng_for(config, Stream.NEW_CUSTOMERS, calendar.day0 + index, 1)
+        counts = arrivals[:, index]
+        batches.append(_draw_customers(rng, config, products, counts, earlier, int(index)))
+        earlier = earlier + counts
     columns = {key: np.concatenate([b[key] for b in batches]) for key in batches[0]}
     stories = config.stories
     if stories.region_churn:
@@ -733,8 +809,9 @@ def _day_orders(
     }
 
     rng = rng_for(config, Stream.LINES, epoch)
-    mean_lines = np.array([s.lines for s in SEGMENTS])[segment]
-    count = 1 + rng.poisson(mean_lines - 1)
+    # Binomial line counts: baskets vary less than with Poisson counts, as reorders do.
+    trials = np.round(2 * (np.array([s.lines for s in SEGMENTS]) - 1)).astype(int)[segment]
+    count = 1 + rng.binomial(trials, 0.5)
     order = np.repeat(np.arange(n), count)
     owner = customer[order]
     line_segment = segment[order]

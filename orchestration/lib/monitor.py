@@ -91,12 +91,17 @@ class Evaluation:
     statuses: dict[str, int] = field(default_factory=dict)
 
 
-def evaluate_warehouse(con: duckdb.DuckDBPyConnection) -> Evaluation:
-    """Findings for every enabled KPI series, turned into alert states."""
+def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> Evaluation:
+    """Findings for every enabled KPI series, turned into alert states.
+
+    ``as_of`` evaluates the series as they stood on a past day (the default is their last day),
+    which replays history: what would have been raised then.
+    """
     catalogue = {
         row[0]: Kpi(*row)
         for row in con.execute(
-            "select kpi_name, label, unit, direction, min_effect, expected_weekly_growth "
+            "select kpi_name, label, unit, direction, min_effect::double, "
+            "expected_weekly_growth::double "
             "from reference.kpi_catalogue where enabled"
         ).fetchall()
     }
@@ -105,8 +110,9 @@ def evaluate_warehouse(con: duckdb.DuckDBPyConnection) -> Evaluation:
     )
     for kpi_name, dimension, member, day, value in con.execute(
         "select kpi_name, dimension, dimension_value, kpi_date, value from marts.fct_kpi_daily "
-        "where dimension in (select unnest(?)) order by all",
-        [list(DIMENSIONS)],
+        "where dimension in (select unnest(?)) and kpi_date <= coalesce(?, kpi_date) "
+        "order by all",
+        [list(DIMENSIONS), as_of],
     ).fetchall():
         if kpi_name in catalogue:
             series[kpi_name, dimension, member][0].append(day)

@@ -1,0 +1,132 @@
+"""KPI evaluation over a small synthetic warehouse, and the sensor that raises its alerts."""
+
+import json
+from datetime import date, timedelta
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pytest
+
+from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts
+from orchestration.lib.monitor import evaluate_warehouse, record_alerts
+
+START = date(2025, 1, 1)
+DAYS = 400
+ONSET = START + timedelta(days=340)
+
+
+def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -> None:
+    """A total and two segments; from ONSET smb orders are worth ``smb_basket_after_onset``."""
+    con.execute("create schema reference; create schema marts")
+    con.execute(
+        """create table reference.kpi_catalogue as select * from (values
+        ('average_customer_value', 'Average customer value', 'EUR', 'higher_is_better',
+         0.03, 0.0, true)) as t(kpi_name, label, unit, direction, min_effect,
+         expected_weekly_growth, enabled)"""
+    )
+    rng = np.random.default_rng(7)
+    rows = []
+    for offset in range(DAYS):
+        day = START + timedelta(days=offset)
+        members = {}
+        for segment, customers, orders, basket in (
+            ("smb", 100, 400, 100.0),
+            ("enterprise", 50, 600, 300.0),
+        ):
+            if segment == "smb" and day >= ONSET:
+                # a trailing window mixes old and new baskets: ramp over 60 days
+                weight = min(1.0, (day - ONSET).days / 60)
+                basket = basket * (1 - weight) + smb_basket_after_onset * weight
+            revenue = orders * basket * (1 + rng.normal(0, 0.002))
+            members[segment] = (customers, orders, revenue)
+        members["all"] = tuple(sum(v[i] for v in members.values()) for i in range(3))
+        for member, (customers, orders, revenue) in members.items():
+            dimension = "total" if member == "all" else "segment"
+            rows.append((day, dimension, member, customers, orders, revenue))
+    con.execute(
+        "create table marts.fct_customer_value_daily (value_date date, dimension varchar, "
+        "dimension_value varchar, active_customers bigint, orders_in_window bigint, "
+        "net_revenue_in_window double)"
+    )
+    con.executemany("insert into marts.fct_customer_value_daily values (?, ?, ?, ?, ?, ?)", rows)
+    con.execute(
+        """create table marts.fct_kpi_daily as
+        select value_date as kpi_date, 'average_customer_value' as kpi_name, dimension,
+               dimension_value, net_revenue_in_window / active_customers as value
+        from marts.fct_customer_value_daily"""
+    )
+
+
+@pytest.fixture
+def declining():
+    con = duckdb.connect()
+    build_marts(con, smb_basket_after_onset=60.0)
+    yield con
+    con.close()
+
+
+def test_a_basket_decline_in_one_segment_is_an_alert_that_says_why(declining):
+    evaluation = evaluate_warehouse(declining)
+    assert evaluation.evaluated_on == START + timedelta(days=DAYS - 1)
+    alerts = {(a.dimension_value, a.kind): a for a in evaluation.alerts}
+    total = alerts["all", "decline"]
+    assert total.state == "new"
+    assert ONSET <= total.since <= ONSET + timedelta(days=45)
+    assert "spend less per order" in total.reason
+    assert "smb" in total.reason
+    assert ("smb", "decline") in alerts
+    assert ("enterprise", "decline") not in alerts
+
+
+def test_a_quiet_series_raises_nothing():
+    con = duckdb.connect()
+    build_marts(con, smb_basket_after_onset=100.0)
+    evaluation = evaluate_warehouse(con)
+    assert evaluation.series_evaluated == 3
+    assert evaluation.alerts == []
+
+
+def test_evaluating_as_of_a_past_day_sees_only_the_data_up_to_it(declining):
+    evaluation = evaluate_warehouse(declining, as_of=ONSET - timedelta(days=1))
+    assert evaluation.evaluated_on == ONSET - timedelta(days=1)
+    assert evaluation.alerts == []
+
+
+def test_alert_states_are_recorded_and_a_second_evaluation_finds_them_ongoing(declining):
+    record_alerts(declining, evaluate_warehouse(declining))
+    first = declining.execute(
+        "select alert_id, state from monitoring.kpi_alerts order by alert_id"
+    ).fetchall()
+    assert first and {state for _, state in first} == {"new"}
+    record_alerts(declining, evaluate_warehouse(declining))
+    again = declining.execute(
+        "select alert_id, state from monitoring.kpi_alerts order by alert_id"
+    ).fetchall()
+    assert [alert_id for alert_id, _ in again] == [alert_id for alert_id, _ in first]
+    assert {state for _, state in again} == {"ongoing"}
+
+
+def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        build_marts(con, smb_basket_after_onset=60.0)
+    channel = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([kpi_alerts], instance=instance).success
+        context = dg.build_sensor_context(instance=instance)
+        kpi_alert_sensor(context)
+        sent = [json.loads(line) for line in channel.read_text().splitlines()]
+        assert sent and {alert["state"] for alert in sent} == {"new"}
+        assert any(alert["dimension_value"] == "all" for alert in sent)
+
+        # The next tick, with the cursor the first one left, sends nothing again.
+        kpi_alert_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
+        assert len(channel.read_text().splitlines()) == len(sent)
+
+        # The same day evaluated again finds the alerts ongoing: still nothing to send.
+        assert dg.materialize([kpi_alerts], instance=instance).success
+        kpi_alert_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
+        assert len(channel.read_text().splitlines()) == len(sent)
