@@ -194,7 +194,12 @@ def _previous_states(
 ) -> dict[str, tuple[str, str | None]]:
     # The same day counts as previous: evaluating a day twice finds its alerts ongoing, so
     # the sensor does not send them again.
-    con.execute(ALERTS_DDL)
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'monitoring' and table_name = 'kpi_alerts'"
+    ).fetchall()[0][0]
+    if not exists:
+        return {}
     rows = con.execute(
         """
         select alert_id, state, severity

@@ -9,13 +9,24 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import pyarrow as pa
 import yaml
 
 from orchestration.lib.settings import PROJECT_ROOT
 
 STAGING_DIR = PROJECT_ROOT / "dbt_project" / "models" / "staging"
 
-# dbt data types of the contract → dlt column hints.
+# dbt data types of the contract → Arrow types of the batches handed to dlt, and dlt hints.
+_ARROW_TYPES = {
+    "varchar": pa.string(),
+    "bigint": pa.int64(),
+    "integer": pa.int64(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+
 _DLT_TYPES = {
     "varchar": "text",
     "bigint": "bigint",
@@ -37,9 +48,31 @@ class RawTable:
     cursor: str
     description: str
 
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([(name, _arrow_type(t)) for name, t in self.columns.items()])
+
+    def to_arrow(self, rows: list[dict]) -> pa.Table:
+        """A batch of rows as an Arrow table of the contract's types.
+
+        Extraction hands dlt Arrow tables, which it loads as Parquet without normalising row
+        by row (an order of magnitude faster). Keys outside the contract (a CRM property added
+        by the user, say) are kept as text columns.
+        """
+        schema = self.arrow_schema()
+        extra = sorted({key for row in rows for key in row} - set(schema.names))
+        schema = pa.schema([*schema, *((name, pa.string()) for name in extra)])
+        return pa.Table.from_pylist(rows, schema=schema)
+
     def dlt_columns(self) -> dict[str, dict]:
         """Column hints that make dlt create exactly the contract's columns and types."""
         return {name: _dlt_hint(name, data_type) for name, data_type in self.columns.items()}
+
+
+def _arrow_type(data_type: str) -> pa.DataType:
+    if data_type.startswith("decimal"):
+        precision, scale = data_type[data_type.index("(") + 1 : -1].split(",")
+        return pa.decimal128(int(precision), int(scale))
+    return _ARROW_TYPES[data_type]
 
 
 def _dlt_hint(name: str, data_type: str) -> dict:

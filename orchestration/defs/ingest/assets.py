@@ -49,6 +49,8 @@ class RawTableTranslator(DagsterDltTranslator):
 
 def pipeline(source: str, warehouse: Path | None = None) -> dlt.Pipeline:
     """The dlt pipeline of one source; its state lives beside the warehouse it loads."""
+    # Extraction hands dlt Arrow batches; staging orders versions by the load id dlt stamps.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     if warehouse is None:  # at definition time only the pipeline's shape is needed
         return dlt.pipeline(f"raw_{source}", destination="duckdb", dataset_name=f"raw_{source}")
     return dlt.pipeline(

@@ -13,6 +13,16 @@ from orchestration.lib.raw_contract import RawTable
 Rows = Callable[[Any], Iterator[Any]]
 
 
+def incremental_cursor(column: str, initial_value: Any, lag: float | None = None) -> Any:
+    """An incremental cursor on ``column``, read again over ``lag`` (seconds) for late writes.
+
+    dlt's own de-duplication at the cursor boundary is off (``primary_key=()``): many rows
+    share a cursor value (a whole web file, a batch of ERP updates) and merging on the
+    contract's key already makes a second read load no duplicate.
+    """
+    return dlt.sources.incremental(column, initial_value=initial_value, lag=lag, primary_key=())
+
+
 def contract_resource(table: RawTable, rows: Rows | None, cursor: Any) -> DltResource:
     """A dlt resource for ``table``: typed by the contract, merged on its key.
 

@@ -17,7 +17,7 @@ from dlt.sources.helpers.rest_client.auth import BearerTokenAuth
 from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
 from orchestration.lib.raw_contract import RawTable, source_tables
-from orchestration.lib.sources._contract import contract_resource
+from orchestration.lib.sources._contract import contract_resource, incremental_cursor
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE_SIZE = 100  # HubSpot's maximum for list endpoints
@@ -29,9 +29,7 @@ def crm_source(
 ) -> Iterator[Any]:
     """One resource per CRM object type; ``api_url`` None means the source is off."""
     for table in source_tables("crm").values():
-        cursor = dlt.sources.incremental(
-            table.cursor, initial_value=EPOCH, lag=lookback_days * 86_400
-        )
+        cursor = incremental_cursor(table.cursor, EPOCH, lag=lookback_days * 86_400)
         rows = None if api_url is None else _reader(api_url, token, table)
         yield contract_resource(table, rows, cursor)
 
@@ -41,10 +39,14 @@ def flatten(obj: dict) -> dict:
     return {
         **obj.get("properties", {}),
         "id": str(obj["id"]),
-        "created_at": obj.get("createdAt"),
-        "updated_at": obj["updatedAt"],
+        "created_at": _timestamp(obj.get("createdAt")),
+        "updated_at": _timestamp(obj["updatedAt"]),
         "archived": bool(obj.get("archived", False)),
     }
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _reader(api_url: str, token: str | None, table: RawTable):
@@ -62,6 +64,7 @@ def _reader(api_url: str, token: str | None, table: RawTable):
         for archived in ("false", "true"):
             params = {"limit": PAGE_SIZE, "archived": archived, "updatedAfter": since}
             for page in client.paginate(f"/crm/v3/objects/{table.name}", params=params):
-                yield [flatten(obj) for obj in page]
+                if page:
+                    yield table.to_arrow([flatten(obj) for obj in page])
 
     return read

@@ -14,10 +14,9 @@ import dlt
 import sqlalchemy as sa
 
 from orchestration.lib.raw_contract import RawTable, source_tables
-from orchestration.lib.sources._contract import contract_resource
+from orchestration.lib.sources._contract import contract_resource, incremental_cursor
 
-# Naive like the timestamps SQLAlchemy returns for the contract's columns (UTC by contract).
-EPOCH = datetime(1970, 1, 1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH_ROWS = 20_000
 
 
@@ -29,9 +28,7 @@ class ContractError(ValueError):
 def erp_source(database_url: str | None = None, lookback_days: float = 3) -> Iterator[Any]:
     """One resource per ERP table; ``database_url`` None means the source is off."""
     for table in source_tables("erp").values():
-        cursor = dlt.sources.incremental(
-            table.cursor, initial_value=EPOCH, lag=lookback_days * 86_400
-        )
+        cursor = incremental_cursor(table.cursor, EPOCH, lag=lookback_days * 86_400)
         rows = None if database_url is None else _reader(database_url, table)
         yield contract_resource(table, rows, cursor)
 
@@ -56,7 +53,7 @@ def _reader(database_url: str, table: RawTable):
             with engine.connect() as connection:
                 result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
                 for batch in result.mappings().partitions():
-                    yield [dict(row) for row in batch]
+                    yield table.to_arrow([dict(row) for row in batch])
         finally:
             engine.dispose()
 

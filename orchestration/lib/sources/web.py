@@ -16,8 +16,8 @@ from typing import Any
 import dlt
 import duckdb
 
-from orchestration.lib.raw_contract import source_tables
-from orchestration.lib.sources._contract import contract_resource
+from orchestration.lib.raw_contract import RawTable, source_tables
+from orchestration.lib.sources._contract import contract_resource, incremental_cursor
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 REQUIRED = ("event_id", "event_type", "occurred_at")
@@ -38,8 +38,8 @@ QUARANTINE_HINTS = dlt.mark.make_hints(
 def web_source(events_path: str | None = None) -> Iterator[Any]:
     """The events resource; ``events_path`` None means the source is off."""
     (table,) = source_tables("web").values()
-    cursor = dlt.sources.incremental(table.cursor, initial_value="")
-    rows = None if events_path is None else _reader(Path(events_path))
+    cursor = incremental_cursor(table.cursor, "")
+    rows = None if events_path is None else _reader(Path(events_path), table)
     yield contract_resource(table, rows, cursor)
 
 
@@ -57,7 +57,7 @@ def check_event(record: Any) -> str | None:
     return None
 
 
-def _reader(folder: Path):
+def _reader(folder: Path, table: RawTable):
     def read(cursor: dlt.sources.incremental[Any]) -> Iterator[Any]:
         if not folder.is_dir():
             raise FileNotFoundError(f"WEB_EVENTS_PATH {folder} is not a folder")
@@ -66,7 +66,7 @@ def _reader(folder: Path):
             good, bad = [], []
             for number, line, record, reason in _records(path):
                 if reason is None:
-                    good.append({**record, "_file_name": path.name})
+                    good.append(_typed(record) | {"_file_name": path.name})
                 else:
                     bad.append(
                         {
@@ -77,11 +77,16 @@ def _reader(folder: Path):
                         }
                     )
             if good:
-                yield good
+                yield table.to_arrow(good)
             if bad:
                 yield dlt.mark.with_hints(bad, QUARANTINE_HINTS)
 
     return read
+
+
+def _typed(record: dict) -> dict:
+    occurred_at = str(record["occurred_at"]).replace("Z", "+00:00")
+    return {**record, "occurred_at": datetime.fromisoformat(occurred_at)}
 
 
 def _records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:

@@ -1,0 +1,173 @@
+"""The daily job on the demo company, in this process, into a temporary warehouse."""
+
+import json
+import logging
+from datetime import date, timedelta
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.defs.monitoring.alerts import raise_alerts
+from orchestration.lib.monitor import evaluate_warehouse
+
+pytestmark = pytest.mark.e2e
+
+AS_OF = date(2026, 6, 30)
+RAW_TABLES = [
+    ("raw_erp", "customers"),
+    ("raw_erp", "orders"),
+    ("raw_erp", "order_lines"),
+    ("raw_erp", "refunds"),
+    ("raw_crm", "companies"),
+    ("raw_crm", "contacts"),
+    ("raw_crm", "feedback"),
+    ("raw_web", "events"),
+]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("radar")
+    env = {
+        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+        "DEMO_PATH": str(root / "demo"),
+        "DEMO_AS_OF": AS_OF.isoformat(),
+        "DEMO_SEED": "42",
+        "DEMO_SCALE": "1",
+        "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("ERP_DATABASE_URL", "CRM_API_URL", "CRM_API_TOKEN", "WEB_EVENTS_PATH"):
+            patch.delenv(name, raising=False)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with dg.instance_for_test() as instance:
+            result = defs.resolve_job_def("daily_radar").execute_in_process(
+                instance=instance, raise_on_error=False
+            )
+            yield root, instance, result
+
+
+def read(root, sql, params=None):
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def raw_counts(root):
+    return {
+        f"{schema}.{table}": read(root, f"select count(*) from {schema}.{table}")[0][0]
+        for schema, table in RAW_TABLES
+    }
+
+
+def stories(root):
+    return {
+        story["story"]: story for story in json.loads((root / "demo" / "stories.json").read_text())
+    }
+
+
+def test_the_daily_job_materializes_every_asset_and_every_dbt_check_passes(demo):
+    _, _, result = demo
+    assert result.success
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert materialized == set(defs.resolve_asset_graph().get_all_asset_keys())
+    checks = result.get_asset_check_evaluations()
+    assert checks and [c.check_name for c in checks if not c.passed] == []
+
+
+def test_every_raw_table_holds_rows_of_the_demo(demo):
+    root, _, _ = demo
+    assert all(count > 0 for count in raw_counts(root).values()), raw_counts(root)
+
+
+def test_customer_value_has_a_row_for_every_day_up_to_the_as_of_day(demo):
+    root, _, _ = demo
+    first, last, days, rows = read(
+        root,
+        "select min(value_date), max(value_date), count(distinct value_date), count(*) "
+        "from marts.fct_customer_value_daily where dimension = 'total'",
+    )[0]
+    assert last == AS_OF
+    assert days == rows == (last - first).days + 1
+
+
+def test_average_customer_value_is_frequency_times_basket_every_day(demo):
+    root, _, _ = demo
+    worst = read(
+        root,
+        "select max(abs(average_customer_value - orders_per_active_customer * average_order_value)"
+        " / average_customer_value) from marts.fct_customer_value_daily",
+    )[0][0]
+    assert worst < 1e-9
+
+
+def test_the_planted_contraction_shows_in_the_smb_basket(demo):
+    root, _, _ = demo
+    onset = date.fromisoformat(stories(root)["segment_contraction"]["start"])
+    aov = dict(
+        read(
+            root,
+            "select value_date, average_order_value from marts.fct_customer_value_daily "
+            "where dimension = 'segment' and dimension_value = 'smb' and value_date in (?, ?)",
+            [onset - timedelta(days=1), AS_OF],
+        )
+    )
+    assert aov[AS_OF] < 0.9 * aov[onset - timedelta(days=1)]
+
+
+def test_the_planted_decline_is_raised_with_its_reason(demo):
+    root, _, _ = demo
+    onset = date.fromisoformat(stories(root)["segment_contraction"]["start"])
+    alerts = read(
+        root,
+        "select since, state, reason from monitoring.kpi_alerts where evaluated_on = ? "
+        "and kpi_name = 'average_customer_value' and dimension = 'total' and kind = 'decline'",
+        [AS_OF],
+    )
+    assert len(alerts) == 1
+    since, state, reason = alerts[0]
+    assert state == "new"
+    assert onset <= since <= onset + timedelta(days=60)
+    assert "spend less per order" in reason
+    assert "smb segment" in reason
+
+
+def test_the_quiet_stretch_raises_nothing(demo):
+    root, _, _ = demo
+    quiet = next(s for s in stories(root).values() if s["kind"] == "quiet")
+    start, end = date.fromisoformat(quiet["start"]), date.fromisoformat(quiet["end"])
+    days = [end - timedelta(days=offset) for offset in range(0, (end - start).days, 14)]
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        raised = {
+            day: [
+                (a.kpi_name, a.dimension_value, a.kind) for a in evaluate_warehouse(con, day).alerts
+            ]
+            for day in days
+            if (day - start).days >= 273  # a baseline and a monitored half year inside the quiet
+        }
+    assert raised and all(alerts == [] for alerts in raised.values()), raised
+
+
+def test_the_sensor_raises_each_new_alert_once(demo):
+    root, instance, _ = demo
+    channel = root / "alerts.jsonl"
+    sent, cursor = raise_alerts(instance, None, logging.getLogger())
+    assert sent and {alert["state"] for alert in sent} == {"new"}
+    assert len(channel.read_text().splitlines()) == len(sent)
+    again, _ = raise_alerts(instance, cursor, logging.getLogger())
+    assert again == []
+    assert len(channel.read_text().splitlines()) == len(sent)
+
+
+def test_extracting_again_loads_no_duplicate(demo):
+    root, instance, _ = demo
+    before = raw_counts(root)
+    graph = defs.resolve_asset_graph()
+    ingest = [key for key in graph.get_all_asset_keys() if graph.get(key).group_name == "ingest"]
+    result = defs.resolve_job_def("daily_radar").execute_in_process(
+        instance=instance, asset_selection=ingest
+    )
+    assert result.success
+    assert raw_counts(root) == before
