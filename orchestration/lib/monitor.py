@@ -6,6 +6,7 @@ explains ACV moves from `marts.fct_customer_value_daily`, and writes `monitoring
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -22,6 +23,24 @@ ACV = "average_customer_value"
 ALERT_KINDS = ("decline", "flattening")
 FLAT_WEEKS = 12
 DIMENSIONS = ("total", "segment")
+# A member's KPI wanders by chance more the fewer customers it has (by about 1/sqrt(N)): below
+# this many active customers its minimum effect grows so that a small segment's noise does not
+# page while a large one's real move does.
+REFERENCE_CUSTOMERS = 400
+
+
+def member_min_effect(min_effect: float, active_customers: float | None) -> float:
+    """The minimum effect worth an alert for a population of ``active_customers``.
+
+    >>> member_min_effect(0.03, 100)
+    0.06
+    >>> member_min_effect(0.03, 1600)
+    0.03
+    """
+    if not active_customers or active_customers <= 0:
+        return min_effect
+    return round(min_effect * max(1.0, math.sqrt(REFERENCE_CUSTOMERS / active_customers)), 6)
+
 
 ALERTS_DDL = """
 create schema if not exists monitoring;
@@ -124,13 +143,15 @@ def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None
     snapshots = _SnapshotReader(con)
     alerts: list[Alert] = []
     statuses: dict[str, int] = defaultdict(int)
+    population = snapshots.population(evaluated_on)
     for (kpi_name, dimension, member), (dates, values) in sorted(series.items()):
         kpi = catalogue[kpi_name]
+        min_effect = member_min_effect(kpi.min_effect, population.get((dimension, member)))
         finding = evaluate(
             dates,
             np.asarray(values, dtype=float),
             direction=kpi.direction,
-            min_effect=kpi.min_effect,
+            min_effect=min_effect,
             expected_weekly_growth=kpi.expected_weekly_growth,
             flat_weeks=FLAT_WEEKS,
         )
@@ -139,7 +160,7 @@ def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None
             alert_id = f"{kpi_name}|{dimension}|{member}|{kind}"
             before = previous.get(alert_id, (None, None))
             firing = finding.status == kind
-            level = severity(finding, kpi.min_effect) if firing else None
+            level = severity(finding, min_effect) if firing else None
             state = next_state(*before, firing=firing, severity=level)
             if state is None:
                 continue
@@ -217,6 +238,15 @@ class _SnapshotReader:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
+
+    def population(self, day: date) -> dict[tuple[str, str], float]:
+        """Active customers of every dimension member on ``day``."""
+        rows = self._con.execute(
+            "select dimension, dimension_value, active_customers "
+            "from marts.fct_customer_value_daily where value_date = ?",
+            [day],
+        ).fetchall()
+        return {(dimension, member): float(n or 0) for dimension, member, n in rows}
 
     def members(self, day: date, dimension: str) -> dict[str, Snapshot]:
         rows = self._con.execute(
