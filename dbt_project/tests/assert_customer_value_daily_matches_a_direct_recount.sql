@@ -89,9 +89,9 @@ recount as (
     from sampled_days
     inner join counted_orders
         on
-            counted_orders.order_date <= sampled_days.value_date
-            and counted_orders.order_date
-            > {{ add_days('sampled_days.value_date', -window_days) }}
+            sampled_days.value_date >= counted_orders.order_date
+            and {{ add_days('sampled_days.value_date', -window_days) }}
+            < counted_orders.order_date
     group by
         sampled_days.value_date,
         counted_orders.dimension,

@@ -4,20 +4,18 @@
 #}
 {% test accepted_range(model, column_name, min_value=none, max_value=none, inclusive=true) %}
 
-{%- set lower_operator = '>=' if inclusive else '>' %}
-{%- set upper_operator = '<=' if inclusive else '<' %}
+{%- set bounds = ['true'] %}
+{%- if min_value is not none %}
+    {%- do bounds.append(column_name ~ (' >= ' if inclusive else ' > ') ~ min_value) %}
+{%- endif %}
+{%- if max_value is not none %}
+    {%- do bounds.append(column_name ~ (' <= ' if inclusive else ' < ') ~ max_value) %}
+{%- endif %}
 
 select {{ column_name }}
 from {{ model }}
-where {{ column_name }} is not null
-    and not (
-        true
-        {%- if min_value is not none %}
-        and {{ column_name }} {{ lower_operator }} {{ min_value }}
-        {%- endif %}
-        {%- if max_value is not none %}
-        and {{ column_name }} {{ upper_operator }} {{ max_value }}
-        {%- endif %}
-    )
+where
+    {{ column_name }} is not null
+    and not ({{ bounds | join(' and ') }})
 
 {% endtest %}

@@ -82,6 +82,7 @@ final as (
 
         -- dates
         orders.order_date,
+        orders.earliest_order_date,
 
         -- lineage: the latest raw load among everything this row is built from; incremental
         -- marts recompute from the order date of every order loaded since their last build

@@ -1,11 +1,12 @@
 {#
-    Incremental: an incremental build recomputes only the days from the earliest day that new
-    or changed orders affect. An order (its header, lines, refunds or customer) loaded since
-    the previous build changes every day from its order date on (its window spans the next
-    `active_window_days` days); a day not built yet is new; a dimension member not built yet
-    needs its whole series. Rows keep the watermark (`_loaded_at`) they were computed with.
-    The pre-hook removes rows that no longer belong to the series, so an incremental build
-    gives the same rows as a full refresh.
+    Incremental: a build recomputes only the days from the earliest day that new or changed
+    orders affect. An order whose header, lines, refunds or customer were loaded since the
+    previous build changes every day from its order date (or an earlier date it had) on: its
+    window spans the next `active_window_days` days, and a customer's current segment and
+    region apply to all their orders. A day not built yet is new; a dimension member not
+    built yet needs its whole series. Rows keep the watermark (`_loaded_at`) they were
+    computed with. The pre-hook deletes rows that no longer belong to the series, so an
+    incremental build gives the same rows as a full refresh; the recount data test checks it.
 #}
 {{
     config(
@@ -33,11 +34,7 @@ calendar as (
     -- the daily series runs from the first order to the last order date, or to `as_of`
     select
         min(order_date) as first_day,
-        {% if as_of -%}
-            cast('{{ as_of }}' as date)
-        {%- else -%}
-            max(order_date)
-        {%- endif %} as last_day
+        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(order_date)' }} as last_day
     from orders
     {%- if as_of %}
     where order_date <= cast('{{ as_of }}' as date)
@@ -105,8 +102,9 @@ previous_members as (
 changed_orders as (
 
     -- orders with raw rows loaded since the previous build, less a safety look-back for
-    -- loads that committed after it with an older load id
-    select min(orders.order_date) as first_changed_day
+    -- loads that committed after it with an older load id; an order moved to a later day
+    -- also changed the days from its earlier date
+    select min(orders.earliest_order_date) as first_changed_day
     from orders
     cross join previous_build
     where

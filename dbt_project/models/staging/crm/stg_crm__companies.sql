@@ -23,7 +23,8 @@ final as (
     select
         -- ids
         id as company_id,
-        {{ dbt.safe_cast("nullif(trim(erp_customer_id), '')", dbt.type_bigint()) }} as erp_customer_id,
+        {{ dbt.safe_cast("nullif(trim(erp_customer_id), '')", dbt.type_bigint()) }}
+            as erp_customer_id,
 
         -- dimensions (the name is dropped: for sole traders it is a person's name)
         lower(nullif(trim(domain), '')) as domain,

@@ -24,7 +24,8 @@ final as (
         -- ids
         id as contact_id,
         nullif(trim(company_id), '') as company_id,
-        {{ dbt.safe_cast("nullif(trim(erp_customer_id), '')", dbt.type_bigint()) }} as erp_customer_id,
+        {{ dbt.safe_cast("nullif(trim(erp_customer_id), '')", dbt.type_bigint()) }}
+            as erp_customer_id,
 
         -- personal data, pseudonymised (first and last names are dropped)
         {{ hash_email('email') }} as email_hash,

@@ -33,7 +33,8 @@ final as (
         coalesce(archived, false) as is_deleted,
 
         -- measures (NPS 0-10, CSAT 1-5, CES 1-7)
-        {{ dbt.safe_cast("nullif(trim(hs_response_value), '')", dbt.type_int()) }} as response_value,
+        {{ dbt.safe_cast("nullif(trim(hs_response_value), '')", dbt.type_int()) }}
+            as response_value,
 
         -- free text (may mention people; read by text analysis, never copied to marts)
         nullif(trim(hs_content), '') as comment,

@@ -9,7 +9,10 @@ source as (
 latest as (
 
     -- raw keeps every version received; the current order header is the latest one
-    select *
+    select
+        *,
+        -- an order the ERP moved to another day changed the days it used to count on too
+        min(order_date) over (partition by order_id) as earliest_order_date
     from source
     qualify row_number() over (
         partition by order_id
@@ -33,6 +36,7 @@ final as (
 
         -- dates: order_date is already the calendar day in the reporting time zone
         cast(order_date as date) as order_date,
+        cast(earliest_order_date as date) as earliest_order_date,
 
         -- timestamps
         {{ to_reporting_timezone('created_at') }} as created_at,
