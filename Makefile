@@ -54,6 +54,7 @@ test-fast: setup
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint dbt_project --disable-progress-bar --nocolor
 
 dev: setup
 	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
