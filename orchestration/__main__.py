@@ -2,7 +2,12 @@
 
 import argparse
 import logging
+import os
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -12,23 +17,75 @@ from orchestration.lib.radar import load_radar, render_radar
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
 
 
+@contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """Sends this process's standard output and error, at the descriptor level, to ``path``.
+
+    dbt, dlt and Dagster narrate every step, some through handlers that hold the terminal
+    from before: the file keeps all of it, the terminal gets the radar.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("w") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
+    materialized = result.get_asset_materialization_events()
+    checks = result.get_asset_check_evaluations()
+    failed = [check.check_name for check in checks if not check.passed]
+    status = "succeeded" if result.success else "FAILED"
+    line = (
+        f"daily_radar {status} in {seconds:.0f} s (run {result.run_id[:8]}): "
+        f"{len(materialized)} assets materialized, "
+        f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+    )
+    return line + (f"; failed checks: {', '.join(failed)}" if failed else "")
+
+
+def _sources(settings) -> str:
+    names = []
+    for source in (settings.erp, settings.crm, settings.web):
+        where = "the demo company" if source.mode == "demo" else source.mode
+        names.append(f"{source.name.upper()} ({where})")
+    as_of = f" as of {settings.demo_as_of}" if settings.uses_demo else ""
+    return ", ".join(names) + as_of
+
+
 def run() -> int:
-    # Imported after .env is loaded so nothing sees a half-set environment.
+    # Imported once .env is loaded, so the definitions see the settings it holds.
     from orchestration.definitions import defs
     from orchestration.defs.monitoring.alerts import KPI_ALERTS, raise_alerts
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    log = logging.getLogger("radar")
+    # The log channel of the alerts: the radar below prints them, once.
+    logging.basicConfig(level=logging.ERROR, format="%(message)s")
     instance = dg.DagsterInstance.get()
     before = instance.fetch_materializations(KPI_ALERTS, limit=1).records
-    result = defs.resolve_job_def("daily_radar").execute_in_process(
-        instance=instance, raise_on_error=False
-    )
-    if not result.success:
-        log.error("the daily job failed; see the run %s in `make dev`", result.run_id)
-        return 1
-    sent, _ = raise_alerts(instance, before[0].storage_id if before else None, log)
     settings = load_settings()
+    log_path = settings.warehouse_path.parent / "logs" / "daily_radar.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Running daily_radar on {_sources(settings)}; full log in {log_path}")
+    started = time.monotonic()
+    with output_to(log_path):
+        result = defs.resolve_job_def("daily_radar").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    print(summary(result, time.monotonic() - started))
+    if not result.success:
+        print(f"See {log_path}, or the run in `make dev` (Runs tab).")
+        return 1
+    sent, _ = raise_alerts(instance, before[0].storage_id if before else None, logging.getLogger())
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         print(render_radar(load_radar(con), sent))
     return 0
@@ -36,7 +93,7 @@ def run() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration")
-    parser.add_argument("command", choices=["run"])
+    parser.add_argument("command", choices=["run"], help="run the daily job and print the radar")
     parser.parse_args()
     load_dotenv(PROJECT_ROOT / ".env")
     return run()

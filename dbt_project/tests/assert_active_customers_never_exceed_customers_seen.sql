@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_customer_value_daily'}}}) }}
+
 -- A customer active on a day has ordered on or before that day: the active customers of a
 -- member never exceed the distinct customers of that member with a non-cancelled order so
 -- far, nor the orders of the window.

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_customer_value_daily'}}}) }}
+
 -- Recounts some days of fct_customer_value_daily straight from the definition (every
 -- non-cancelled order whose date falls in the window), independently of the model's
 -- running sums and of what earlier incremental builds left in it. Any difference means

@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_daily'}}}) }}
+
 -- fct_kpi_daily is fct_customer_value_daily reshaped: each of its rows yields one row per
 -- enabled customer-value KPI, no more, no less.
 with

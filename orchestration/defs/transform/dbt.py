@@ -4,7 +4,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.lib.settings import PROJECT_ROOT
@@ -44,7 +50,10 @@ class RadarDbtTranslator(DagsterDbtTranslator):
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
-    dagster_dbt_translator=RadarDbtTranslator(),
+    # Source tests check the raw tables extraction lands, so they show on those assets.
+    dagster_dbt_translator=RadarDbtTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
+    ),
     pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
