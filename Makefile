@@ -11,6 +11,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DBT := $(VENV)/bin/dbt --quiet
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# dagster-dbt looks for `dbt` on PATH (e.g. to re-parse the project under `dagster dev`).
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type f 2>/dev/null)
 
 .PHONY: help setup run test test-fast lint dev docs clean
