@@ -171,3 +171,22 @@ def test_extracting_again_loads_no_duplicate(demo):
     )
     assert result.success
     assert raw_counts(root) == before
+
+
+def test_with_every_source_off_the_job_succeeds_and_the_marts_are_empty(tmp_path, monkeypatch):
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    for name in ("ERP_DATABASE_URL", "CRM_API_URL", "WEB_EVENTS_PATH"):
+        monkeypatch.setenv(name, "off")
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("daily_radar").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        assert result.success
+        warnings = [
+            event.message
+            for event in instance.all_logs(result.run_id)
+            if "source is off" in (event.message or "")
+        ]
+    assert len(warnings) == 3
+    for table in ("marts.fct_customer_value_daily", "marts.fct_kpi_daily", "monitoring.kpi_alerts"):
+        assert read(tmp_path, f"select count(*) from {table}") == [(0,)]
