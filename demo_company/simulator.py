@@ -17,9 +17,11 @@ Unix epoch until they are written out.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
+import itertools
 import math
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import IntEnum
@@ -80,17 +82,17 @@ class Segment:
 
 SEGMENTS = (
     Segment(
-        "enterprise", "b2b", 45, 6000, (24, 36), 6.0, 12.0, 7.0, 20.0, 0.5, (0.05, 0.12),
+        "enterprise", "b2b", 75, 6000, (25, 35), 12.0, 12.0, 7.0, 10.5, 0.5, (0.05, 0.12),
         {"sales": 0.8, "web": 0.2}, (8, 18), 0.12, 2.0,
         {"CALL": 0.35, "EMAIL": 0.4, "MEETING": 0.25},
     ),
     Segment(
-        "smb", "b2b", 330, 3000, (21, 42), 3.0, 5.0, 3.2, 5.0, 0.25, (0.03, 0.10),
+        "smb", "b2b", 330, 3000, (21, 42), 4.0, 5.0, 3.2, 4.7, 0.25, (0.03, 0.10),
         {"web": 0.6, "sales": 0.4}, (8, 18), 0.05, 0.4,
         {"CALL": 0.45, "EMAIL": 0.45, "MEETING": 0.1},
     ),
     Segment(
-        "consumer", "b2c", 800, 2000, (45, 130), 1.0, 4.0, 1.6, 1.2, 0.08, (0.10, 0.20),
+        "consumer", "b2c", 650, 2000, (40, 110), 2.0, 4.0, 1.6, 1.2, 0.08, (0.10, 0.20),
         {"web": 0.75, "store": 0.25}, (7, 23), 0.02, 0.02,
         {"CALL": 0.5, "EMAIL": 0.5, "MEETING": 0.0},
     ),
@@ -202,7 +204,7 @@ def planted_stories(config: DemoConfig) -> list[dict]:
 
     ``effect`` is the change of the quantity the story drives: relative for money (basket
     value), the share of customers lost for churn, the absolute change of the share of 4-5
-    ratings for CSAT and of NPS in hundredths (−0.26 is 26 points) for NPS.
+    ratings for CSAT, and of NPS in hundredths for NPS (-0.26 is 26 points down).
     """
     stories = config.stories
     anchor = config.anchor_date
@@ -217,7 +219,7 @@ def planted_stories(config: DemoConfig) -> list[dict]:
                 "start": anchor - timedelta(days=stories.contraction_onset_days),
                 "end": None,
                 "effect": stories.contraction_effect,
-                "kpis": ["average_customer_value", "average_order_value"],
+                "kpis": ["average_customer_value", "average_order_value", "window_revenue"],
                 "description": (
                     f"Existing {stories.contraction_segment} customers buy "
                     f"{abs(stories.contraction_effect):.0%} smaller baskets, as often as before."
@@ -236,9 +238,9 @@ def planted_stories(config: DemoConfig) -> list[dict]:
                 "effect": -stories.churn_share,
                 "kpis": [
                     "active_customers",
+                    "window_revenue",
                     "average_customer_value",
-                    "orders_per_customer",
-                    "churn_rate",
+                    "orders_per_active_customer",
                 ],
                 "description": (
                     f"{stories.churn_share:.0%} of the {stories.churn_region} region's "
@@ -286,9 +288,10 @@ def planted_stories(config: DemoConfig) -> list[dict]:
             "effect": 0.0,
             "kpis": [
                 "average_customer_value",
-                "average_order_value",
-                "orders_per_customer",
                 "active_customers",
+                "window_revenue",
+                "orders_per_active_customer",
+                "average_order_value",
                 "csat",
                 "nps",
             ],
@@ -402,12 +405,25 @@ def rng_for(config: DemoConfig, stream: Stream, *key: int) -> np.random.Generato
 
 def pick(rng: np.random.Generator, weights, size: int) -> np.ndarray:
     """Indexes drawn with the given weights (inverse CDF of uniforms: one draw per item)."""
+    if size == 0:
+        return np.zeros(0, dtype=int)
     cdf = np.cumsum(np.asarray(weights, dtype=float))
     return np.minimum(np.searchsorted(cdf / cdf[-1], rng.random(size), side="right"), len(cdf) - 1)
 
 
-def hours_between(rng: np.random.Generator, hours: tuple[int, int], size: int) -> np.ndarray:
-    return hours[0] + rng.random(size) * (hours[1] - hours[0])
+def places(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Region, country (index into COUNTRIES) and whether the person writes French."""
+    region = pick(rng, REGION_WEIGHTS, n)
+    u = rng.random((n, 2)).T
+    country = np.empty(n, dtype=int)
+    for r, name in enumerate(REGION_NAMES):
+        weights = np.array(list(vocab.REGIONS[name].values()))
+        cdf = np.cumsum(weights) / weights.sum()
+        inside = np.minimum(np.searchsorted(cdf, u[0], side="right"), len(cdf) - 1)
+        first_country = COUNTRIES.index(next(iter(vocab.REGIONS[name])))
+        country = np.where(region == r, first_country + inside, country)
+    french_share = np.array([vocab.FRENCH_SHARE.get(c, 0.0) for c in COUNTRIES])[country]
+    return region, country, u[1] < french_share
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,7 +461,7 @@ def make_products(config: DemoConfig) -> Products:
         categories.append(line[0])
         types.append(0 if line[1] == "b2b" else 1)
         typical.append(line[2])
-    base_price = np.round(np.array(typical) * rng.lognormal(0.0, 0.45, MAX_PRODUCTS), 2)
+    base_price = np.round(np.array(typical) * rng.lognormal(0.0, 0.35, MAX_PRODUCTS), 2)
     popularity = rng.gamma(2.0, 0.5, MAX_PRODUCTS)
     launch_hour = rng.uniform(9, 17, MAX_PRODUCTS)
     day0 = epoch_day(config.history_start)
@@ -458,7 +474,7 @@ def make_products(config: DemoConfig) -> Products:
     years = 60
     increases = np.stack(
         [
-            rng_for(config, Stream.PRICES, first_year + y).uniform(0.0, 0.04, MAX_PRODUCTS)
+            rng_for(config, Stream.PRICES, first_year + y).uniform(0.005, 0.025, MAX_PRODUCTS)
             for y in range(1, years)
         ],
         axis=1,
@@ -498,7 +514,7 @@ class Customers:
     french: np.ndarray  # writes in French
     created: np.ndarray  # epoch seconds the ERP account was opened (the first order's day)
     acquired: np.ndarray  # day index of the first order; negative before history start
-    end: np.ndarray  # day index from which the customer no longer buys (may be inf)
+    end: np.ndarray  # day index (fractional) from which the customer no longer buys
     mean_interval: np.ndarray
     basket: np.ndarray  # multiplier of the segment's units per line
     lead_lag: np.ndarray  # days from lead creation to first order
@@ -556,17 +572,7 @@ def _draw_customers(
     else:
         acquired = np.full(n, acquired_day)
         end = acquired_day - lifetime * np.log1p(-lifetime_u)
-    region = pick(rng, REGION_WEIGHTS, n)
-    country_u = rng.random(n)
-    country = np.empty(n, dtype=int)
-    for r, name in enumerate(REGION_NAMES):
-        weights = np.array(list(vocab.REGIONS[name].values()))
-        cdf = np.cumsum(weights) / weights.sum()
-        inside = np.minimum(np.searchsorted(cdf, country_u, side="right"), len(cdf) - 1)
-        first_country = COUNTRIES.index(next(iter(vocab.REGIONS[name])))
-        country = np.where(region == r, first_country + inside, country)
-    french_share = np.array([vocab.FRENCH_SHARE.get(c, 0.0) for c in COUNTRIES])[country]
-    french = rng.random(n) < french_share
+    region, country, french = places(rng, n)
     low = np.array([s.interval_days[0] for s in SEGMENTS])[segment]
     high = np.array([s.interval_days[1] for s in SEGMENTS])[segment]
     mean_interval = low + (high - low) * interval_u
@@ -599,9 +605,11 @@ def _draw_customers(
             (products.customer_type == customer_type)
             & (products.launch <= (day0 + max(acquired_day or 0, 0)) * DAY)
         )
-        weights = products.popularity[available]
-        draws = pick(rng, weights, len(rows) * PREFERRED_PRODUCTS)
-        preferred[rows] = available[draws].reshape(len(rows), PREFERRED_PRODUCTS)
+        # Distinct products, more popular ones more likely (Gumbel top-k sampling).
+        keys = np.log(products.popularity[available]) - np.log(
+            -np.log(rng.random((len(rows), len(available))))
+        )
+        preferred[rows] = available[np.argsort(-keys, axis=1)[:, :PREFERRED_PRODUCTS]]
     order = np.argsort(created, kind="stable")
     batch = {
         "segment": segment, "region": region, "country": country, "french": french,
@@ -633,24 +641,16 @@ def _stratified(
 
 
 def _gamma_quantile(u: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """Quantile of a gamma(shape, 1/shape) (mean 1), Wilson-Hilferty approximation."""
-    z = np.sqrt(2) * _erfinv(2 * np.clip(u, 1e-6, 1 - 1e-6) - 1)
-    c = 1 / (9 * shape)
-    return np.maximum(1 - c + z * np.sqrt(c), 0.05) ** 3
+    """Quantiles of gamma(shape, 1/shape) laws (mean 1), read off large fixed samples."""
+    result = np.empty(len(u))
+    for value in np.unique(shape):
+        result[shape == value] = np.quantile(_gamma_sample(float(value)), u[shape == value])
+    return result
 
 
-def _erfinv(y: np.ndarray) -> np.ndarray:
-    # Giles' single-precision approximation: ample for drawing basket sizes.
-    w = -np.log((1 - y) * (1 + y))
-    small = w < 5
-    ws, wl = w - 2.5, np.sqrt(np.maximum(w, 5)) - 3
-    ps = np.polyval(
-        [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-         -0.00125372503, -0.00417768164, 0.246640727, 1.50140941], ws)  # fmt: skip
-    pl = np.polyval(
-        [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-         -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], wl)  # fmt: skip
-    return np.where(small, ps, pl) * y
+@functools.cache
+def _gamma_sample(shape: float) -> np.ndarray:
+    return np.sort(np.random.default_rng(0).gamma(shape, 1 / shape, 20_000))
 
 
 def _arrivals(config: DemoConfig, calendar: Calendar) -> np.ndarray:
@@ -809,13 +809,16 @@ def _day_orders(
     }
 
     rng = rng_for(config, Stream.LINES, epoch)
-    # Binomial line counts: baskets vary less than with Poisson counts, as reorders do.
-    trials = np.round(2 * (np.array([s.lines for s in SEGMENTS]) - 1)).astype(int)[segment]
-    count = 1 + rng.binomial(trials, 0.5)
-    order = np.repeat(np.arange(n), count)
+    # An order is a selection of the customer's usual products, each at most once, as
+    # reorders are: baskets vary around the customer's usual size.
+    draws = rng.random((n, PREFERRED_PRODUCTS))
+    chosen = draws < (np.array([s.lines for s in SEGMENTS]) / PREFERRED_PRODUCTS)[segment, None]
+    chosen[np.arange(n), draws.argmin(axis=1)] = True  # at least one line
+    order, slot = np.nonzero(chosen)
+    count = chosen.sum(axis=1)
     owner = customer[order]
     line_segment = segment[order]
-    product = customers.preferred[owner, rng.integers(0, PREFERRED_PRODUCTS, len(order))]
+    product = customers.preferred[owner, slot]
     units = np.array([s.quantity for s in SEGMENTS])[line_segment] * customers.basket[owner]
     quantity = 1 + rng.poisson(np.maximum(units - 1, 0))
     discount_u = rng.random((2, len(order)))
@@ -830,9 +833,7 @@ def _day_orders(
         if contracting.any():
             target = units * (1 + stories.contraction_effect)
             keep = np.clip((target - 1) / np.maximum(units - 1, 1e-9), 0, 1)
-            thinned = 1 + rng_for(config, Stream.CONTRACTION, epoch).binomial(
-                quantity - 1, keep
-            )
+            thinned = 1 + rng_for(config, Stream.CONTRACTION, epoch).binomial(quantity - 1, keep)
             quantity = np.where(contracting, thinned, quantity)
     unit_price = products.price[product, year_index(products, np.array([epoch]))[0]]
     low = np.array([s.discount_range[0] for s in SEGMENTS])[line_segment]
@@ -926,6 +927,10 @@ class World:
     customers: Customers
     orders: Orders
 
+    def day(self, index: int) -> date:
+        """The calendar day of a day index."""
+        return day_of(self.calendar.day0 + index)
+
     @property
     def as_of_end(self) -> int:
         """Epoch seconds of the end of the "as of" day: nothing happens from then on."""
@@ -957,24 +962,28 @@ def iso_dates(epoch_days: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(np.asarray(epoch_days).astype("datetime64[D]"), unit="D")
 
 
-def _slug(text: str) -> str:
-    import unicodedata
-
+def slug(text: str) -> str:
+    """Lower-case ASCII letters and digits joined by dashes, for e-mail addresses and domains."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(c if c.isalnum() else "-" for c in ascii_text.lower()).strip("-")
 
 
-def company_name(customers: Customers, index: int) -> str:
-    country = COUNTRIES[customers.country[index]]
-    word = vocab.COMPANY_WORDS[customers.company_word[index]]
-    trade = vocab.COMPANY_TRADES[customers.company_trade[index]]
-    return f"{word} {trade} {vocab.LEGAL_FORM[country]}"
+def company_name(word: int, trade: int, country: int) -> str:
+    legal_form = vocab.LEGAL_FORM[COUNTRIES[country]]
+    return f"{vocab.COMPANY_WORDS[word]} {vocab.COMPANY_TRADES[trade]} {legal_form}"
 
 
-def company_domain(customers: Customers, index: int) -> str:
-    word = vocab.COMPANY_WORDS[customers.company_word[index]]
-    trade = vocab.COMPANY_TRADES[customers.company_trade[index]]
-    return f"{_slug(word)}-{_slug(trade)}-{index + 1}.example"
+def company_domain(word: int, trade: int, number: str) -> str:
+    return f"{slug(vocab.COMPANY_WORDS[word])}-{slug(vocab.COMPANY_TRADES[trade])}-{number}.example"
+
+
+def customer_company(customers: Customers, index: int) -> tuple[str, str]:
+    """Name and web domain of a b2b customer."""
+    word, trade = customers.company_word[index], customers.company_trade[index]
+    return (
+        company_name(word, trade, customers.country[index]),
+        company_domain(word, trade, str(index + 1)),
+    )
 
 
 def person_name(customers: Customers, index: int) -> tuple[str, str]:
@@ -988,9 +997,9 @@ def person_email(customers: Customers, index: int, changed: bool = False) -> str
     first, last = person_name(customers, index)
     if customers.segment[index] < 2:
         mailbox = "billing" if changed else "accounts"
-        return f"{mailbox}@{company_domain(customers, index)}"
+        return f"{mailbox}@{customer_company(customers, index)[1]}"
     provider = "mail.example" if changed else "post.example"
-    return f"{_slug(first)}.{_slug(last).replace('-', '')}{index + 1}@{provider}"
+    return f"{slug(first)}.{slug(last).replace('-', '')}{index + 1}@{provider}"
 
 
 def _customers_table(world: World) -> dict[str, list]:
@@ -1000,9 +1009,13 @@ def _customers_table(world: World) -> dict[str, list]:
     change_time = to_seconds(
         calendar, np.where(changed, np.floor(customers.email_change[:known]), 0), 10.5
     )
-    updated = np.where(changed, np.maximum(change_time, customers.created[:known]), customers.created[:known])
+    updated = np.where(
+        changed, np.maximum(change_time, customers.created[:known]), customers.created[:known]
+    )
     names = [
-        company_name(customers, i) if customers.segment[i] < 2 else " ".join(person_name(customers, i))
+        customer_company(customers, i)[0]
+        if customers.segment[i] < 2
+        else " ".join(person_name(customers, i))
         for i in range(known)
     ]
     return {
@@ -1048,34 +1061,40 @@ def erp_tables(world: World, chunk_days: int = 60) -> Iterator[tuple[str, dict[s
     order_ids = np.arange(1, orders.count + 1)
     cancelled = orders.cancelled_at >= 0
     bounds = np.searchsorted(orders.day, np.arange(0, calendar.as_of + chunk_days + 1, chunk_days))
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+    for start, stop in itertools.pairwise(bounds):
         if start == stop:
             continue
         at = slice(start, stop)
-        yield "orders", {
-            "order_id": order_ids[at].tolist(),
-            "customer_id": (orders.customer[at] + 1).tolist(),
-            "order_date": iso_dates(calendar.day0 + orders.day[at]).tolist(),
-            "status": np.where(cancelled[at], "cancelled", "completed").tolist(),
-            "currency": [CURRENCY] * (stop - start),
-            "channel": orders.channel[at].tolist(),
-            "created_at": erp_timestamps(orders.created[at]).tolist(),
-            "updated_at": erp_timestamps(
-                np.where(cancelled[at], orders.cancelled_at[at], orders.created[at])
-            ).tolist(),
-        }
+        yield (
+            "orders",
+            {
+                "order_id": order_ids[at].tolist(),
+                "customer_id": (orders.customer[at] + 1).tolist(),
+                "order_date": iso_dates(calendar.day0 + orders.day[at]).tolist(),
+                "status": np.where(cancelled[at], "cancelled", "completed").tolist(),
+                "currency": [CURRENCY] * (stop - start),
+                "channel": orders.channel[at].tolist(),
+                "created_at": erp_timestamps(orders.created[at]).tolist(),
+                "updated_at": erp_timestamps(
+                    np.where(cancelled[at], orders.cancelled_at[at], orders.created[at])
+                ).tolist(),
+            },
+        )
         yield "order_lines", _lines_chunk(world, start, stop)
     refunded = np.flatnonzero(orders.refunded_at >= 0)
     refunded = refunded[np.lexsort((refunded, orders.refunded_at[refunded]))]
     refunded_at = orders.refunded_at[refunded]
-    yield "refunds", {
-        "refund_id": np.arange(1, len(refunded) + 1).tolist(),
-        "order_id": (refunded + 1).tolist(),
-        "refund_date": iso_dates(refunded_at // DAY).tolist(),
-        "amount": orders.refund_amount[refunded].tolist(),
-        "reason": [REFUND_REASONS[r] for r in orders.refund_reason[refunded]],
-        "updated_at": erp_timestamps(refunded_at).tolist(),
-    }
+    yield (
+        "refunds",
+        {
+            "refund_id": np.arange(1, len(refunded) + 1).tolist(),
+            "order_id": (refunded + 1).tolist(),
+            "refund_date": iso_dates(refunded_at // DAY).tolist(),
+            "amount": orders.refund_amount[refunded].tolist(),
+            "reason": [REFUND_REASONS[r] for r in orders.refund_reason[refunded]],
+            "updated_at": erp_timestamps(refunded_at).tolist(),
+        },
+    )
 
 
 def _lines_chunk(world: World, start: int, stop: int) -> dict[str, list]:
@@ -1108,7 +1127,7 @@ def _lines_chunk(world: World, start: int, stop: int) -> dict[str, list]:
     }
 
 
-def collect(chunks) -> dict[str, dict[str, list]]:
+def collect(chunks: Iterable[tuple[str, dict[str, list]]]) -> dict[str, dict[str, list]]:
     """Chunks of (table, columns) joined into one columns dict per table."""
     tables: dict[str, dict[str, list]] = {}
     for name, columns in chunks:
@@ -1116,8 +1135,3 @@ def collect(chunks) -> dict[str, dict[str, list]]:
         for key, values in columns.items():
             table[key].extend(values)
     return tables
-
-
-def replace_stories(config: DemoConfig, **changes) -> DemoConfig:
-    """The same configuration with some story settings changed."""
-    return dataclasses.replace(config, stories=dataclasses.replace(config.stories, **changes))

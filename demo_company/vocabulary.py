@@ -82,9 +82,9 @@ TICKET_SUBJECTS = {
 CONVERSATIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
         "positive": (
-            "Call with {name}: very happy with the last delivery, wants to increase the next order.",
+            "Call with {name}: very happy with the last delivery, wants a bigger next order.",
             "{name} thanked us for the quick support, great experience with the team.",
-            "Meeting went well: {name} is pleased with the new range and recommends us to partners.",
+            "Meeting went well: {name} is pleased with the new range and recommends us.",
             "{name} confirmed the renewal, excellent feedback on quality and service.",
         ),
         "neutral": (
@@ -102,7 +102,7 @@ CONVERSATIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "fr": {
         "positive": (
-            "Appel avec {name} : très satisfait de la dernière livraison, veut augmenter la commande.",
+            "Appel avec {name} : très satisfait de la dernière livraison, commande en hausse.",
             "{name} nous remercie pour le support rapide, excellente expérience avec l'équipe.",
             "Rendez-vous réussi : {name} est ravi de la nouvelle gamme et nous recommande.",
             "{name} confirme le renouvellement, très bon retour sur la qualité et le service.",
@@ -131,7 +131,11 @@ COMMENTS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "fr": {
         "high": ("Super service, merci !", "Réponse rapide et utile.", "Excellent support."),
-        "mid": ("Correct, mais un peu long.", "Bien dans l'ensemble.", "Résolu après deux relances."),
+        "mid": (
+            "Correct, mais un peu long.",
+            "Bien dans l'ensemble.",
+            "Résolu après deux relances.",
+        ),
         "low": ("Très lent et peu utile.", "Toujours pas de solution.", "Décevant."),
     },
 }
