@@ -269,3 +269,15 @@ def test_statuses_without_an_alert_still_read_as_a_sentence():
     assert (
         render_reason("Churn rate", churn, unit="") == "Churn rate rose 13.4 % (from 0.10 to 0.11)."
     )
+
+
+def test_a_ratio_keeps_two_decimals_and_shows_no_unit():
+    finding = Finding(
+        status="decline",
+        since=date(2026, 1, 16),
+        baseline_value=10.72,
+        current_value=10.4,
+        relative_change=10.4 / 10.72 - 1,
+    )
+    reason = render_reason("Orders per active customer", finding, unit="ratio")
+    assert "(from 10.72 to 10.40)" in reason

@@ -336,8 +336,13 @@ def _day(day: date) -> str:
 
 
 def _amount(value: float, unit: str, signed: bool = False) -> str:
-    """1,204 EUR, 51 EUR, 7.50 EUR: decimals only below 10, where they still matter to a reader."""
-    text = f"{abs(value):,.0f}" if abs(value) >= 9.995 else f"{abs(value):,.2f}"
+    """1,204 EUR, 51 EUR, 7.50 EUR: decimals only below 10, where they still matter to a reader.
+
+    A ratio (orders per customer) always keeps two decimals and shows no unit.
+    """
+    decimals = 2 if unit == "ratio" or abs(value) < 9.995 else 0
+    text = f"{abs(value):,.{decimals}f}"
+    unit = "" if unit == "ratio" else unit
     sign = ""
     if text.strip("0.,"):
         if value < 0:
