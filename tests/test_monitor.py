@@ -130,3 +130,16 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
         assert dg.materialize([kpi_alerts], instance=instance).success
         kpi_alert_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
         assert len(channel.read_text().splitlines()) == len(sent)
+
+
+def test_a_move_concentrated_in_one_region_is_told_by_region():
+    from orchestration.lib.explain import Contribution
+    from orchestration.lib.monitor import concentrated_breakdown
+
+    by_segment = [Contribution("smb", -40, 0, -40), Contribution("enterprise", -35, 0, -35)]
+    by_region = [Contribution("south", -70, 0, -70), Contribution("north", -5, 0, -5)]
+    assert concentrated_breakdown({"segment": by_segment, "region": by_region}) == (
+        "region",
+        by_region,
+    )
+    assert concentrated_breakdown({"segment": [], "region": []})[0] == "segment"
