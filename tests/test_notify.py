@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orchestration.lib.notify import deliver, headline
+from orchestration.lib.notify import deliver, headline, redacted
 
 ALERT = {
     "state": "new",
@@ -18,21 +18,21 @@ ALERT = {
 
 @pytest.fixture
 def webhook():
+    """A real HTTP receiver on loopback, recording the JSON bodies it is sent."""
     received = []
 
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self):
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *args):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"json://127.0.0.1:{server.server_port}/hook", received
     server.shutdown()
     server.server_close()
 
@@ -52,22 +52,33 @@ def test_alerts_are_appended_to_a_json_lines_file(tmp_path):
     assert lines[0]["text"].startswith("[NEW] Average customer value (smb)")
 
 
-def test_a_webhook_receives_each_alert_as_json(webhook):
+def test_a_webhook_receives_each_alert_through_apprise(webhook):
     url, received = webhook
-    failures = deliver([ALERT], [url], logging.getLogger())
+    failures = deliver([ALERT, {**ALERT, "state": "recovered"}], [url], logging.getLogger())
     assert failures == []
-    assert received == [{**ALERT, "text": headline(ALERT)}]
+    assert [(body["title"], body["message"], body["type"]) for body in received] == [
+        ("New: Average customer value (smb)", ALERT["reason"], "warning"),
+        ("Recovered: Average customer value (smb)", ALERT["reason"], "success"),
+    ]
 
 
-def test_a_failing_channel_is_reported_and_does_not_stop_the_others(tmp_path, caplog):
+def test_a_failing_channel_is_reported_without_its_secret_and_stops_no_other(tmp_path):
     path = tmp_path / "out.jsonl"
     failures = deliver(
-        [ALERT], ["http://127.0.0.1:9/closed", f"jsonl://{path}"], logging.getLogger()
+        [ALERT], ["json://127.0.0.1:9/token-123", f"jsonl://{path}"], logging.getLogger()
     )
-    assert len(failures) == 1 and failures[0].startswith("http://127.0.0.1:9/closed")
+    assert failures == ["json://127.0.0.1/…: the notification was not delivered"]
+    assert "token-123" not in failures[0]
     assert path.exists()
 
 
-def test_an_unknown_channel_scheme_is_a_clear_failure():
-    failures = deliver([ALERT], ["carrier-pigeon://roof"], logging.getLogger())
-    assert failures == ["carrier-pigeon://roof: unknown alert channel scheme 'carrier-pigeon'"]
+def test_an_unknown_channel_is_a_clear_failure():
+    failures = deliver([ALERT], ["carrier-pigeon://roof/secret"], logging.getLogger())
+    assert failures == [
+        "carrier-pigeon://roof/…: not a notification URL Apprise knows (carrier-pigeon://)"
+    ]
+
+
+def test_a_channel_is_shown_without_its_secrets():
+    assert redacted("slack://T000/B000/XXXX/#alerts") == "slack://t000/…"
+    assert redacted("mailtos://user:password@mail.example.com") == "mailtos://mail.example.com"
