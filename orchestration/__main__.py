@@ -66,7 +66,7 @@ def _sources(settings) -> str:
 def run() -> int:
     # Imported once .env is loaded, so the definitions see the settings it holds.
     from orchestration.definitions import defs
-    from orchestration.defs.monitoring.alerts import KPI_ALERTS, raise_alerts
+    from orchestration.defs.monitoring.alerts import KPI_ALERTS, cursor_at, raise_alerts
 
     # The log channel of the alerts: the radar below prints them, once.
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
@@ -85,7 +85,7 @@ def run() -> int:
     if not result.success:
         print(f"See {log_path}, or the run in `make dev` (Runs tab).")
         return 1
-    sent, _ = raise_alerts(instance, before[0].storage_id if before else None, logging.getLogger())
+    sent, _ = raise_alerts(instance, cursor_at(before[0] if before else None), logging.getLogger())
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         print(render_radar(load_radar(con), sent))
     return 0

@@ -1,6 +1,7 @@
 """KPI evaluation over a small synthetic warehouse, and the sensor that raises its alerts."""
 
 import json
+import logging
 from datetime import date, timedelta
 
 import dagster as dg
@@ -8,12 +9,13 @@ import duckdb
 import numpy as np
 import pytest
 
-from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts
+from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts, raise_alerts
 from orchestration.lib.monitor import evaluate_warehouse, record_alerts
 
 START = date(2025, 1, 1)
 DAYS = 400
 ONSET = START + timedelta(days=340)
+LAST_DAY = START + timedelta(days=DAYS - 1)
 
 
 def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -> None:
@@ -68,7 +70,7 @@ def declining():
 
 def test_a_basket_decline_in_one_segment_is_an_alert_that_says_why(declining):
     evaluation = evaluate_warehouse(declining)
-    assert evaluation.evaluated_on == START + timedelta(days=DAYS - 1)
+    assert evaluation.evaluated_on == LAST_DAY
     alerts = {(a.dimension_value, a.kind): a for a in evaluation.alerts}
     total = alerts["all", "decline"]
     assert total.state == "new"
@@ -114,6 +116,7 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
     channel = tmp_path / "alerts.jsonl"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
+    monkeypatch.setenv("DEMO_AS_OF", LAST_DAY.isoformat())
     with dg.instance_for_test() as instance:
         assert dg.materialize([kpi_alerts], instance=instance).success
         context = dg.build_sensor_context(instance=instance)
@@ -143,3 +146,51 @@ def test_a_move_concentrated_in_one_region_is_told_by_region():
         by_region,
     )
     assert concentrated_breakdown({"segment": [], "region": []})[0] == "segment"
+
+
+def test_alerts_on_stale_data_are_suppressed_and_the_suppression_is_announced_once(
+    tmp_path, monkeypatch
+):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        build_marts(con, smb_basket_after_onset=60.0)
+    channel = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
+    monkeypatch.setenv("DEMO_AS_OF", (LAST_DAY + timedelta(days=10)).isoformat())
+    with dg.instance_for_test() as instance:
+        for _ in range(2):
+            result = dg.materialize([kpi_alerts], instance=instance)
+            assert result.success
+        sent, cursor = raise_alerts(instance, None, logging.getLogger())
+        assert [alert["state"] for alert in sent] == ["suppressed"]
+        assert "the data is stale" in sent[0]["reason"]
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            states = {
+                s for (s,) in con.execute("select state from monitoring.kpi_alerts").fetchall()
+            }
+        assert states == {"suppressed"}
+
+        # Fresh data again: the alerts are new (a suppressed day does not count as sent).
+        monkeypatch.setenv("DEMO_AS_OF", LAST_DAY.isoformat())
+        assert dg.materialize([kpi_alerts], instance=instance).success
+        sent, _ = raise_alerts(instance, cursor, logging.getLogger())
+        assert sent and {alert["state"] for alert in sent} == {"new"}
+
+
+def test_every_kpi_of_the_catalogue_is_a_warn_check_with_its_numbers(tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        build_marts(con, smb_basket_after_onset=60.0)
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    monkeypatch.setenv("ALERT_CHANNELS", "")
+    monkeypatch.setenv("DEMO_AS_OF", LAST_DAY.isoformat())
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([kpi_alerts], instance=instance)
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    acv = checks["average_customer_value"]
+    assert not acv.passed and acv.severity == dg.AssetCheckSeverity.WARN
+    assert acv.metadata["status"].value == "decline"
+    assert acv.metadata["relative_change"].value < -0.03
+    (materialization,) = result.asset_materializations_for_node("monitoring__kpi_alerts")
+    assert materialization.metadata["value/average_customer_value"].value > 0

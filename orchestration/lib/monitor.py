@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ from orchestration.lib.trend import Finding, evaluate, severity
 ACV = "average_customer_value"
 ALERT_KINDS = ("decline", "flattening")
 FLAT_WEEKS = 12
+# Alerts on data older than this are not trusted (the sources' freshness warns at 2 days too).
+STALE_AFTER_DAYS = 2
 # Series that alert. Regions mix a few very large accounts with many small ones, so their
 # ACV wanders more than a minimum effect by chance (the demo's quiet years show it): they
 # explain a move of the total (below) rather than alert on their own.
@@ -119,13 +122,44 @@ class Evaluation:
     series_evaluated: int
     alerts: list[Alert] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    # the total's finding and latest value per KPI, for asset checks and plots
+    totals: dict[str, Finding] = field(default_factory=dict)
+    suppressed_because: str | None = None
 
 
-def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> Evaluation:
+def suppression_reason(
+    evaluated_on: date, today: date | None, failed_checks: Sequence[str]
+) -> str | None:
+    """Why alerts must not be trusted today, or None.
+
+    >>> suppression_reason(date(2026, 6, 20), date(2026, 6, 30), [])
+    'the data is stale: its latest day is 2026-06-20, 10 days before 2026-06-30'
+    >>> suppression_reason(date(2026, 6, 30), date(2026, 6, 30), ["not_null_orders"])
+    'upstream checks failed: not_null_orders'
+    """
+    if failed_checks:
+        shown = ", ".join(sorted(failed_checks)[:3])
+        more = f" and {len(failed_checks) - 3} more" if len(failed_checks) > 3 else ""
+        return f"upstream checks failed: {shown}{more}"
+    if today is not None and (today - evaluated_on).days > STALE_AFTER_DAYS:
+        days = (today - evaluated_on).days
+        return f"the data is stale: its latest day is {evaluated_on}, {days} days before {today}"
+    return None
+
+
+def evaluate_warehouse(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | None = None,
+    *,
+    today: date | None = None,
+    failed_checks: Sequence[str] = (),
+) -> Evaluation:
     """Findings for every enabled KPI series, turned into alert states.
 
     ``as_of`` evaluates the series as they stood on a past day (the default is their last day),
-    which replays history: what would have been raised then.
+    which replays history: what would have been raised then. When the data is stale against
+    ``today`` or ``failed_checks`` names failed upstream checks, every alert is recorded as
+    ``suppressed`` with the reason, and none is sent.
     """
     catalogue = {
         row[0]: Kpi(*row)
@@ -150,10 +184,12 @@ def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None
     if not series:
         return Evaluation(None, 0)
     evaluated_on = max(dates[-1] for dates, _ in series.values())
+    suppressed_because = suppression_reason(evaluated_on, today, failed_checks)
     previous = _previous_states(con, evaluated_on)
     snapshots = _SnapshotReader(con)
     alerts: list[Alert] = []
     statuses: dict[str, int] = defaultdict(int)
+    totals: dict[str, Finding] = {}
     population = snapshots.population(evaluated_on)
     for (kpi_name, dimension, member), (dates, values) in sorted(series.items()):
         kpi = catalogue[kpi_name]
@@ -167,6 +203,8 @@ def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None
             flat_weeks=FLAT_WEEKS,
         )
         statuses[finding.status] += 1
+        if dimension == "total":
+            totals[kpi_name] = finding
         for kind in ALERT_KINDS:
             alert_id = f"{kpi_name}|{dimension}|{member}|{kind}"
             before = previous.get(alert_id, (None, None))
@@ -180,6 +218,8 @@ def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None
                 if firing
                 else f"{kpi.label} is back within its normal range. {finding.detail}".strip()
             )
+            if suppressed_because:
+                state, reason = "suppressed", f"Suppressed: {suppressed_because}. {reason}"
             alerts.append(
                 Alert(
                     alert_id=alert_id,
@@ -199,7 +239,7 @@ def evaluate_warehouse(con: duckdb.DuckDBPyConnection, as_of: date | None = None
                     reason=reason,
                 )
             )
-    return Evaluation(evaluated_on, len(series), alerts, dict(statuses))
+    return Evaluation(evaluated_on, len(series), alerts, dict(statuses), totals, suppressed_because)
 
 
 def record_alerts(con: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> None:
@@ -236,7 +276,7 @@ def _previous_states(
         """
         select alert_id, state, severity
         from monitoring.kpi_alerts
-        where evaluated_on <= ?
+        where evaluated_on <= ? and state <> 'suppressed'
         qualify row_number() over (partition by alert_id order by evaluated_on desc) = 1
         """,
         [evaluated_on],
