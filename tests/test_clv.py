@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
+import duckdb
 import numpy as np
 import pytest
 from scipy import special
 
+from orchestration.lib import clv
 from orchestration.lib.clv import (
     DAYS_PER_MONTH,
     BgNbdParams,
+    ClvFitError,
     GammaGammaParams,
     _bgnbd_objective,
     _gamma_gamma_objective,
     bgnbd_log_likelihood,
+    discounted_expected_purchases,
     expected_average_value,
+    expected_average_value_net_of_refunds,
     expected_purchases,
     fit_bgnbd,
     fit_gamma_gamma,
     gamma_gamma_log_likelihood,
+    has_positive_repeat_spend,
+    predict_customer_value,
     predicted_clv,
     probability_alive,
     summarise_transactions,
 )
 
 DATA = Path(__file__).parent / "data"
+DBT_MODEL = (
+    Path(__file__).parent.parent
+    / "dbt_project/models/intermediate/customer_value/int_customer_clv_predictions.py"
+)
 
 # Fader, Hardie & Lee (2005), "Counting your customers the easy way", section 4: the BG/NBD on
 # the CDNOW sample (2,357 customers, 39-week calibration), maximum log-likelihood -9582.4.
@@ -464,3 +478,248 @@ def test_the_summary_of_an_empty_log_is_empty():
     summary = summarise_transactions([], [], [], observation_end="2025-01-22")
 
     assert len(summary.frequency) == len(summary.T) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Refunds in the spend model
+
+
+def test_only_repeat_customers_with_positive_mean_spend_enter_the_spend_fit():
+    in_fit = has_positive_repeat_spend([0, 0, 1, 2, 3, 4], [0.0, 5.0, 10.0, 0.0, -4.0, np.nan])
+
+    assert in_fit.tolist() == [False, False, True, False, False, False]
+
+
+def test_expected_spend_net_of_refunds_is_the_posterior_mean_or_its_limit_at_zero_spend():
+    params = CDNOW_GAMMA_GAMMA
+    frequency = np.array([0, 2, 2, 2, 5])
+    spend = np.array([0.0, 30.0, 0.0, -12.0, 0.0])
+
+    expected = expected_average_value_net_of_refunds(params, frequency, spend)
+
+    # Customers the model can describe get its posterior mean unchanged.
+    assert expected[:2] == pytest.approx(expected_average_value(params, [0, 2], [0.0, 30.0]))
+    # Spend netted to zero or below gets the limit of the posterior mean as m_x → 0⁺ ...
+    assert expected[2] == pytest.approx(float(expected_average_value(params, 2, 1e-12)))
+    assert expected[3] == expected[2]
+    # ... p·v/(p·x + q - 1): below the population mean, the further below the more purchases.
+    assert expected[2] == pytest.approx(params.p * params.v / (2 * params.p + params.q - 1))
+    assert 0 < expected[4] < expected[2] < params.population_mean
+
+
+def test_discounted_expected_purchases_without_discount_are_the_expected_purchases():
+    discounted = discounted_expected_purchases(
+        CDNOW_BGNBD, 2, 30.43, 38.86, 12, 0.0, time_unit_days=7
+    )
+
+    year = expected_purchases(CDNOW_BGNBD, 12 * DAYS_PER_MONTH / 7, 2, 30.43, 38.86)
+    assert discounted == pytest.approx(year, rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# Predictions for a customer base
+
+
+@pytest.fixture(scope="module")
+def cdnow_transactions() -> dict[str, np.ndarray]:
+    """The raw CDNOW sample: one row per transaction (sample id, day, dollar value)."""
+    raw = np.loadtxt(DATA / "CDNOW_sample.txt", dtype=str)
+    return {
+        "id": raw[:, 1].astype(int),
+        "date": np.array([f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in raw[:, 2]], dtype="datetime64[D]"),
+        "value": raw[:, 4].astype(float),
+    }
+
+
+def test_predicting_from_the_raw_cdnow_transactions_reproduces_the_published_fits(
+    cdnow_transactions,
+):
+    t = cdnow_transactions
+    start = time.perf_counter()
+    predictions = predict_customer_value(
+        t["id"], t["date"], t["value"], "1997-09-30", time_unit_days=7
+    )
+    elapsed = time.perf_counter() - start
+
+    print(f"\nCDNOW from raw transactions to predictions: {elapsed:.3f} s")
+    assert elapsed < 5
+    bgnbd_errors = relative_errors(predictions.bgnbd, CDNOW_BGNBD, "r alpha a b")
+    gg_errors = relative_errors(predictions.gamma_gamma, CDNOW_GAMMA_GAMMA, "p q v")
+    assert all(abs(e) < 0.01 for e in (bgnbd_errors | gg_errors).values())
+    summary = predictions.summary
+    assert len(summary.customer_id) == 2357
+    assert predictions.in_spend_fit.sum() == 946
+    np.testing.assert_allclose(
+        predictions.p_alive,
+        probability_alive(predictions.bgnbd, summary.frequency, summary.recency, summary.T),
+    )
+    np.testing.assert_allclose(
+        predictions.predicted_clv,
+        predicted_clv(
+            predictions.bgnbd,
+            predictions.gamma_gamma,
+            summary.frequency,
+            summary.recency,
+            summary.T,
+            summary.monetary_value,
+            time_unit_days=7,
+        ),
+    )
+
+
+def test_repeat_customers_refunded_to_nothing_stay_out_of_the_spend_fit_and_are_predicted(
+    cdnow_transactions,
+):
+    t = cdnow_transactions
+    # Customer 9001 bought three times, the last two refunded in full; 9002's refunds exceed
+    # what they paid for their repeat purchases.
+    ids = np.r_[t["id"], [9001, 9001, 9001, 9002, 9002]]
+    days = np.r_[
+        t["date"],
+        np.array(["1997-01-05", "1997-03-01", "1997-06-01"], "M8[D]"),
+        np.array(["1997-02-01", "1997-05-01"], "M8[D]"),
+    ]
+    values = np.r_[t["value"], [40.0, 0.0, 0.0, 25.0, -10.0]]
+
+    with_refunds = predict_customer_value(ids, days, values, "1997-09-30", time_unit_days=7)
+    without = predict_customer_value(t["id"], t["date"], t["value"], "1997-09-30", time_unit_days=7)
+
+    refunded = np.isin(with_refunds.summary.customer_id, [9001, 9002])
+    assert with_refunds.summary.frequency[refunded].tolist() == [2, 1]
+    assert not with_refunds.in_spend_fit[refunded].any()
+    assert with_refunds.gamma_gamma == without.gamma_gamma
+    gg = with_refunds.gamma_gamma
+    expected_spend = gg.p * gg.v / (np.array([2, 1]) * gg.p + gg.q - 1)
+    np.testing.assert_allclose(
+        with_refunds.expected_average_value[refunded], expected_spend, rtol=1e-12
+    )
+    assert np.all(np.isfinite(with_refunds.predicted_clv))
+    assert np.all(with_refunds.predicted_clv[refunded] > 0)
+
+
+def test_a_customer_base_without_repeat_purchases_cannot_be_fitted_and_says_so():
+    with pytest.raises(ClvFitError, match=r"BG/NBD as of 2025-03-31: none of the 3 customers"):
+        predict_customer_value(
+            [1, 2, 3],
+            ["2025-01-01", "2025-02-01", "2025-03-01"],
+            [10.0, 20.0, 30.0],
+            "2025-03-31",
+            time_unit_days=1,
+        )
+
+
+def test_a_base_whose_repeat_spend_is_all_refunded_cannot_fit_the_spend_model_and_says_so(
+    cdnow_transactions,
+):
+    t = cdnow_transactions
+    refunded = np.zeros_like(t["value"])
+
+    with pytest.raises(ClvFitError, match=r"Gamma-Gamma .* none of the 946 repeat customers"):
+        predict_customer_value(t["id"], t["date"], refunded, "1997-09-30", time_unit_days=7)
+
+
+def test_a_fit_too_extreme_for_the_expectations_fails_instead_of_writing_nan(
+    cdnow_transactions, monkeypatch
+):
+    # A fit seen on data where every customer drops out with nearly the same probability: the
+    # hypergeometric term of the expected purchases overflows at such a and b.
+    extreme = BgNbdParams(r=1.4, alpha=57.4, a=150_146.7, b=1_934_087.2)
+    monkeypatch.setattr(clv, "fit_bgnbd", lambda *_: extreme)
+    t = cdnow_transactions
+
+    with pytest.raises(ClvFitError, match=r"not finite for .* customers at BgNbdParams"):
+        predict_customer_value(t["id"], t["date"], t["value"], "1997-09-30", time_unit_days=7)
+
+
+# --------------------------------------------------------------------------------------------
+# The dbt Python model around predict_customer_value
+
+
+def run_dbt_model(orders: list[tuple], as_of: str = "") -> duckdb.DuckDBPyRelation:
+    """Run int_customer_clv_predictions as dbt-duckdb does: model(dbt, session) in process,
+    dbt.ref() a relation of the session, the vars through the config's meta."""
+    spec = importlib.util.spec_from_file_location("int_customer_clv_predictions", DBT_MODEL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    session = duckdb.connect()
+    session.execute(
+        "create table int_orders_enriched (customer_id bigint, is_cancelled boolean,"
+        " net_revenue decimal(18, 2), order_date date)"
+    )
+    if orders:
+        session.executemany("insert into int_orders_enriched values (?, ?, ?, ?)", orders)
+    # As dbt renders _clv__models.yml: an unset as_of is '', the discount a number.
+    meta = {"as_of": as_of, "monthly_discount": 0.01}
+    dbt = SimpleNamespace(
+        ref=lambda name: session.table(name),
+        config=SimpleNamespace(meta_get=lambda key, default=None: meta.get(key, default)),
+    )
+    return session.from_arrow(module.model(dbt, session))
+
+
+def simulated_orders(customers: int = 400, seed: int = 5) -> list[tuple]:
+    """Two years of orders of customers who behave as BG/NBD and Gamma-Gamma say, at the CDNOW
+    estimates in days: each buys at their own Poisson rate, may drop out after each repeat
+    purchase, and spends around their own mean."""
+    rng = np.random.default_rng(seed)
+    weeks, spend = CDNOW_BGNBD, CDNOW_GAMMA_GAMMA
+    orders = []
+    for customer in range(1, customers + 1):
+        rate = rng.gamma(weeks.r, 1 / (7 * weeks.alpha))
+        dropout = rng.beta(weeks.a, weeks.b)
+        scale = rng.gamma(spend.q, 1 / spend.v)
+        day = int(rng.integers(0, 365))
+        while day < 730:
+            orders.append(
+                (
+                    customer,
+                    False,
+                    round(rng.gamma(spend.p, 1 / scale), 2),
+                    date(2024, 1, 1) + np.timedelta64(day, "D").item(),
+                )
+            )
+            if len(orders) > 1 and orders[-2][0] == customer and rng.random() < dropout:
+                break
+            day += 1 + int(rng.exponential(1 / rate))
+    return orders
+
+
+def test_the_dbt_model_writes_one_row_per_buyer_with_its_fit_and_ignores_cancelled_orders():
+    orders = simulated_orders()
+    # A cancelled order on a later day than any other still sets the observation end, as in
+    # fct_customer_value_daily; customer 999 has only cancelled orders.
+    orders.append((999, True, 50.00, date(2026, 1, 15)))
+
+    rows = run_dbt_model(orders)
+
+    buyers = {o[0] for o in orders if not o[1]}
+    assert rows.aggregate("count(*), count(distinct customer_id)").fetchall() == [
+        (len(buyers), len(buyers))
+    ]
+    distinct = rows.aggregate(
+        "count(distinct (r, alpha, a, b, p, q, v, observation_end, model_fitted_at))"
+    )
+    assert distinct.fetchall() == [(1,)]
+    assert rows.aggregate("min(observation_end)").fetchall() == [(date(2026, 1, 15),)]
+    assert rows.filter("frequency = 0 and p_alive != 1").aggregate("count(*)").fetchall() == [(0,)]
+
+
+def test_the_dbt_model_measures_as_of_and_ignores_later_orders():
+    orders = simulated_orders()
+
+    rows = run_dbt_model(orders, as_of="2025-06-30")
+
+    first_by_customer = {}
+    for customer, _, _, day in orders:
+        first_by_customer[customer] = min(day, first_by_customer.get(customer, day))
+    seen = sum(day <= date(2025, 6, 30) for day in first_by_customer.values())
+    assert rows.aggregate("count(*), max(t), min(observation_end)").fetchall() == [
+        (seen, float((date(2025, 6, 30) - min(first_by_customer.values())).days), date(2025, 6, 30))
+    ]
+
+
+def test_the_dbt_model_without_any_order_writes_an_empty_table_with_its_columns():
+    rows = run_dbt_model([])
+
+    assert rows.aggregate("count(*)").fetchall() == [(0,)]
+    assert "predicted_clv_12m" in rows.columns and "model_fitted_at" in rows.columns

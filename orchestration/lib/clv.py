@@ -355,11 +355,50 @@ def expected_average_value(
     It weighs the population mean p·v/(q-1) against the customer's own m_x by how many repeat
     transactions they have; with x = 0 it is the population mean, whatever m_x holds.
     """
+    x, m = _spenders(frequency, monetary_value)
+    return _posterior_mean_spend(params, x, np.where(x > 0, x * m, 0.0))
+
+
+def _posterior_mean_spend(params: GammaGammaParams, x: FloatArray, own: FloatArray) -> FloatArray:
+    """p(v + own)/(p·x + q - 1), with ``own`` the customer's total repeat spend x·m_x."""
     if params.q <= 1.0:
         raise ValueError("q ≤ 1: the fitted spend distribution has no finite mean")
-    x, m = _spenders(frequency, monetary_value)
-    own = np.where(x > 0, x * m, 0.0)
     return params.p * (params.v + own) / (params.p * x + params.q - 1.0)
+
+
+def has_positive_repeat_spend(frequency: ArrayLike, monetary_value: ArrayLike) -> NDArray[np.bool_]:
+    """The customers the Gamma-Gamma can be fitted on: a repeat purchase and a positive mean
+    repeat spend.
+
+    Refunds netted into order values can bring a repeat customer's mean spend to zero or below,
+    where the model has no density; leaving them out of the fit keeps it defined, and
+    :func:`expected_average_value_net_of_refunds` still predicts their spend.
+    """
+    x, m = np.broadcast_arrays(
+        np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float)
+    )
+    return (x > 0) & np.isfinite(m) & (m > 0)
+
+
+def expected_average_value_net_of_refunds(
+    params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
+) -> FloatArray:
+    """:func:`expected_average_value` for spend that refunds may have netted to zero or below.
+
+    A repeat customer whose mean repeat spend m_x is ≤ 0 gets the limit of E[M | x, m_x] as
+    m_x → 0⁺, p·v/(p·x + q - 1): the population mean shrunk by x repeat purchases worth nothing.
+    It lies below the population mean, so the refunds count against them, and above zero, since
+    the model knows no purchase without spend. Everyone else gets :func:`expected_average_value`.
+    """
+    x, m = np.broadcast_arrays(
+        np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float)
+    )
+    if np.any(x < 0) or np.any(x != np.round(x)):
+        raise ValueError("frequency must be a non-negative whole number of repeat purchases")
+    if np.any(np.isnan(m[x > 0])):
+        raise ValueError("repeat customers need a mean spend (NaN given)")
+    positive = has_positive_repeat_spend(x, m)
+    return _posterior_mean_spend(params, x, x * np.where(positive, m, 0.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,19 +428,37 @@ def predicted_clv(
     ``alpha`` are in (7 for weekly data such as CDNOW, 1 for daily). A month is 365.25/12 days.
     It has no default on purpose: a wrong unit silently scales every prediction.
     """
+    value = expected_average_value(gg, frequency, monetary_value)
+    purchases = discounted_expected_purchases(
+        bgnbd, frequency, recency, T, months, monthly_discount, time_unit_days=time_unit_days
+    )
+    return purchases * value
+
+
+def discounted_expected_purchases(
+    bgnbd: BgNbdParams,
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    months: int = 12,
+    monthly_discount: float = 0.01,
+    *,
+    time_unit_days: float,
+) -> FloatArray:
+    """Σ_{i=1..months} (E[Y(i)] - E[Y(i-1)]) / (1 + d)^i: the purchases of each coming month,
+    discounted at the month's end. Times a spend per purchase, it is :func:`predicted_clv`."""
     if months < 1:
         raise ValueError("months must be at least 1")
     if monthly_discount <= -1.0:
         raise ValueError("monthly_discount must be above -1")
     if time_unit_days <= 0:
         raise ValueError("time_unit_days must be positive")
-    value = expected_average_value(gg, frequency, monetary_value)
     month_ends = np.arange(months + 1, dtype=float) * (DAYS_PER_MONTH / time_unit_days)
     x, t_x, age = _customers(frequency, recency, T)
     cumulative = expected_purchases(bgnbd, month_ends.reshape((-1,) + (1,) * x.ndim), x, t_x, age)
     per_month = np.diff(cumulative, axis=0)
     discount = (1.0 + monthly_discount) ** -np.arange(1, months + 1, dtype=float)
-    return np.tensordot(discount, per_month, axes=1) * value
+    return np.tensordot(discount, per_month, axes=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,3 +523,118 @@ def summarise_transactions(
         T=-first_day / time_unit_days,
         monetary_value=monetary,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Predictions for a customer base
+
+
+class ClvFitError(RuntimeError):
+    """The BG/NBD or the Gamma-Gamma model cannot be fitted on the transactions given."""
+
+
+@dataclass(frozen=True)
+class CustomerValuePredictions:
+    """The fits on a transaction log and what they predict, one entry per customer in the order
+    of ``summary.customer_id``; times in the summary's time unit, horizons in calendar months."""
+
+    summary: RfmSummary
+    bgnbd: BgNbdParams
+    gamma_gamma: GammaGammaParams
+    in_spend_fit: NDArray[np.bool_]
+    p_alive: FloatArray
+    expected_purchases: FloatArray
+    expected_average_value: FloatArray
+    predicted_clv: FloatArray
+
+
+def predict_customer_value(
+    customer_ids: Sequence[Any] | ArrayLike,
+    order_dates: Sequence[date | datetime | str] | ArrayLike,
+    amounts: ArrayLike,
+    observation_end: date | datetime | str,
+    months: int = 12,
+    monthly_discount: float = 0.01,
+    *,
+    time_unit_days: float,
+) -> CustomerValuePredictions:
+    """Fit BG/NBD and Gamma-Gamma on the purchases up to ``observation_end`` and predict, for
+    every customer who bought by then, P(alive), the purchases and the discounted spend of the
+    next ``months`` months.
+
+    Repeat customers whose refunds net their mean repeat spend to zero or below are left out of
+    the Gamma-Gamma fit (:func:`has_positive_repeat_spend`) and still get a prediction
+    (:func:`expected_average_value_net_of_refunds`). A model that cannot be fitted raises
+    :class:`ClvFitError` saying which one and why, instead of writing numbers nobody can trust.
+    """
+    summary = summarise_transactions(
+        customer_ids, order_dates, amounts, observation_end, time_unit_days
+    )
+    x, t_x, age, m = summary.frequency, summary.recency, summary.T, summary.monetary_value
+    customers, repeaters = len(x), int(np.count_nonzero(x))
+    as_of = f"as of {np.datetime64(observation_end, 'D')}"
+    if repeaters == 0:
+        raise ClvFitError(
+            f"cannot fit BG/NBD {as_of}: none of the {customers} customers has a repeat "
+            "purchase, so nothing tells how often customers buy or when they leave"
+        )
+    try:
+        bgnbd = fit_bgnbd(x, t_x, age)
+    except (ValueError, RuntimeError) as error:
+        raise ClvFitError(
+            f"BG/NBD fit failed {as_of} on {customers} customers "
+            f"({repeaters} with a repeat purchase): {error}"
+        ) from error
+
+    in_spend_fit = has_positive_repeat_spend(x, m)
+    spenders = int(np.count_nonzero(in_spend_fit))
+    if spenders == 0:
+        raise ClvFitError(
+            f"cannot fit Gamma-Gamma {as_of}: none of the {repeaters} repeat customers has a "
+            "positive mean repeat spend net of refunds"
+        )
+    try:
+        gamma_gamma = fit_gamma_gamma(x[in_spend_fit], m[in_spend_fit])
+        if gamma_gamma.q <= 1.0:
+            raise ValueError(f"q = {gamma_gamma.q:.4g} ≤ 1: the spend per purchase has no mean")
+    except (ValueError, RuntimeError) as error:
+        raise ClvFitError(
+            f"Gamma-Gamma fit failed {as_of} on {spenders} repeat customers with positive "
+            f"spend: {error}"
+        ) from error
+
+    spend = expected_average_value_net_of_refunds(gamma_gamma, x, m)
+    horizon = months * DAYS_PER_MONTH / time_unit_days
+    with np.errstate(invalid="ignore", over="ignore"):
+        discounted = discounted_expected_purchases(
+            bgnbd, x, t_x, age, months, monthly_discount, time_unit_days=time_unit_days
+        )
+        predictions = CustomerValuePredictions(
+            summary=summary,
+            bgnbd=bgnbd,
+            gamma_gamma=gamma_gamma,
+            in_spend_fit=in_spend_fit,
+            p_alive=probability_alive(bgnbd, x, t_x, age),
+            expected_purchases=expected_purchases(bgnbd, horizon, x, t_x, age),
+            expected_average_value=spend,
+            predicted_clv=discounted * spend,
+        )
+    # The closed forms overflow at extreme fits (a and b in the hundreds of thousands: every
+    # customer drops out with nearly the same probability); fail rather than write NaN.
+    finite = np.isfinite(
+        np.column_stack(
+            [
+                predictions.p_alive,
+                predictions.expected_purchases,
+                predictions.expected_average_value,
+                predictions.predicted_clv,
+            ]
+        )
+    ).all(axis=1)
+    if not finite.all():
+        raise ClvFitError(
+            f"predictions {as_of} are not finite for {int(np.count_nonzero(~finite))} of "
+            f"{customers} customers at {bgnbd} and {gamma_gamma}: the fit is too extreme for "
+            "the closed-form expectations"
+        )
+    return predictions

@@ -1,0 +1,15 @@
+{#
+    The day customer values are measured on (RFM scores, predicted CLV, active and lapsed
+    status): `as_of` when set, else the last order date of `orders` (a relation or CTE with an
+    order_date column, cancelled orders included), the same last day as the daily
+    customer-value mart, so a customer's status in dim_customers matches that mart's last day.
+    The Python model int_customer_clv_predictions applies the same rule; a data test checks it.
+#}
+{% macro clv_observation_end(orders) -%}
+    {%- set as_of = var('as_of', none) -%}
+    {%- if as_of -%}
+        cast('{{ as_of }}' as date)
+    {%- else -%}
+        (select max(order_date) from {{ orders }})
+    {%- endif -%}
+{%- endmacro %}
