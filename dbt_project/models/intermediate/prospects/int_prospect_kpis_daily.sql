@@ -1,0 +1,95 @@
+{#
+    The prospect marts reshaped into the long KPI series of the radar, one row per KPI: the
+    KPI mart and the alerts read this instead of repeating the definitions.
+
+    lead_conversion_rate on day d is the rate of the latest lead cohort that is final on d:
+    the leads created in the window ending `lead_conversion_window_days` days before d, whose
+    conversion window has just closed. It is what could be known on d, so the series never
+    drops at its end for want of time to convert.
+#}
+
+{%- set conversion_days = (var('lead_conversion_window_days', none) or 90) | int %}
+
+with
+
+prospects_daily as (
+
+    select * from {{ ref('fct_prospects_daily') }}
+
+),
+
+web_channels_daily as (
+
+    select * from {{ ref('fct_web_channels_daily') }}
+
+),
+
+latest_final_cohorts as (
+
+    select
+        later.prospect_date,
+        later.dimension,
+        later.dimension_value,
+        cohort.lead_conversion_rate_30d
+    from prospects_daily as later
+    left join prospects_daily as cohort
+        on
+            later.dimension = cohort.dimension
+            and later.dimension_value = cohort.dimension_value
+            and cohort.prospect_date = {{ add_days('later.prospect_date', -conversion_days) }}
+
+),
+
+final as (
+
+    select
+        prospect_date as kpi_date,
+        'leads_created_30d' as kpi_name,
+        dimension,
+        dimension_value,
+        cast(leads_created_30d as {{ type_double() }}) as value
+    from prospects_daily
+
+    union all
+
+    select
+        prospect_date as kpi_date,
+        'lead_conversion_rate' as kpi_name,
+        dimension,
+        dimension_value,
+        cast(lead_conversion_rate_30d as {{ type_double() }}) as value
+    from latest_final_cohorts
+
+    union all
+
+    select
+        prospect_date as kpi_date,
+        'marketing_lag_days' as kpi_name,
+        dimension,
+        dimension_value,
+        cast(median_days_to_first_order_90d as {{ type_double() }}) as value
+    from prospects_daily
+
+    union all
+
+    select
+        activity_date as kpi_date,
+        'web_visitors_30d' as kpi_name,
+        dimension,
+        dimension_value,
+        cast(visitors_30d as {{ type_double() }}) as value
+    from web_channels_daily
+
+    union all
+
+    select
+        activity_date as kpi_date,
+        'visitor_to_lead_rate_30d' as kpi_name,
+        dimension,
+        dimension_value,
+        cast(visitor_to_lead_rate_30d as {{ type_double() }}) as value
+    from web_channels_daily
+
+)
+
+select * from final

@@ -1,0 +1,191 @@
+{#
+    A table rebuilt in full: distinct visitors over a trailing window cannot be added up
+    from daily counts, and the events of a year rebuild in about a second.
+
+    The window length is a dbt var; `or` gives the default so that a var left undefined in
+    dbt_project.yml still has it.
+#}
+
+{%- set window_days = (var('prospects_window_days', none) or 30) | int %}
+{%- set as_of = var('as_of', none) %}
+
+with
+
+events as (
+
+    select * from {{ ref('stg_web__events') }}
+
+),
+
+calendar as (
+
+    -- the series runs from the first event to the last one, or to `as_of`
+    select
+        min(cast(occurred_at as date)) as first_day,
+        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(cast(occurred_at as date))' }}
+            as last_day
+    from events
+    {%- if as_of %}
+    where cast(occurred_at as date) <= cast('{{ as_of }}' as date)
+    {%- endif %}
+
+),
+
+counted_events as (
+
+    -- an event without a visitor cannot be counted as a visit nor attributed to one
+    select
+        events.visitor_id,
+        events.session_id,
+        events.event_type,
+        coalesce(events.channel, 'unknown') as channel,
+        cast(events.occurred_at as date) as event_date
+    from events
+    cross join calendar
+    where
+        events.visitor_id is not null
+        and cast(events.occurred_at as date) between calendar.first_day and calendar.last_day
+
+),
+
+member_events as (
+
+    select
+        'total' as dimension,
+        'all' as dimension_value,
+        counted_events.*
+    from counted_events
+
+    union all
+
+    select
+        'channel' as dimension,
+        channel as dimension_value,
+        counted_events.*
+    from counted_events
+
+),
+
+dimension_members as (
+
+    select distinct
+        dimension,
+        dimension_value
+    from member_events
+
+),
+
+visitor_days as (
+
+    -- one row per visitor per day per member: whether they signed up that day
+    select
+        dimension,
+        dimension_value,
+        event_date,
+        visitor_id,
+        max(case when event_type = 'sign_up' then 1 else 0 end) as signed_up
+    from member_events
+    group by dimension, dimension_value, event_date, visitor_id
+
+),
+
+daily_events as (
+
+    select
+        dimension,
+        dimension_value,
+        event_date,
+        count(distinct visitor_id) as visitors,
+        count(distinct session_id) as sessions,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when event_type = 'sign_up' then 1 else 0 end) as sign_ups,
+        count(distinct case when event_type = 'sign_up' then visitor_id end)
+            as signed_up_visitors
+    from member_events
+    group by dimension, dimension_value, event_date
+
+),
+
+days as (
+
+    {{ day_series(
+        '(select first_day from calendar)', '(select last_day from calendar)', 'activity_date'
+    ) }}
+
+),
+
+member_days as (
+
+    select
+        days.activity_date,
+        dimension_members.dimension,
+        dimension_members.dimension_value
+    from days
+    cross join dimension_members
+
+),
+
+windowed_visitors as (
+
+    -- distinct visitors of the `window_days` days ending on each day: a visitor who comes
+    -- back counts once, so these cannot be sums of daily counts
+    select
+        member_days.activity_date,
+        member_days.dimension,
+        member_days.dimension_value,
+        count(distinct visitor_days.visitor_id) as visitors,
+        count(distinct case when visitor_days.signed_up = 1 then visitor_days.visitor_id end)
+            as signed_up_visitors
+    from member_days
+    inner join visitor_days
+        on
+            member_days.dimension = visitor_days.dimension
+            and member_days.dimension_value = visitor_days.dimension_value
+            and visitor_days.event_date
+            between {{ add_days('member_days.activity_date', -(window_days - 1)) }}
+            and member_days.activity_date
+    group by member_days.activity_date, member_days.dimension, member_days.dimension_value
+
+),
+
+final as (
+
+    select
+        -- keys
+        member_days.activity_date,
+        member_days.dimension,
+        member_days.dimension_value,
+
+        -- the day
+        cast(coalesce(daily_events.visitors, 0) as {{ dbt.type_bigint() }}) as visitors,
+        cast(coalesce(daily_events.sessions, 0) as {{ dbt.type_bigint() }}) as sessions,
+        cast(coalesce(daily_events.page_views, 0) as {{ dbt.type_bigint() }}) as page_views,
+        cast(coalesce(daily_events.sign_ups, 0) as {{ dbt.type_bigint() }}) as sign_ups,
+        cast(coalesce(daily_events.signed_up_visitors, 0) as {{ dbt.type_bigint() }})
+            as signed_up_visitors,
+        100 * cast(daily_events.signed_up_visitors as {{ type_double() }})
+        / nullif(daily_events.visitors, 0) as visitor_to_lead_rate,
+
+        -- the trailing `window_days` days
+        cast(coalesce(windowed_visitors.visitors, 0) as {{ dbt.type_bigint() }})
+            as visitors_30d,
+        cast(coalesce(windowed_visitors.signed_up_visitors, 0) as {{ dbt.type_bigint() }})
+            as signed_up_visitors_30d,
+        100 * cast(windowed_visitors.signed_up_visitors as {{ type_double() }})
+        / nullif(windowed_visitors.visitors, 0) as visitor_to_lead_rate_30d
+
+    from member_days
+    left join daily_events
+        on
+            member_days.dimension = daily_events.dimension
+            and member_days.dimension_value = daily_events.dimension_value
+            and member_days.activity_date = daily_events.event_date
+    left join windowed_visitors
+        on
+            member_days.dimension = windowed_visitors.dimension
+            and member_days.dimension_value = windowed_visitors.dimension_value
+            and member_days.activity_date = windowed_visitors.activity_date
+
+)
+
+select * from final

@@ -1,0 +1,132 @@
+"""Tone of a logged conversation, in English or French, from sentiment lexicons.
+
+The tone is the outcome the salesperson logged when there is one: a person who was in the
+conversation knows better than any lexicon. Otherwise the text is scored with a lexicon that
+ships inside its wheel, so scoring needs no download, no model and no network:
+
+* English: VADER (Hutto & Gilbert 2014, package ``vaderSentiment``); the score is its
+  ``compound`` valence in -1 … 1.
+* French: the pattern lexicon of ``textblob-fr`` (``fr-sentiment.xml``); the score is its
+  polarity in -1 … 1, the mean of the polarities of the known words.
+
+Thresholds: a score of at least ``POSITIVE_FROM`` is positive, at most ``NEGATIVE_UP_TO``
+negative, anything between neutral. ±0.05 is the cut-off VADER's authors publish for the
+compound score; the pattern polarity is on the same -1 … 1 scale and gets the same band, so
+one word of mild valence among many neutral ones still counts.
+
+Capitalised words inside a sentence are left out before scoring: in CRM notes they are
+almost always people's or companies' names, which carry no tone but can collide with lexicon
+entries (VADER reads "Mia" as the slang for "missing in action", valence -1.2).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from functools import cache, lru_cache
+from typing import Literal, cast
+
+Tone = Literal["positive", "neutral", "negative"]
+ToneSource = Literal["outcome", "lexicon"]
+
+SUPPORTED_LANGUAGES = ("en", "fr")
+POSITIVE_FROM = 0.05
+NEGATIVE_UP_TO = -0.05
+#: The score given to a logged outcome, so that tone_score is on the lexicons' -1 … 1 scale.
+OUTCOME_SCORES: dict[str, float] = {"positive": 1.0, "neutral": 0.0, "negative": -1.0}
+
+_WORD = re.compile(r"\S+")
+_SENTENCE_END = (".", "!", "?", "…")
+_PUNCTUATION = ".,;:!?…()[]{}\"'«»“”‘’"
+
+
+@cache
+def _english_analyzer():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+@cache
+def _french_analyzer():
+    # Imported on first use only: textblob-fr imports NLTK (a few seconds) and parses its
+    # lexicon on the first call. It has regular expressions in plain strings, which today's
+    # Python flags while compiling it; harmless, and its authors' to fix.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", SyntaxWarning)
+        from textblob_fr.fr import sentiment
+
+    return sentiment
+
+
+def _is_name(word: str) -> bool:
+    """A word written like a name: each hyphenated part capitalised, the rest lower case."""
+    core = word.strip(_PUNCTUATION)
+    parts = core.split("-")
+    return bool(core) and all(
+        len(part) > 1 and part[0].isupper() and part[1:].islower() for part in parts
+    )
+
+
+def without_names(text: str) -> str:
+    """The text less its capitalised words, except the first word of each sentence.
+
+    >>> without_names("Call with Mia to confirm. Mia agreed")
+    'Call with to confirm. Mia agreed'
+    """
+    kept: list[str] = []
+    sentence_start = True
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if sentence_start or not _is_name(word):
+            kept.append(word)
+        sentence_start = word.rstrip("\"')»”’").endswith(_SENTENCE_END)
+    return " ".join(kept)
+
+
+# CRM notes repeat (templates, copied e-mails): a text already scored is not scored again.
+@lru_cache(maxsize=65_536)
+def score(text: str, language: str) -> float:
+    """Lexicon valence of ``text`` in ``language`` ('en' or 'fr'), from -1 to 1."""
+    if language not in SUPPORTED_LANGUAGES:
+        raise ValueError(f"no lexicon for language {language!r}; supported: {SUPPORTED_LANGUAGES}")
+    text = without_names(text)
+    if not text.strip():
+        return 0.0
+    if language == "en":
+        return float(_english_analyzer().polarity_scores(text)["compound"])
+    return float(_french_analyzer()(text)[0])
+
+
+def tone_of_score(value: float) -> Tone:
+    if value >= POSITIVE_FROM:
+        return "positive"
+    if value <= NEGATIVE_UP_TO:
+        return "negative"
+    return "neutral"
+
+
+def tone(text: str, language: str) -> tuple[Tone, float]:
+    """(tone, score) of ``text`` by the lexicon of ``language`` ('en' or 'fr')."""
+    value = score(text, language)
+    return tone_of_score(value), value
+
+
+def conversation_tone(
+    outcome: str | None, text: str | None, language: str | None
+) -> tuple[Tone | None, ToneSource | None, float | None]:
+    """(tone, source, score) of a logged conversation: the outcome first, else the lexicon.
+
+    A conversation with neither an outcome nor a text in a supported language has no tone:
+    (None, None, None).
+    """
+    if outcome is not None and outcome.strip():
+        logged = outcome.strip().lower()
+        if logged not in OUTCOME_SCORES:
+            raise ValueError(f"unknown outcome {outcome!r}; expected one of {list(OUTCOME_SCORES)}")
+        return cast(Tone, logged), "outcome", OUTCOME_SCORES[logged]
+    if text is None or not text.strip() or language not in SUPPORTED_LANGUAGES:
+        return None, None, None
+    found, value = tone(text, language)
+    return found, "lexicon", value

@@ -1,0 +1,138 @@
+"""Conversation tone from the logged outcome or the English and French lexicons."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from orchestration.lib.sentiment import (
+    NEGATIVE_UP_TO,
+    POSITIVE_FROM,
+    conversation_tone,
+    score,
+    tone,
+    tone_of_score,
+    without_names,
+)
+
+ENGLISH = [
+    ("The customer loves the new range and is delighted with our service.", "positive"),
+    ("Great call, they were very happy and want to order more.", "positive"),
+    ("The client is angry: the order arrived broken and late.", "negative"),
+    ("Terrible experience, they will cancel the contract.", "negative"),
+    ("Sent the invoice and scheduled the next call for Tuesday.", "neutral"),
+]
+FRENCH = [
+    ("Merci pour cet excellent travail, le client est très satisfait.", "positive"),
+    ("Le client est très content de la qualité, une superbe collaboration.", "positive"),
+    ("Le client est furieux : la commande est arrivée cassée.", "negative"),
+    ("Très déçu par le service, une expérience horrible.", "negative"),
+    ("Envoi de la facture et appel prévu mardi.", "neutral"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ENGLISH)
+def test_english_notes_get_the_tone_a_reader_would_give_them(text, expected):
+    assert tone(text, "en")[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), FRENCH)
+def test_french_notes_get_the_tone_a_reader_would_give_them(text, expected):
+    assert tone(text, "fr")[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"), [(t, "en") for t, _ in ENGLISH] + [(t, "fr") for t, _ in FRENCH]
+)
+def test_scores_lie_between_minus_one_and_one(text, language):
+    assert -1.0 <= score(text, language) <= 1.0
+
+
+def test_a_name_that_is_also_a_lexicon_word_does_not_set_the_tone():
+    # VADER's lexicon reads "mia" as "missing in action" (valence -1.2).
+    assert tone("Call with Mia to confirm the delivery schedule for next month.", "en") == (
+        "neutral",
+        0.0,
+    )
+
+
+def test_only_capitalised_words_inside_a_sentence_are_taken_for_names():
+    assert without_names("Call with Mia to confirm. Great news from Jean-Pierre!") == (
+        "Call with to confirm. Great news from"
+    )
+    assert without_names("I spoke to the CEO: NOT happy.") == "I spoke to the CEO: NOT happy."
+
+
+def test_the_thresholds_split_scores_into_three_tones_with_both_edges_polar():
+    assert tone_of_score(POSITIVE_FROM) == "positive"
+    assert tone_of_score(POSITIVE_FROM - 1e-9) == "neutral"
+    assert tone_of_score(0.0) == "neutral"
+    assert tone_of_score(NEGATIVE_UP_TO + 1e-9) == "neutral"
+    assert tone_of_score(NEGATIVE_UP_TO) == "negative"
+
+
+def test_a_logged_outcome_wins_over_the_lexicon():
+    enthusiastic = "Great call, they were very happy and want to order more."
+    assert conversation_tone("negative", enthusiastic, "en") == ("negative", "outcome", -1.0)
+    assert conversation_tone(" Neutral ", enthusiastic, "en") == ("neutral", "outcome", 0.0)
+
+
+def test_without_an_outcome_the_lexicon_decides():
+    found, source, value = conversation_tone(None, "Très déçu par le service.", "fr")
+    assert (found, source) == ("negative", "lexicon")
+    assert value <= NEGATIVE_UP_TO
+    assert conversation_tone("", "Great call, very happy.", "en")[:2] == ("positive", "lexicon")
+
+
+def test_a_conversation_with_no_outcome_and_no_scorable_text_has_no_tone():
+    assert conversation_tone(None, None, "en") == (None, None, None)
+    assert conversation_tone(None, "   ", "fr") == (None, None, None)
+    assert conversation_tone(None, "Sehr zufrieden mit der Lieferung.", "de") == (None, None, None)
+
+
+def test_a_language_without_lexicon_is_refused_rather_than_scored_as_english():
+    with pytest.raises(ValueError, match="no lexicon"):
+        tone("Sehr zufrieden mit der Lieferung.", "de")
+
+
+def test_an_outcome_outside_positive_neutral_negative_is_refused():
+    with pytest.raises(ValueError, match="unknown outcome"):
+        conversation_tone("won", "Great call.", "en")
+
+
+def test_scoring_needs_no_network_and_no_downloaded_data(tmp_path: Path):
+    # A fresh interpreter where any connection fails and NLTK finds no data: both lexicons
+    # must come from the installed wheels.
+    (tmp_path / "sitecustomize.py").write_text(
+        textwrap.dedent(
+            """
+            import socket
+
+            def refuse(*args, **kwargs):
+                raise OSError("network disabled for this test")
+
+            socket.socket.connect = refuse
+            socket.create_connection = refuse
+            """
+        )
+    )
+    script = (
+        "from orchestration.lib.sentiment import tone\n"
+        "print(tone('Great call, very happy.', 'en')[0], tone('Très déçu.', 'fr')[0])\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+        "NLTK_DATA": str(tmp_path / "no_nltk_data"),
+        "HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["positive", "negative"]
