@@ -1,7 +1,7 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_daily'}}}) }}
 
--- fct_kpi_daily is fct_customer_value_daily reshaped: each of its rows yields one row per
--- enabled customer-value KPI, no more, no less.
+-- The customer-value rows of fct_kpi_daily are fct_customer_value_daily reshaped: each of its
+-- rows yields one row per enabled customer-value KPI, no more, no less.
 with
 
 customer_value_daily as (
@@ -50,6 +50,13 @@ actual as (
 
     select count(*) as row_count
     from kpi_daily
+    where kpi_name in (
+        'average_customer_value',
+        'active_customers',
+        'window_revenue',
+        'orders_per_active_customer',
+        'average_order_value'
+    )
 
 ),
 
