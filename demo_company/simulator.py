@@ -56,6 +56,7 @@ class Stream(IntEnum):
     REVIEWS = 11
     WEB = 12
     CHURN = 13
+    HR = 14
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 - ``erp.sqlite``: the five ERP tables of the raw contract (one row per id, its latest version);
 - ``crm.sqlite``: the store the CRM API serves, one table per object type;
 - ``web/events_YYYY-MM-DD.jsonl``: one file of web events per day;
+- ``hr/pulse_YYYY-MM.csv``: one export of employee pulse responses per survey month;
 - ``stories.json``: the planted stories; ``demo.json``: what was generated (seed, scale,
   anchor, "as of", row counts), written last.
 
@@ -12,6 +13,7 @@ old or new, never half of one. ``ensure_demo`` serialises writers with a lock fi
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import fcntl
 import json
@@ -27,6 +29,7 @@ from datetime import date
 from pathlib import Path
 
 from demo_company.crm_objects import OBJECT_TYPES, Crm, CrmObject, build_crm, crm_objects
+from demo_company.hr_pulse import PULSE_KEYS, pulse_responses, survey_closes, survey_months
 from demo_company.simulator import (
     DemoConfig,
     Stories,
@@ -90,6 +93,10 @@ class DemoPaths:
         return self.directory / "web"
 
     @property
+    def hr_dir(self) -> Path:
+        return self.directory / "hr"
+
+    @property
     def stories(self) -> Path:
         return self.directory / "stories.json"
 
@@ -102,9 +109,13 @@ def web_file_name(day: date) -> str:
     return f"events_{day.isoformat()}.jsonl"
 
 
+def hr_file_name(month: date) -> str:
+    return f"pulse_{month:%Y-%m}.csv"
+
+
 def write_demo(directory: Path, config: DemoConfig) -> DemoPaths:
     """Generates the demo company for ``config`` and writes it to ``directory``."""
-    return _write(Path(directory), config, web_known_until=None)
+    return _write(Path(directory), config, known_until=None)
 
 
 def ensure_demo(
@@ -118,7 +129,8 @@ def ensure_demo(
 
     Already there with the same seed, scale and stories: as is. There as of an earlier day:
     regenerated for the new day with the recorded anchor, so stories keep their dates and only
-    the new days' web files are written. Otherwise generated with the anchor on ``as_of``.
+    the new days' web files and the surveys still open are written (a demo written before it
+    had HR exports gets them the same way). Otherwise generated with the anchor on ``as_of``.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -136,9 +148,9 @@ def ensure_demo(
         )
         if same:
             recorded_as_of = date.fromisoformat(recorded["as_of"])
-            if recorded_as_of == as_of:
+            if recorded_as_of == as_of and paths.hr_dir.is_dir():
                 return paths
-            if recorded_as_of < as_of:
+            if recorded_as_of <= as_of:
                 config = DemoConfig(
                     as_of=as_of,
                     seed=seed,
@@ -146,9 +158,9 @@ def ensure_demo(
                     anchor=date.fromisoformat(recorded["anchor"]),
                     stories=stories,
                 )
-                return _write(directory, config, web_known_until=recorded_as_of)
+                return _write(directory, config, known_until=recorded_as_of)
         config = DemoConfig(as_of=as_of, seed=seed, scale=scale, stories=stories)
-        return _write(directory, config, web_known_until=None)
+        return _write(directory, config, known_until=None)
 
 
 def read_manifest(paths: DemoPaths) -> dict | None:
@@ -169,7 +181,7 @@ def _locked(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _write(directory: Path, config: DemoConfig, web_known_until: date | None) -> DemoPaths:
+def _write(directory: Path, config: DemoConfig, known_until: date | None) -> DemoPaths:
     directory.mkdir(parents=True, exist_ok=True)
     paths = DemoPaths(directory)
     world = simulate(config)
@@ -185,12 +197,23 @@ def _write(directory: Path, config: DemoConfig, web_known_until: date | None) ->
         days = [
             d
             for d in web_days(world)
-            if web_known_until is None
-            or world.day(d) > web_known_until
+            if known_until is None
+            or world.day(d) > known_until
             or not (paths.web_dir / web_file_name(world.day(d))).exists()
         ]
         counts["web_files"] = len(expected)
         counts["web_events_written"] = _write_web(staging / "web", world, crm, days)
+        (staging / "hr").mkdir()
+        # A closed survey's export never changes: only the surveys open since the last
+        # generation (and missing files) are written again.
+        months = {
+            m
+            for m in survey_months(config)
+            if known_until is None
+            or survey_closes(m) > known_until
+            or not (paths.hr_dir / hr_file_name(m)).exists()
+        }
+        counts.update(_write_hr(staging / "hr", config, months))
         _dump_json(staging / "stories.json", _stories_json(config))
 
         for name in ("erp.sqlite", "crm.sqlite", "stories.json"):
@@ -200,6 +223,13 @@ def _write(directory: Path, config: DemoConfig, web_known_until: date | None) ->
             os.replace(file, paths.web_dir / file.name)
         for stale in paths.web_dir.glob("events_*.jsonl"):
             if stale.name not in expected:
+                stale.unlink()
+        paths.hr_dir.mkdir(exist_ok=True)
+        for file in sorted((staging / "hr").iterdir()):
+            os.replace(file, paths.hr_dir / file.name)
+        surveys = {hr_file_name(m) for m in survey_months(config)}
+        for stale in paths.hr_dir.glob("pulse_*.csv"):
+            if stale.name not in surveys:
                 stale.unlink()
         manifest = {
             "seed": config.seed,
@@ -294,3 +324,18 @@ def _write_web(folder: Path, world: World, crm: Crm, days: list[int]) -> int:
         (folder / web_file_name(day)).write_text("".join(EVENT_LINE % row for row in rows))
         total += len(events["event_id"])
     return total
+
+
+def _write_hr(folder: Path, config: DemoConfig, months: set[date]) -> Counter[str]:
+    """Writes the exports of ``months``; counts the files and responses of every survey."""
+    counts: Counter[str] = Counter()
+    for month, responses in pulse_responses(config):
+        counts["hr_files"] += 1
+        counts["hr_responses"] += len(responses["response_id"])
+        if month not in months:
+            continue
+        with (folder / hr_file_name(month)).open("w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerow(PULSE_KEYS)
+            writer.writerows(zip(*(responses[key] for key in PULSE_KEYS), strict=True))
+    return counts

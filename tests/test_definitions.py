@@ -20,7 +20,7 @@ def test_every_raw_table_of_the_contract_is_an_asset_keyed_like_its_dbt_source(g
     raw = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ingest"}
     contract = {
         dg.AssetKey([t.source, t.name])
-        for source in ("erp", "crm", "web")
+        for source in ("erp", "crm", "web", "hr")
         for t in source_tables(source).values()
     }
     assert raw == contract

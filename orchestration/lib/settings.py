@@ -42,6 +42,7 @@ class Settings:
     crm: Source
     crm_token: str | None
     web: Source
+    hr: Source
     demo_dir: Path
     demo_as_of: date
     demo_seed: int
@@ -77,6 +78,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crm=_source("crm", env.get("CRM_API_URL")),
         crm_token=env.get("CRM_API_TOKEN") or None,
         web=_source("web", env.get("WEB_EVENTS_PATH")),
+        hr=_source("hr", env.get("HR_SURVEY_PATH")),
         demo_dir=_path(env.get("DEMO_PATH"), "data/demo"),
         demo_as_of=date.fromisoformat(as_of) if as_of else date.today(),
         demo_seed=int(env.get("DEMO_SEED", "42")),

@@ -15,10 +15,11 @@ from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import load_settings
 from orchestration.lib.sources.crm import crm_source
 from orchestration.lib.sources.erp import erp_source
+from orchestration.lib.sources.hr import hr_source
 from orchestration.lib.sources.web import web_source
 
 WAREHOUSE_POOL = "duckdb_warehouse"
-SYSTEM_KIND = {"erp": "sqlalchemy", "crm": "hubspot", "web": "json"}
+SYSTEM_KIND = {"erp": "sqlalchemy", "crm": "hubspot", "web": "json", "hr": "csv"}
 
 
 @dataclass
@@ -89,3 +90,4 @@ def _crm(api_url: str | None) -> DltSource:
 erp_raw = _raw_assets("erp", erp_source)
 crm_raw = _raw_assets("crm", _crm)
 web_raw = _raw_assets("web", web_source)
+hr_raw = _raw_assets("hr", hr_source)

@@ -10,7 +10,12 @@ import dagster as dg
 
 from orchestration.lib.settings import Settings, load_settings
 
-SETTING_OF = {"erp": "ERP_DATABASE_URL", "crm": "CRM_API_URL", "web": "WEB_EVENTS_PATH"}
+SETTING_OF = {
+    "erp": "ERP_DATABASE_URL",
+    "crm": "CRM_API_URL",
+    "web": "WEB_EVENTS_PATH",
+    "hr": "HR_SURVEY_PATH",
+}
 
 
 class SourceSystems(dg.ConfigurableResource):
@@ -58,6 +63,8 @@ def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iter
         yield demo.erp_url
     elif source == "web":
         yield str(demo.web_dir)
+    elif source == "hr":
+        yield str(demo.hr_dir)
     else:
         with CrmServer(demo.crm_db) as server:
             yield server.url
