@@ -336,20 +336,33 @@ def _day(day: date) -> str:
 
 
 def _amount(value: float, unit: str, signed: bool = False) -> str:
-    """1,204 EUR, 51 EUR, 7.50 EUR: decimals only below 10, where they still matter to a reader.
+    """A value in its catalogue unit, as a person reads it.
 
-    A ratio (orders per customer) always keeps two decimals and shows no unit.
+    1,204 EUR, 51 EUR, 7.50 EUR (decimals only below 10, where they still matter); a ratio or
+    a score keeps two decimals; a share (0-1) reads as a percentage; points (NPS-like) and
+    counts are whole numbers.
     """
-    decimals = 2 if unit == "ratio" or abs(value) < 9.995 else 0
+    if unit == "share":
+        return _pct(value, signed=signed)
+    decimals = 2 if unit in ("ratio", "score") or abs(value) < 9.995 else 0
+    if unit in ("points", "count", "customers"):
+        decimals = 0
     text = f"{abs(value):,.{decimals}f}"
-    unit = "" if unit == "ratio" else unit
+    suffix = {"ratio": "", "score": "", "points": " points", "%": " %", "count": ""}.get(
+        unit, f" {unit}"
+    )
     sign = ""
     if text.strip("0.,"):
         if value < 0:
             sign = MINUS
         elif signed:
             sign = "+"
-    return f"{sign}{text} {unit}".rstrip()
+    return f"{sign}{text}{suffix}".rstrip()
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A KPI value for a table: the same units as the sentences, a dash when undefined."""
+    return "—" if value is None else _amount(value, unit)
 
 
 def _pct(fraction: float, signed: bool = False) -> str:

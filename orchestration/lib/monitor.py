@@ -166,7 +166,7 @@ def evaluate_warehouse(
         for row in con.execute(
             "select kpi_name, label, unit, direction, min_effect::double, "
             "expected_weekly_growth::double "
-            "from reference.kpi_catalogue where enabled"
+            "from reference.kpi_catalogue where enabled and alert"
         ).fetchall()
     }
     series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from orchestration.lib.explain import format_value
 from orchestration.lib.notify import headline
 
 CHANGE_DAYS = 28
@@ -45,7 +46,7 @@ left join total as before
     and before.kpi_date = latest.kpi_date - interval {CHANGE_DAYS} day
 left join alerts on alerts.kpi_name = catalogue.kpi_name
 where catalogue.enabled
-order by catalogue.kpi_name
+order by catalogue.kpi_name <> 'average_customer_value', catalogue.label
 """
 
 
@@ -70,16 +71,6 @@ def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
     return [RadarLine(*row) for row in con.execute(RADAR_SQL).fetchall()]
 
 
-def _number(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit in ("ratio", "orders"):
-        return f"{value:,.2f}"
-    if unit == "%":
-        return f"{value:,.1f} %"
-    return f"{value:,.0f}" + (f" {unit}" if unit == "EUR" else "")
-
-
 def render_radar(lines: Iterable[RadarLine], alerts: Iterable[Mapping[str, Any]]) -> str:
     lines = list(lines)
     as_of = next((line.as_of for line in lines if line.as_of), None)
@@ -88,7 +79,7 @@ def render_radar(lines: Iterable[RadarLine], alerts: Iterable[Mapping[str, Any]]
     for line in lines:
         change = "" if line.change is None else f"{line.change:+.1%}"
         status = line.alert or "ok"
-        value = _number(line.value, line.unit)
+        value = format_value(line.value, line.unit)
         out.append(f"  {line.label:<{width}}  {value:>14}  {change:>7}  {status}")
     alerts = list(alerts)
     out += ["", f"Alerts raised ({len(alerts)}):" if alerts else "No new alert."]

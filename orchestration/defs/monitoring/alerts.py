@@ -23,7 +23,11 @@ KPI_ALERTS = dg.AssetKey(["monitoring", "kpi_alerts"])
 def _enabled_kpis() -> list[dict[str, str]]:
     # The catalogue seed is a file of the repository, read once to declare one check per KPI.
     with (PROJECT_ROOT / "seeds" / "kpi_catalogue.csv").open(newline="") as catalogue:
-        return [row for row in csv.DictReader(catalogue) if row["enabled"].lower() == "true"]
+        return [
+            row
+            for row in csv.DictReader(catalogue)
+            if row["enabled"].lower() == "true" and row["alert"].lower() == "true"
+        ]
 
 
 KPIS = _enabled_kpis()

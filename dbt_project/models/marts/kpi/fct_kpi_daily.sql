@@ -25,6 +25,18 @@ prospect_kpis as (
 
 ),
 
+retention_kpis as (
+
+    select * from {{ ref('int_retention_kpis_daily') }}
+
+),
+
+stakeholder_kpis as (
+
+    select * from {{ ref('int_stakeholder_kpis_daily') }}
+
+),
+
 kpi_catalogue as (
 
     select * from {{ ref('kpi_catalogue') }}
@@ -60,6 +72,26 @@ all_kpis as (
         dimension_value,
         value
     from prospect_kpis
+
+    union all
+
+    select
+        kpi_date,
+        kpi_name,
+        dimension,
+        dimension_value,
+        value
+    from retention_kpis
+
+    union all
+
+    select
+        kpi_date,
+        kpi_name,
+        dimension,
+        dimension_value,
+        value
+    from stakeholder_kpis
 
 ),
 
