@@ -13,13 +13,19 @@ from orchestration.lib.explain import format_value
 from orchestration.lib.notify import headline
 
 CHANGE_DAYS = 28
+# Units whose change reads in percentage points: a relative change of a share or of an NPS
+# near zero says little.
+POINT_UNITS = ("share", "%", "points")
 
 RADAR_SQL = f"""
-with latest as (select max(kpi_date) as kpi_date from marts.fct_kpi_daily),
-total as (
-    select kpi.kpi_date, kpi.kpi_name, kpi.value
-    from marts.fct_kpi_daily as kpi
-    where kpi.dimension = 'total'
+with total as (
+    select kpi_date, kpi_name, value
+    from marts.fct_kpi_daily
+    where dimension = 'total' and value is not null
+),
+latest as (
+    -- each KPI's own latest day: a monthly survey is not stale because orders arrived today
+    select kpi_name, max(kpi_date) as kpi_date from total group by kpi_name
 ),
 alerts as (
     select kpi_name, string_agg(distinct kind || ' ' || state, ', ') as alert
@@ -38,7 +44,7 @@ select
     before.value as value_before,
     alerts.alert
 from reference.kpi_catalogue as catalogue
-cross join latest
+left join latest on latest.kpi_name = catalogue.kpi_name
 left join total as now_
     on now_.kpi_name = catalogue.kpi_name and now_.kpi_date = latest.kpi_date
 left join total as before
@@ -61,10 +67,16 @@ class RadarLine:
     alert: str | None
 
     @property
-    def change(self) -> float | None:
-        if self.value is None or not self.value_before:
-            return None
-        return self.value / self.value_before - 1
+    def change(self) -> str:
+        """The move over CHANGE_DAYS: in points for shares and scores around zero, else in %."""
+        if self.value is None or self.value_before is None:
+            return ""
+        if self.unit in POINT_UNITS:
+            scale = 100 if self.unit == "share" else 1
+            return f"{(self.value - self.value_before) * scale:+.1f} pts"
+        if not self.value_before:
+            return ""
+        return f"{self.value / self.value_before - 1:+.1%}"
 
 
 def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
@@ -73,14 +85,14 @@ def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
 
 def render_radar(lines: Iterable[RadarLine], alerts: Iterable[Mapping[str, Any]]) -> str:
     lines = list(lines)
-    as_of = next((line.as_of for line in lines if line.as_of), None)
+    as_of = max((line.as_of for line in lines if line.as_of), default=None)
     out = [f"KPI radar as of {as_of or 'no data'} (change over {CHANGE_DAYS} days)", ""]
     width = max((len(line.label) for line in lines), default=10)
     for line in lines:
-        change = "" if line.change is None else f"{line.change:+.1%}"
+        change = line.change
         status = line.alert or "ok"
         value = format_value(line.value, line.unit)
-        out.append(f"  {line.label:<{width}}  {value:>14}  {change:>7}  {status}")
+        out.append(f"  {line.label:<{width}}  {value:>16}  {change:>9}  {status}")
     alerts = list(alerts)
     out += ["", f"Alerts raised ({len(alerts)}):" if alerts else "No new alert."]
     out += [f"  {headline(alert)}" for alert in alerts]
