@@ -133,12 +133,12 @@ class Stories:
     contraction_segment: str = "smb"
     contraction_effect: float = -0.40
     contraction_onset_days: int = 120
-    region_churn: bool = False
+    region_churn: bool = True
     churn_region: str = "south"
     churn_share: float = 0.5
     churn_onset_days: int = 200
     churn_spread_days: int = 60
-    csat_drop: bool = False
+    csat_drop: bool = True
     csat_onset_days: int = 90
     csat_satisfied_after: float = 0.60
     nps_lag_days: int = 30

@@ -27,7 +27,10 @@ from demo_company.web_events import EVENT_KEYS, records, web_events
 from demo_company.writer import ensure_demo, read_manifest, web_file_name, write_demo
 
 AS_OF = date(2026, 6, 30)
-SMALL = DemoConfig(as_of=AS_OF, seed=42, scale=0.2)
+# The mechanics are tested with the contraction alone, so a change of the default stories
+# leaves them meaningful; the default stories have their own test.
+ONLY_CONTRACTION = Stories(segment_contraction=True, region_churn=False, csat_drop=False)
+SMALL = DemoConfig(as_of=AS_OF, seed=42, scale=0.2, stories=ONLY_CONTRACTION)
 FULL = DemoConfig(as_of=AS_OF, seed=42, scale=1.0)
 STAGING = Path(__file__).parents[1] / "dbt_project" / "models" / "staging"
 ENVELOPE = {"id", "created_at", "updated_at", "archived"}
@@ -159,7 +162,14 @@ def test_switching_the_contraction_off_changes_no_order_before_its_onset():
     onset = AS_OF - timedelta(days=Stories().contraction_onset_days)
     with_story = collect(erp_tables(simulate(SMALL)))
     without = collect(
-        erp_tables(simulate(dataclasses.replace(SMALL, stories=Stories(segment_contraction=False))))
+        erp_tables(
+            simulate(
+                dataclasses.replace(
+                    SMALL,
+                    stories=dataclasses.replace(ONLY_CONTRACTION, segment_contraction=False),
+                )
+            )
+        )
     )
     assert with_story["orders"] == without["orders"]
     first_after = next(
@@ -402,6 +412,17 @@ def test_web_sign_ups_are_the_contacts_they_created(small):
 
 
 # -- planted stories ----------------------------------------------------------------------------
+
+
+def test_the_default_demo_plants_every_story():
+    stories = planted_stories(DemoConfig(as_of=AS_OF))
+    assert [s["story"] for s in stories] == [
+        "segment_contraction",
+        "region_churn",
+        "csat_drop",
+        "csat_drop",
+        "quiet",
+    ]
 
 
 def test_planted_stories_list_the_enabled_stories_and_the_quiet_stretch():

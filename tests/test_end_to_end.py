@@ -62,10 +62,12 @@ def raw_counts(root):
     }
 
 
+def story_list(root):
+    return json.loads((root / "demo" / "stories.json").read_text())
+
+
 def stories(root):
-    return {
-        story["story"]: story for story in json.loads((root / "demo" / "stories.json").read_text())
-    }
+    return {story["story"]: story for story in story_list(root)}
 
 
 def test_the_daily_job_materializes_every_asset_and_every_dbt_check_passes(demo):
@@ -134,16 +136,85 @@ def test_the_planted_decline_is_raised_with_its_reason(demo):
     onset = date.fromisoformat(stories(root)["segment_contraction"]["start"])
     alerts = read(
         root,
-        "select since, state, reason from monitoring.kpi_alerts where evaluated_on = ? "
-        "and kpi_name = 'average_customer_value' and dimension = 'total' and kind = 'decline'",
+        "select dimension_value, since, state, reason from monitoring.kpi_alerts "
+        "where evaluated_on = ? and kpi_name = 'average_customer_value' and kind = 'decline' "
+        "and dimension in ('total', 'segment') order by dimension_value",
         [AS_OF],
     )
-    assert len(alerts) == 1
-    since, state, reason = alerts[0]
+    by_member = {member: (since, state, reason) for member, since, state, reason in alerts}
+    assert "all" in by_member and by_member["all"][1] == "new"
+    since, state, reason = by_member["smb"]
     assert state == "new"
-    assert onset <= since <= onset + timedelta(days=60)
-    assert "spend less per order" in reason
-    assert "smb segment" in reason
+    assert onset - timedelta(days=14) <= since <= onset + timedelta(days=60)
+    assert "spend less per order" in reason and "basket effect" in reason
+
+
+def monthly(root, column, dimension, member, first, last):
+    """Mean of a monthly bridge column for one member over the months starting in [first, last)."""
+    return read(
+        root,
+        f"select avg({column}) from marts.fct_revenue_bridge where period_grain = 'month' "
+        "and dimension = ? and dimension_value = ? and period_start >= ? and period_start < ? "
+        "and is_complete_period",
+        [dimension, member, first, last],
+    )[0][0]
+
+
+def test_the_segment_that_buys_less_shows_contraction_in_the_bridge(demo):
+    root, _, _ = demo
+    onset = date.fromisoformat(stories(root)["segment_contraction"]["start"])
+    before = monthly(
+        root, "contraction_revenue", "segment", "smb", onset - timedelta(days=365), onset
+    )
+    after = monthly(
+        root, "contraction_revenue", "segment", "smb", onset + timedelta(days=31), AS_OF
+    )
+    assert after > 1.5 * before
+    # the other B2B segment, untouched, does not move like that
+    other_before = monthly(
+        root, "contraction_revenue", "segment", "enterprise", onset - timedelta(days=365), onset
+    )
+    other_after = monthly(
+        root, "contraction_revenue", "segment", "enterprise", onset + timedelta(days=31), AS_OF
+    )
+    assert other_after < 1.5 * other_before
+
+
+def test_the_region_that_leaves_shows_lost_revenue_and_falling_p_alive(demo):
+    root, _, _ = demo
+    churn = stories(root)["region_churn"]
+    onset, region = date.fromisoformat(churn["start"]), churn["member"]
+    before = monthly(root, "lost_revenue", "region", region, onset - timedelta(days=365), onset)
+    after = monthly(root, "lost_revenue", "region", region, onset + timedelta(days=61), AS_OF)
+    assert after > 1.5 * before
+    p_alive = dict(
+        read(
+            root,
+            "select region = ? as churned, avg(p_alive) from marts.dim_customers "
+            "where orders >= 2 group by 1",
+            [region],
+        )
+    )
+    assert p_alive[True] < p_alive[False] - 0.1
+
+
+def test_csat_drops_after_the_support_change_and_nps_follows(demo):
+    root, _, _ = demo
+    csat_story, nps_story = (s for s in story_list(root) if s["story"] == "csat_drop")
+
+    def total(column, day):
+        return read(
+            root,
+            f"select {column} from marts.fct_feedback_daily where dimension = 'total' "
+            "and feedback_date = ?",
+            [day],
+        )[0][0]
+
+    csat_onset = date.fromisoformat(csat_story["start"])
+    assert total("csat_30d", AS_OF) < total("csat_30d", csat_onset - timedelta(days=1)) - 10
+    nps_onset = date.fromisoformat(nps_story["start"])
+    assert nps_onset > csat_onset
+    assert total("nps_90d", AS_OF) < total("nps_90d", nps_onset - timedelta(days=1)) - 10
 
 
 def test_the_quiet_stretch_raises_nothing(demo):
