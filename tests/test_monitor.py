@@ -24,8 +24,8 @@ def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -
     con.execute(
         """create table reference.kpi_catalogue as select * from (values
         ('average_customer_value', 'Average customer value', 'EUR', 'higher_is_better',
-         0.03, 0.0, true, true)) as t(kpi_name, label, unit, direction, min_effect,
-         expected_weekly_growth, enabled, alert)"""
+         0.03, 0.0, true, 'segment')) as t(kpi_name, label, unit, direction, min_effect,
+         expected_weekly_growth, enabled, alert_level)"""
     )
     rng = np.random.default_rng(7)
     rows = []

@@ -88,6 +88,10 @@ class Kpi:
     direction: str
     min_effect: float
     expected_weekly_growth: float
+    alert_level: str  # total, or segment (the total and each segment)
+
+    def watches(self, dimension: str) -> bool:
+        return dimension == "total" or self.alert_level == "segment"
 
 
 @dataclass(frozen=True)
@@ -165,8 +169,8 @@ def evaluate_warehouse(
         row[0]: Kpi(*row)
         for row in con.execute(
             "select kpi_name, label, unit, direction, min_effect::double, "
-            "expected_weekly_growth::double "
-            "from reference.kpi_catalogue where enabled and alert"
+            "expected_weekly_growth::double, alert_level "
+            "from reference.kpi_catalogue where enabled and alert_level <> 'none'"
         ).fetchall()
     }
     series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(
@@ -178,7 +182,7 @@ def evaluate_warehouse(
         "order by all",
         [list(DIMENSIONS), as_of],
     ).fetchall():
-        if kpi_name in catalogue:
+        if kpi_name in catalogue and catalogue[kpi_name].watches(dimension):
             series[kpi_name, dimension, member][0].append(day)
             series[kpi_name, dimension, member][1].append(np.nan if value is None else value)
     if not series:

@@ -26,7 +26,7 @@ def _enabled_kpis() -> list[dict[str, str]]:
         return [
             row
             for row in csv.DictReader(catalogue)
-            if row["enabled"].lower() == "true" and row["alert"].lower() == "true"
+            if row["enabled"].lower() == "true" and row["alert_level"] != "none"
         ]
 
 
