@@ -187,11 +187,12 @@ def test_the_segment_that_buys_less_shows_contraction_in_the_bridge(demo):
     onset = date.fromisoformat(stories(root)["segment_contraction"]["start"]).replace(day=1)
     three_months, year = timedelta(days=89), timedelta(days=365)
     net_retained = "expansion_revenue - contraction_revenue"
-    after = bridge(root, net_retained, "segment", "smb", onset, onset + three_months)
-    a_year_before = bridge(
-        root, net_retained, "segment", "smb", onset - year, onset - year + three_months
+    after = float(bridge(root, net_retained, "segment", "smb", onset, onset + three_months))
+    a_year_before = float(
+        bridge(root, net_retained, "segment", "smb", onset - year, onset - year + three_months)
     )
-    monthly_revenue = bridge(root, "ending_revenue", "segment", "smb", onset - year, onset) / 12
+    revenue = float(bridge(root, "ending_revenue", "segment", "smb", onset - year, onset))
+    monthly_revenue = revenue / 12
     # Customers who stay spend less: the retained customers' net change turns clearly negative.
     assert after < -0.2 * monthly_revenue
     assert after < a_year_before - 0.15 * monthly_revenue
