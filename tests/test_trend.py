@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pytest
 
 from orchestration.lib.trend import (
+    CUSUM_CAP,
+    DEFAULT_H,
+    REANCHOR_DAYS,
     Finding,
     baseline_scale,
     cusum_decline,
     evaluate,
+    monitored_start,
     sen_slope,
     severity,
     weekday_adjust,
@@ -77,6 +82,27 @@ def test_cusum_onset_is_the_first_index_when_the_statistic_never_returned_to_zer
     # z = -4, -4: S = 3.5, 7.0 > 5 at index 1; S_{-1} = 0, so onset 0
     result = cusum_decline([6, 6], baseline_mean=10, baseline_sd=1, k=0.5, h=5)
     assert (result.alarm, result.onset) == (1, 0)
+
+
+def test_cusum_is_capped_at_twice_h_so_it_returns_to_zero_soon_after_a_recovery():
+    # z = -10, -10, -10, then 0: S = min(6, 9.5) = 6, 6, 6, then 6 - 0.5 = 5.5
+    result = cusum_decline([0, 0, 0, 10], baseline_mean=10, baseline_sd=1, k=0.5, h=3)
+    assert CUSUM_CAP == 2.0
+    np.testing.assert_allclose(result.statistic, [6.0, 6.0, 6.0, 5.5])
+    assert (result.alarm, result.onset) == (0, 0)
+
+
+def test_the_monitored_window_starts_on_a_monday_every_four_weeks():
+    lengths = range(400, 520)
+    starts = [monitored_start(MONDAY, n, 182, 182) for n in lengths]
+    first_days = sorted({MONDAY + timedelta(days=start) for start in starts})
+    assert all(day.weekday() == 0 for day in first_days)
+    assert {(b - a).days for a, b in pairwise(first_days)} == {REANCHOR_DAYS}
+    windows = [n - start for n, start in zip(lengths, starts, strict=True)]
+    assert (min(windows), max(windows)) == (182, 182 + REANCHOR_DAYS - 1)
+    # A history too short for the grid keeps its first baseline_days as the baseline.
+    assert monitored_start(MONDAY, 250, 182, 182) == 182
+    assert monitored_start(MONDAY, 364, 182, 182) == 182
 
 
 def test_cusum_refuses_a_zero_standard_deviation():
@@ -251,9 +277,45 @@ def test_a_short_history_is_insufficient_or_empty(n):
 
 def test_a_history_shorter_than_baseline_plus_monitor_is_scored_on_a_shorter_window():
     rng = np.random.default_rng(17)
-    values = noise(rng, 150)
-    values[120:] -= 8.0
-    assert check(days(150), values).status == "decline"
+    values = noise(rng, 250)  # a 182-day baseline and 68 monitored days
+    values[220:] -= 8.0
+    assert check(days(250), values).status == "decline"
+    assert check(days(188), values[:188]).status == "insufficient_history"
+
+
+def test_the_baseline_stays_put_for_four_weeks_and_then_moves_by_four_weeks():
+    rng = np.random.default_rng(22)
+    values = noise(rng, 500)
+    baselines = [check(days(n), values[:n]).baseline_value for n in range(400, 460)]
+    changes = np.flatnonzero(np.diff(baselines))
+    assert len(changes) == 2
+    assert changes[1] - changes[0] == REANCHOR_DAYS
+    first_start = monitored_start(MONDAY, 400, 182, 182)
+    assert baselines[0] == pytest.approx(values[first_start - 182 : first_start].mean())
+
+
+def test_an_alarm_holds_through_a_single_milder_week():
+    # -5 % from day 340 with a week at only -2 % (days 370-376): the latest week alone would
+    # drop below the 3 % minimum effect and page anew a week later; the worst recent week holds.
+    rng = np.random.default_rng(23)
+    values = noise(rng, 400, sd=0.2)
+    values[340:] -= 5.0
+    values[370:377] += 3.0
+    statuses = {check(days(n), values[:n]).status for n in range(360, 400)}
+    assert statuses == {"decline"}
+    milder = check(days(377), values[:377])
+    assert milder.relative_change == pytest.approx(-0.02, abs=0.003)
+    assert "worst recent week -5." in milder.detail
+
+
+def test_an_alarm_ends_within_two_weeks_of_a_full_recovery():
+    rng = np.random.default_rng(24)
+    values = noise(rng, 460, sd=0.5)
+    values[340:400] -= 5.0  # -5 % for 60 days, then back
+    assert check(days(400), values[:400]).status == "decline"
+    assert check(days(400), values[:400]).cusum == pytest.approx(CUSUM_CAP * DEFAULT_H)
+    ended = [check(days(n), values[:n]).status for n in range(400, 460)]
+    assert "decline" not in ended[14:]
 
 
 def test_a_mostly_empty_baseline_is_insufficient_history():
@@ -356,56 +418,72 @@ def test_evaluate_never_raises_on_ragged_inputs():
 # --- detection delay and false alarms ------------------------------------------------------
 
 
-BASELINE, MONITORED, CHANGE_AT = 91, 365, 60
+BASELINE, MONITOR = 182, 182  # evaluate()'s defaults
+FIRST = BASELINE + MONITOR - 1  # the first day with a full baseline and monitored window
+YEAR = 365
+CHANGE_AT = FIRST + 60
 
 
 def _simulated(rng, count, phi, slope_sd_per_day):
-    """Weekly-seasonal series with AR(1) noise (sd 3 around 100) and a ramp from CHANGE_AT."""
-    length = BASELINE + MONITORED
+    """Weekly-seasonal series with AR(1) noise (sd 3 around 100), a ramp from CHANGE_AT."""
+    length = FIRST + 1 + YEAR
     dates = days(length)
     t = np.arange(length)
-    ramp = np.clip(t - (BASELINE + CHANGE_AT) + 1, 0, None) * slope_sd_per_day * 3.0
+    ramp = np.clip(t - CHANGE_AT + 1, 0, None) * slope_sd_per_day * 3.0
     values = (100.0 - ramp) * PROFILE[t % 7] + 3.0 * ar1(rng, (count, length), phi)
     return dates, values
 
 
-def _standardized(dates, series):
-    """The monitored values and the scale evaluate() uses, with the baseline frozen."""
-    mask = np.arange(len(dates)) < BASELINE
-    adjusted = weekday_adjust(dates, series, mask)
-    mean, sd = baseline_scale(adjusted[:BASELINE], min_effect=0.03)
-    return adjusted[BASELINE:], mean, sd
+def _in_alarm(dates, series):
+    """For each day from FIRST on, whether the CUSUM evaluate() computes that day is in alarm.
+
+    Between two anchors the baseline is fixed, so every day's path is a prefix of one path per
+    four-week period: a year of daily evaluations costs 13 paths.
+    """
+    alarm = []
+    day = FIRST
+    while day < len(dates):
+        start = monitored_start(dates[0], day + 1, BASELINE, MONITOR)
+        end = day + 1  # the first day of the next period
+        while end < len(dates) and monitored_start(dates[0], end + 1, BASELINE, MONITOR) == start:
+            end += 1
+        mask = np.arange(end) < start
+        mask[: start - BASELINE] = False
+        adjusted = weekday_adjust(dates[:end], series[:end], mask)
+        mean, sd = baseline_scale(adjusted[mask], min_effect=0.03)
+        peak = 0.0
+        for offset, statistic in enumerate(cusum_decline(adjusted[start:], mean, sd).statistic):
+            peak = 0.0 if statistic == 0.0 else max(peak, statistic)
+            if start + offset >= day:
+                alarm.append(peak > DEFAULT_H)
+        day = end
+    return np.array(alarm)
 
 
 def _false_alarms_per_year(dates, values):
-    alarms = 0
-    for series in values:
-        monitored, mean, sd = _standardized(dates, series)
-        position = 0
-        while (result := cusum_decline(monitored[position:], mean, sd)).alarm is not None:
-            alarms += 1
-            position += result.alarm + 1  # restart from zero after each alarm
-    return alarms / len(values) * 365 / MONITORED
+    """Alarms (a day in alarm after a day that was not) per series and year of daily runs."""
+    alarms = sum(int(np.sum(a[1:] & ~a[:-1])) for a in (_in_alarm(dates, s) for s in values))
+    return alarms / len(values) * 365 / YEAR
 
 
 def _median_delay(dates, values):
+    """Days of ramp behind the first alarm; series in alarm before the change are left out."""
     delays = []
     for series in values:
-        monitored, mean, sd = _standardized(dates, series)
-        alarm = cusum_decline(monitored, mean, sd).alarm
-        if alarm is None:
-            delays.append(np.inf)
-        elif alarm >= CHANGE_AT:  # series that alarmed before the change are false alarms
-            delays.append(alarm - CHANGE_AT + 1)
+        alarm = _in_alarm(dates, series)[CHANGE_AT - 1 - FIRST :]
+        if not alarm[0]:
+            delays.append(int(np.argmax(alarm[1:])) + 1 if alarm[1:].any() else np.inf)
     return float(np.median(delays))
 
 
-def test_default_cusum_detects_a_slow_decline_in_about_three_weeks_with_rare_false_alarms():
-    """Measured here (seed 2026, 300 series of each kind; the same within 0.05 and 1 day on 2000):
+def test_default_cusum_finds_a_slow_decline_within_three_weeks_at_under_one_false_alarm_a_year():
+    """The CUSUM as the monitor runs it, every day on the history up to that day.
 
-    false alarms per series-year on weekly-seasonal noise: 0.40 with AR(1) phi 0.5, 0.32
-    independent; median days to alarm for a ramp of 0.05 sd a day: 22 independent, 33 with
-    phi 0.5; for 0.1 sd a day: 15 and 21.
+    Measured here (seed 2026, 300 series of each kind): false alarms per series-year on
+    weekly-seasonal noise 0.88 independent, 0.39 with AR(1) phi 0.5; median days to alarm for a
+    ramp of 0.05 sd a day 19 independent, 29 with phi 0.5; for 0.1 sd a day, 12 independent.
+    The bounds are the targets (under 3 weeks, under one false alarm a year) where they hold.
+    benchmarks/alert_quality.py measures the whole evaluate(), minimum effect included.
 
     With phi = 0.5 no detector catches a ramp of 0.05 sd a day in 3 weeks at under one false
     alarm a year: after 21 days its evidence is only about 1.7 standard errors.
@@ -414,19 +492,30 @@ def test_default_cusum_detects_a_slow_decline_in_about_three_weeks_with_rare_fal
     dates, quiet = _simulated(rng, 300, phi=0.5, slope_sd_per_day=0.0)
     assert _false_alarms_per_year(dates, quiet) < 0.6
     _, quiet_independent = _simulated(rng, 300, phi=0.0, slope_sd_per_day=0.0)
-    assert _false_alarms_per_year(dates, quiet_independent) < 0.6
+    assert _false_alarms_per_year(dates, quiet_independent) < 1.0
     _, ramp = _simulated(rng, 300, phi=0.0, slope_sd_per_day=0.05)
-    assert _median_delay(dates, ramp) <= 24
+    assert _median_delay(dates, ramp) < 21
     _, ramp_correlated = _simulated(rng, 300, phi=0.5, slope_sd_per_day=0.05)
-    assert _median_delay(dates, ramp_correlated) <= 36
+    assert _median_delay(dates, ramp_correlated) <= 32
     _, steep = _simulated(rng, 300, phi=0.0, slope_sd_per_day=0.1)
-    assert _median_delay(dates, steep) <= 16
+    assert _median_delay(dates, steep) <= 14
+
+
+def test_the_alarm_days_computed_per_period_are_those_of_evaluate():
+    rng = np.random.default_rng(8)
+    dates, values = _simulated(rng, 4, phi=0.0, slope_sd_per_day=0.05)
+    for series in values:
+        alarm = _in_alarm(dates, series)
+        for day in range(CHANGE_AT, CHANGE_AT + 40, 3):
+            # min effect 0: during an alarm on a ramp, the worst recent week is always below
+            finding = check(dates[: day + 1], series[: day + 1], min_effect=0.0)
+            assert (finding.status == "decline") == alarm[day - FIRST]
 
 
 def test_evaluate_flags_most_ramps_after_five_weeks_and_few_noise_series():
     rng = np.random.default_rng(7)
     dates, ramps = _simulated(rng, 150, phi=0.0, slope_sd_per_day=0.05)
-    cut = BASELINE + CHANGE_AT + 35  # five weeks into a ramp of 0.05 sd a day: -1.75 sd, -5 %
+    cut = CHANGE_AT + 35  # five weeks into a ramp of 0.05 sd a day: -1.75 sd, -5 %
     flagged = np.mean([check(dates[:cut], series[:cut]).status == "decline" for series in ramps])
     _, quiet = _simulated(rng, 150, phi=0.5, slope_sd_per_day=0.0)
     false = np.mean([check(dates, series).status == "decline" for series in quiet])
