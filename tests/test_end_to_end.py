@@ -103,6 +103,14 @@ def test_the_daily_job_materializes_every_asset_and_every_dbt_check_passes(demo)
     }
 
 
+def test_dbt_tables_carry_their_row_counts(demo):
+    root, _, result = demo
+    materialized = {e.asset_key: e for e in result.get_asset_materialization_events()}
+    event = materialized[dg.AssetKey(["marts", "fct_kpi_daily"])]
+    count = event.materialization.metadata["dagster/row_count"].value
+    assert count == read(root, "select count(*) from marts.fct_kpi_daily")[0][0] > 0
+
+
 def test_every_raw_table_holds_rows_of_the_demo(demo):
     root, _, _ = demo
     assert all(count > 0 for count in raw_counts(root).values()), raw_counts(root)

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -13,7 +14,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
-from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.settings import PROJECT_ROOT, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 # Under `dagster dev` the manifest is rebuilt from the models; elsewhere `make` builds it.
@@ -57,4 +58,38 @@ class RadarDbtTranslator(DagsterDbtTranslator):
     pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    # Row counts are read once dbt has exited: DuckDB lets no second process open the file
+    # while dbt writes it, so counting as each model lands would fail.
+    events = list(invocation.stream())
+    yield from with_row_counts(events, invocation.manifest)
+    if not invocation.is_successful():
+        raise invocation.get_error()
+
+
+def with_row_counts(events: list, manifest: Mapping[str, Any]) -> list:
+    """The events, each model or seed table's output with its row count as metadata."""
+    tables = {
+        unique_id: f'"{node["schema"]}"."{node["alias"]}"'
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed")
+        and node["config"].get("materialized") != "view"
+    }
+    outputs = [e for e in events if isinstance(e, dg.Output) and e.metadata.get("unique_id")]
+    if not outputs:
+        return events
+    counts = {}
+    with duckdb.connect(str(load_settings().warehouse_path), read_only=True) as con:
+        for event in outputs:
+            unique_id = event.metadata["unique_id"].value
+            if unique_id in tables:
+                counts[unique_id] = con.execute(
+                    f"select count(*) from {tables[unique_id]}"
+                ).fetchall()[0][0]
+    return [
+        event.with_metadata({**event.metadata, "dagster/row_count": counts[uid]})
+        if isinstance(event, dg.Output)
+        and (uid := getattr(event.metadata.get("unique_id"), "value", None)) in counts
+        else event
+        for event in events
+    ]
