@@ -88,6 +88,8 @@ def run() -> int:
     sent, _ = raise_alerts(instance, cursor_at(before[0] if before else None), logging.getLogger())
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         print(render_radar(load_radar(con), sent))
+    print(f"CEO dashboard: {settings.dashboard_path.as_uri()}")
+    print(f"BI tools read {settings.serving_path} (read-only; see README, Connecting a BI tool)")
     return 0
 
 

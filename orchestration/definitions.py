@@ -2,6 +2,8 @@
 
 import dagster as dg
 
-from orchestration.defs import ingest, jobs, monitoring, transform
+from orchestration.defs import dashboard, ingest, jobs, monitoring, serving, transform
 
-defs = dg.Definitions.merge(ingest.defs, transform.defs, monitoring.defs, jobs.defs)
+defs = dg.Definitions.merge(
+    ingest.defs, transform.defs, monitoring.defs, serving.defs, dashboard.defs, jobs.defs
+)

@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Same default as `profiles.yml`, so dbt and Dagster open one file when nothing is set.
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
+# The copy BI tools read, published after each successful build (lib/serving.py).
+DEFAULT_SERVING = "data/serving.duckdb"
 
 Mode = Literal["demo", "off", "configured"]
 
@@ -38,6 +40,7 @@ class Source:
 @dataclass(frozen=True)
 class Settings:
     warehouse_path: Path
+    serving_path: Path
     erp: Source
     crm: Source
     crm_token: str | None
@@ -48,6 +51,7 @@ class Settings:
     demo_seed: int
     demo_scale: float
     alert_channels: tuple[str, ...]
+    dashboard_path: Path
 
     @property
     def uses_demo(self) -> bool:
@@ -74,6 +78,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     channels = env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl")
     return Settings(
         warehouse_path=_path(env.get("WAREHOUSE_PATH"), DEFAULT_WAREHOUSE),
+        serving_path=_path(env.get("SERVING_PATH"), DEFAULT_SERVING),
         erp=_source("erp", env.get("ERP_DATABASE_URL")),
         crm=_source("crm", env.get("CRM_API_URL")),
         crm_token=env.get("CRM_API_TOKEN") or None,
@@ -84,4 +89,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         demo_seed=int(env.get("DEMO_SEED", "42")),
         demo_scale=float(env.get("DEMO_SCALE", "1")),
         alert_channels=tuple(c.strip() for c in channels.split(",") if c.strip()),
+        dashboard_path=_path(env.get("DASHBOARD_PATH"), "data/dashboard/index.html"),
     )

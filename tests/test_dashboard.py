@@ -1,0 +1,624 @@
+"""The CEO dashboard: the page alone, then the page of the demo company in a real browser."""
+
+import re
+import struct
+import subprocess
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.defs.dashboard.ceo import CEO_DASHBOARD
+from orchestration.lib.dashboard import (
+    OPEN_STATES,
+    STATE_RANK,
+    load_dashboard_data,
+    publish_page,
+    render_dashboard,
+)
+from orchestration.lib.explain import format_value
+from orchestration.lib.settings import PROJECT_ROOT
+
+DAY = date(2026, 6, 30)
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT_ROOT / "data" / "test-artifacts"
+
+
+class Dom(HTMLParser):
+    """Every element of a page with its attributes and its text (its descendants' included)."""
+
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta"})
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[dict] = []
+        self._open: list[dict] = []
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        element = self._add(tag, attrs)
+        if tag not in self.VOID:
+            self._open.append(element)
+
+    def handle_startendtag(self, tag, attrs):
+        self._add(tag, attrs)
+
+    def _add(self, tag, attrs) -> dict:
+        element = {"tag": tag, "attrs": dict(attrs), "text": "", "descendants": []}
+        for parent in self._open:
+            parent["descendants"].append(element)
+        self.elements.append(element)
+        return element
+
+    def handle_endtag(self, tag):
+        for i in range(len(self._open) - 1, -1, -1):
+            if self._open[i]["tag"] == tag:
+                del self._open[i:]
+                break
+
+    def handle_data(self, data):
+        for element in self._open:
+            element["text"] += data
+
+    def find_all(self, within: dict | None = None, **attrs) -> list[dict]:
+        wanted = {name.rstrip("_").replace("_", "-"): value for name, value in attrs.items()}
+        return [
+            e
+            for e in (within["descendants"] if within else self.elements)
+            if all(e["attrs"].get(name) == value for name, value in wanted.items())
+        ]
+
+    def find(self, **attrs) -> dict:
+        found = self.find_all(**attrs)
+        assert len(found) == 1, (attrs, len(found))
+        return found[0]
+
+    def text(self, **attrs) -> str:
+        return " ".join(self.find(**attrs)["text"].split())
+
+    def value(self, **attrs) -> float | None:
+        raw = self.find(**attrs)["attrs"]["data-value"]
+        return float(raw) if raw else None
+
+
+def series(days: int, start: float, step: float) -> list[tuple[date, float]]:
+    return [(DAY - timedelta(days=days - 1 - i), start + i * step) for i in range(days)]
+
+
+def kpi(name, label, unit, value, before, status="ok", alert=None, members=(), direction=None):
+    trend = series(365, before, (value - before) / 364)
+    return {
+        "kpi_name": name,
+        "label": label,
+        "unit": unit,
+        "direction": direction or "higher_is_better",
+        "watched": True,
+        "description": f"What {label} means.",
+        "day": DAY,
+        "value": value,
+        "value_before": trend[-29][1],
+        "value_year_before": before,
+        "trend": trend,
+        "status": status,
+        "alert": alert,
+        "member_alerts": list(members),
+    }
+
+
+def alert(name, label, state, kind="decline", dimension="total", member="all", reason="Why."):
+    return {
+        "alert_id": f"{name}|{dimension}|{member}|{kind}",
+        "evaluated_on": DAY,
+        "kpi_name": name,
+        "label": label,
+        "unit": "EUR",
+        "dimension": dimension,
+        "dimension_value": member,
+        "kind": kind,
+        "state": state,
+        "severity": "critical",
+        "since": date(2026, 3, 1),
+        "baseline_value": 3200.0,
+        "current_value": 2850.0,
+        "relative_change": -0.11,
+        "reason": reason,
+    }
+
+
+@pytest.fixture
+def data():
+    flattening = alert(
+        "average_customer_value",
+        "Average customer value",
+        "escalated",
+        kind="flattening",
+        reason="Average customer value has stopped growing <script>alert(1)</script>.",
+    )
+    revenue = alert(
+        "window_revenue",
+        "Revenue <b>&</b> more",
+        "new",
+        dimension="segment",
+        member='smb" onmouseover="steal()',
+    )
+    return {
+        "generated_at": datetime(2026, 7, 1, 6, 5, tzinfo=UTC),
+        "as_of": DAY,
+        "kpis": [
+            kpi("active_customers", "Active customers", "customers", 1375.0, 1300.0),
+            kpi(
+                "average_customer_value",
+                "Average customer value",
+                "EUR",
+                2849.3,
+                3200.0,
+                status="flattening",
+                alert=flattening,
+            ),
+            kpi(
+                "window_revenue",
+                "Revenue <b>&</b> more",
+                "EUR",
+                3917835.6,
+                4292553.0,
+                members=['smb" onmouseover="steal()'],
+            ),
+            kpi(
+                "churn_rate",
+                "Churn rate",
+                "share",
+                0.0625,
+                0.026,
+                status="decline",
+                alert=alert("churn_rate", "Churn rate", "new"),
+                direction="lower_is_better",
+            ),
+        ],
+        "alerts": [flattening, revenue],
+        "alerts_evaluated_on": DAY,
+        "customer_value": {
+            "day": DAY,
+            "total": {
+                "dimension": "total",
+                "dimension_value": "all",
+                "active_customers": 1375,
+                "average_customer_value": 2849.3,
+                "orders_per_active_customer": 6.38,
+                "average_order_value": 446.3,
+                "before": {"average_customer_value": 2910.0, "average_order_value": 454.0},
+            },
+            "members": [
+                {
+                    "dimension": "segment",
+                    "dimension_value": "smb",
+                    "active_customers": 426,
+                    "average_customer_value": 3685.0,
+                    "before": {"average_customer_value": 3866.0},
+                }
+            ],
+        },
+        "bridge": [
+            {
+                "period_start": date(2026, month, 1),
+                "is_complete_period": month < 6,
+                "new_revenue": 3440.25,
+                "reactivated_revenue": 82340.31,
+                "expansion_revenue": 62507.34,
+                "contraction_revenue": 47142.0,
+                "lost_revenue": 60828.94,
+                "ending_revenue": 291349.04,
+            }
+            for month in range(1, 7)
+        ],
+        "customer_flow": [
+            {
+                "month_start": date(2026, 6, 1),
+                "is_complete_month": True,
+                "new_customers": 19,
+                "reactivated_customers": 8,
+                "lapsed_customers": 86,
+            }
+        ],
+        "cohorts": [
+            {
+                "cohort_month": date(2026, 5, 1),
+                "customers": 22,
+                "cells": [
+                    {"month": 0, "rate": 1.0, "retained": 22, "complete": True},
+                    {"month": 1, "rate": 0.36, "retained": 8, "complete": False},
+                ],
+            }
+        ],
+        "feedback": [
+            {
+                "feedback_date": d,
+                "nps_90d": v,
+                "csat_30d": 74.0,
+                "review_rating_30d": 4.2,
+                "review_count_30d": 19,
+            }
+            for d, v in series(60, 30.0, -0.2)
+        ],
+        "prospects": [
+            {
+                "prospect_date": d,
+                "leads_created_30d": 81,
+                "lead_conversion_rate_30d": None if d > DAY - timedelta(days=90) else 26.2,
+                "median_days_to_first_order_90d": 12.0,
+            }
+            for d, _ in series(200, 0, 0)
+        ],
+        "lead_channels": [{"channel": "organic", "leads_created_30d": 28}],
+        "web_channels": [
+            {"channel": "organic", "visitors_30d": 667, "visitor_to_lead_rate_30d": 2.7}
+        ],
+        "pulse": [
+            {"survey_month": date(2026, 6, 1), "enps": 24.4, "response_rate": 0.732},
+        ],
+        "customers": {
+            "customers": 1623,
+            "active": 1375,
+            "predicted_clv_12m": 3.3e6,
+            "p_alive_active": 0.883,
+            "segments": [{"rfm_segment": "at_risk", "customers": 287}],
+        },
+    }
+
+
+def test_the_page_is_self_contained_and_refreshes_itself(data):
+    page = render_dashboard(data, refresh_seconds=120)
+    links = re.findall(r"""(?:src|href|url)\s*[=(]\s*["']?\s*([^"'\s)>]*)""", page, re.I)
+    assert not [link for link in links if re.match(r"(https?:)?//", link)]
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", page)
+    assert '<meta http-equiv="refresh" content="120">' in page
+    assert "default-src 'none'" in page  # the browser itself refuses anything from outside
+    assert page.count("<script>") == 1 and "<style>" in page
+
+
+def test_text_from_the_data_is_escaped(data):
+    page = render_dashboard(data)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Revenue <b>" not in page and "Revenue &lt;b&gt;&amp;&lt;/b&gt; more" in page
+    assert 'onmouseover="steal()' not in page and "&quot; onmouseover=&quot;steal()" in page
+    dom = Dom(page)
+    assert dom.find(data_testid="alert", data_kind="decline")["attrs"]["data-member"] == (
+        'smb" onmouseover="steal()'
+    )
+
+
+def test_the_average_customer_value_comes_first_and_largest(data):
+    page = render_dashboard(data)
+    dom = Dom(page)
+    order = [
+        page.index(f'data-testid="{testid}"')
+        for testid in ("acv", "alerts", "kpi-tiles", "chart-revenue-bridge")
+    ]
+    assert order == sorted(order)
+    assert dom.value(data_testid="acv") == 2849.3
+    assert dom.text(data_testid="acv-value") == "2,849 EUR"
+    assert "hero-value" in page and not dom.find_all(data_testid="kpi-average_customer_value")
+    assert dom.find(data_testid="acv-sparkline")["attrs"]["data-points"] == "365"
+    assert dom.value(data_testid="acv-change-12m") == pytest.approx(2849.3 / 3200 - 1)
+    assert "stopped growing" in dom.text(data_testid="acv-reason")
+
+
+def test_each_tile_and_the_alerts_are_marked_with_their_status(data):
+    dom = Dom(render_dashboard(data))
+    hero = dom.find(data_testid="acv")["attrs"]
+    assert (hero["data-status"], "status-flattening" in hero["class"]) == ("flattening", True)
+    assert dom.text(data_testid="acv-status") == "flattening · escalated"
+    churn = dom.find(data_testid="kpi-churn_rate")
+    assert (
+        churn["attrs"]["data-status"] == "decline" and "status-decline" in churn["attrs"]["class"]
+    )
+    # a churn rate going up is bad news, told in points
+    [change] = dom.find_all(within=churn, class_="change bad")
+    assert " ".join(change["text"].split()) == "▲ +0.3 pts"
+    revenue = dom.find(data_testid="kpi-window_revenue")
+    assert revenue["attrs"]["data-status"] == "ok" and "in alert: smb" in revenue["text"]
+    [value] = dom.find_all(within=dom.find(data_testid="kpi-active_customers"), class_="tile-value")
+    assert " ".join(value["text"].split()) == "1,375 customers"
+    assert dom.value(data_testid="open-alerts") == 2
+    assert [a["attrs"]["data-state"] for a in dom.find_all(data_testid="alert")] == [
+        "escalated",
+        "new",
+    ]
+
+
+def test_the_charts_carry_their_numbers(data):
+    dom = Dom(render_dashboard(data))
+    june = dom.find(data_testid="bridge-2026-06-01")
+    assert june["attrs"]["data-complete"] == "false"
+    parts = {
+        e["attrs"]["data-component"]: float(e["attrs"]["data-value"])
+        for e in june["descendants"]
+        if e["attrs"].get("data-component")
+    }
+    assert parts["lost_revenue"] == 60828.94
+    assert parts["net"] == pytest.approx(3440.25 + 82340.31 + 62507.34 - 47142.0 - 60828.94)
+    assert dom.value(data_cohort="2026-05-01", data_month="1") == 0.36
+    assert dom.value(data_testid="chart-feedback-nps-latest") == pytest.approx(30.0 - 59 * 0.2)
+    # the conversion rate shown is the latest final one, not the pending last days
+    assert dom.value(data_testid="chart-prospects-conversion-latest") == 26.2
+    assert dom.value(data_testid="chart-stakeholders-enps-latest") == 24.4
+    assert dom.text(data_testid="as-of") == "30 June 2026"
+
+
+def test_an_empty_warehouse_gives_a_page_that_says_so():
+    dom = Dom(render_dashboard({"generated_at": datetime(2026, 7, 1, tzinfo=UTC)}))
+    assert dom.text(data_testid="as-of") == "no data"
+    assert dom.value(data_testid="acv") is None
+    assert dom.value(data_testid="open-alerts") == 0
+
+
+def test_publishing_replaces_the_page_whole_and_leaves_no_draft(tmp_path):
+    target = tmp_path / "dashboard" / "index.html"
+    assert publish_page("<p>first</p>", target) == len("<p>first</p>")
+    publish_page("<p>second</p>", target)
+    assert target.read_text() == "<p>second</p>"
+    assert [p.name for p in target.parent.iterdir()] == ["index.html"]
+    assert target.stat().st_mode & 0o777 == 0o644
+
+
+# --------------------------------------------------------------------------------------------
+# The demo company's page in a real browser
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The daily job on a small demo company; it writes the page as its last asset."""
+    root = tmp_path_factory.mktemp("dashboard")
+    env = {
+        "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
+        "SERVING_PATH": str(root / "serving.duckdb"),
+        "DASHBOARD_PATH": str(root / "dashboard" / "index.html"),
+        "DEMO_PATH": str(root / "demo"),
+        "DEMO_AS_OF": DAY.isoformat(),
+        "DEMO_SEED": "42",
+        "DEMO_SCALE": "0.3",
+        "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("ERP_DATABASE_URL", "CRM_API_URL", "CRM_API_TOKEN", "WEB_EVENTS_PATH"):
+            patch.delenv(name, raising=False)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with dg.instance_for_test() as instance:
+            result = defs.resolve_job_def("daily_radar").execute_in_process(
+                instance=instance, raise_on_error=False
+            )
+    step = CEO_DASHBOARD.to_python_identifier()
+    failure = result.failure_data_for_node(step) if result.is_node_failed(step) else None
+    assert result.is_node_success(step), failure.error.to_string() if failure else "not run"
+    [page] = result.asset_materializations_for_node(step)
+    return root, page.metadata
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", path
+    return struct.unpack(">II", header[16:24])
+
+
+def rows(root: Path, sql: str, params=()) -> list[tuple]:
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+@pytest.mark.e2e
+def test_the_asset_writes_the_page_where_the_settings_say(demo):
+    root, metadata = demo
+    path = Path(metadata["path"].value)
+    assert path == root / "dashboard" / "index.html" and path.exists()
+    assert metadata["size_bytes"].value == path.stat().st_size > 50_000
+    assert metadata["build_seconds"].value < 30
+
+
+@pytest.mark.e2e
+def test_empty_marts_give_a_page_that_says_so_rather_than_an_error(demo):
+    root, _ = demo
+    empty = duckdb.connect(":memory:")
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('marts', 'monitoring', 'reference')"
+        ).fetchall()
+        for schema, table in tables:
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            empty.execute(f"create schema if not exists {schema}")
+            empty.execute(
+                f"create table {schema}.{table} ("
+                + ", ".join(f'"{name}" {type_}' for name, type_ in columns)
+                + ")"
+            )
+        catalogue = con.execute("select * from reference.kpi_catalogue").fetchall()
+    # The sources are off: the catalogue is there, every mart is empty.
+    empty.executemany(
+        f"insert into reference.kpi_catalogue values ({', '.join('?' * len(catalogue[0]))})",
+        catalogue,
+    )
+    dom = Dom(render_dashboard(load_dashboard_data(empty)))
+    assert dom.text(data_testid="as-of") == "no data"
+    tiles = [e for e in dom.elements if e["tag"] == "article"]
+    assert len(tiles) > 20 and {t["attrs"]["data-status"] for t in tiles} == {"no data"}
+    assert "No data yet." in dom.text(data_testid="chart-revenue-bridge")
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to render the page")
+def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
+    root, metadata = demo
+    url = Path(metadata["path"].value).as_uri()
+    # --dump-dom prints the document once it has loaded and its script has run.
+    dom = Dom(chromium("--dump-dom", url, profile=tmp_path / "profile").stdout)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshots = {
+        ARTIFACTS / "dashboard.png": (1600, 1000),  # a wall screen: what is seen at a glance
+        ARTIFACTS / "dashboard-full.png": (1600, 4400),  # the whole page
+    }
+    for path, (width, height) in screenshots.items():
+        path.unlink(missing_ok=True)
+        chromium(
+            f"--screenshot={path}",
+            f"--window-size={width},{height}",
+            url,
+            profile=tmp_path / "profile",
+        )
+    with capsys.disabled():
+        print(
+            f"\nCEO dashboard built in {metadata['build_seconds'].value:.2f} s; screenshots: "
+            + ", ".join(str(path) for path in screenshots)
+        )
+
+    # The script ran in the browser.
+    assert dom.text(data_testid="page-age").startswith("(")
+    as_of = rows(root, "select max(kpi_date) from marts.fct_kpi_daily")[0][0]
+    assert dom.find(data_testid="as-of")["attrs"]["data-value"] == as_of.isoformat() == "2026-06-30"
+
+    # Every KPI of the catalogue, with its own latest value and the status of its alerts.
+    latest = rows(
+        root,
+        """
+        select k.kpi_name, k.unit, v.value
+        from reference.kpi_catalogue as k
+        join marts.fct_kpi_daily as v on v.kpi_name = k.kpi_name
+        where k.enabled and v.dimension = 'total' and v.value is not null
+        qualify row_number() over (partition by k.kpi_name order by v.kpi_date desc) = 1
+        """,
+    )
+    alerts = rows(
+        root,
+        "select kpi_name, dimension, kind, state from monitoring.kpi_alerts "
+        "where evaluated_on = (select max(evaluated_on) from monitoring.kpi_alerts)",
+    )
+    in_alert = {
+        (k, kind) for k, dim, kind, state in alerts if dim == "total" and state in OPEN_STATES
+    }
+    assert len(latest) > 20
+    for name, unit, value in latest:
+        testid = "acv" if name == "average_customer_value" else f"kpi-{name}"
+        assert dom.value(data_testid=testid) == pytest.approx(value), name
+        element = dom.find(data_testid=testid)
+        [shown] = dom.find_all(
+            within=element, class_="hero-value" if testid == "acv" else "tile-value"
+        )
+        assert " ".join(shown["text"].split()) == format_value(value, unit), name
+        status = element["attrs"]["data-status"]
+        kinds = {kind for k, kind in in_alert if k == name}
+        assert status in (kinds or {"ok", "not watched", "suppressed"}), (name, status)
+
+    # The ACV is the hero, with its factors from the customer value mart.
+    acv, frequency, basket, active = rows(
+        root,
+        "select average_customer_value, orders_per_active_customer, average_order_value, "
+        "active_customers from marts.fct_customer_value_daily "
+        "where dimension = 'total' and value_date = ?",
+        [as_of],
+    )[0]
+    assert dom.value(data_testid="acv") == pytest.approx(acv)
+    assert dom.value(data_testid="acv-frequency") == pytest.approx(frequency)
+    assert dom.value(data_testid="acv-basket") == pytest.approx(basket)
+    assert dom.value(data_testid="acv-active-customers") == active
+
+    # The alerts of the latest evaluation, the ones to act on first.
+    shown = dom.find_all(data_testid="alert")
+    assert len(shown) == len(alerts)
+    ranks = [STATE_RANK[a["attrs"]["data-state"]] for a in shown]
+    assert ranks == sorted(ranks)
+    assert dom.value(data_testid="open-alerts") == sum(a[3] in OPEN_STATES for a in alerts)
+
+    # The revenue bridge, bar by bar.
+    bridge = rows(
+        root,
+        "select period_start, new_revenue, reactivated_revenue, expansion_revenue, "
+        "contraction_revenue, lost_revenue from marts.fct_revenue_bridge "
+        "where period_grain = 'month' and dimension = 'total' order by period_start desc limit 12",
+    )
+    assert len(bridge) == 12
+    names = ("new_revenue", "reactivated_revenue", "expansion_revenue")
+    names += ("contraction_revenue", "lost_revenue")
+    for month, *amounts in bridge:
+        group = dom.find(data_testid=f"bridge-{month}")
+        drawn = {
+            e["attrs"]["data-component"]: float(e["attrs"]["data-value"])
+            for e in group["descendants"]
+            if e["tag"] == "rect"
+        }
+        for name, amount in zip(names, amounts, strict=True):
+            assert drawn.get(name, 0.0) == pytest.approx(float(amount)), (month, name)
+
+    # The cohort heat-map, cell by cell.
+    cells = rows(
+        root,
+        "select cohort_month, months_since_first, customer_retention_rate "
+        "from marts.fct_cohort_retention where cohort_month >= "
+        "(select max(cohort_month) from marts.fct_cohort_retention) - interval 11 month "
+        "and months_since_first <= 12",
+    )
+    assert len(cells) > 50
+    for cohort, month, rate in cells:
+        assert dom.value(data_cohort=cohort.isoformat(), data_month=str(month)) == pytest.approx(
+            rate
+        )
+
+    # Feedback, prospects and stakeholders: the latest value of each chart.
+    nps, csat, rating = rows(
+        root,
+        "select nps_90d, csat_30d, review_rating_30d from marts.fct_feedback_daily "
+        "where dimension = 'total' order by feedback_date desc limit 1",
+    )[0]
+    assert dom.value(data_testid="chart-feedback-nps-latest") == pytest.approx(nps)
+    assert dom.value(data_testid="chart-feedback-csat-latest") == pytest.approx(csat)
+    assert dom.value(data_testid="chart-feedback-reviews-latest") == pytest.approx(rating)
+    leads, lag = rows(
+        root,
+        "select leads_created_30d, median_days_to_first_order_90d from marts.fct_prospects_daily "
+        "where dimension = 'total' order by prospect_date desc limit 1",
+    )[0]
+    assert dom.value(data_testid="chart-prospects-leads-latest") == leads
+    assert dom.value(data_testid="chart-prospects-lag-latest") == pytest.approx(lag)
+    enps = rows(
+        root,
+        "select enps from marts.fct_employee_pulse_monthly where department = 'all' "
+        "order by survey_month desc limit 1",
+    )[0][0]
+    assert dom.value(data_testid="chart-stakeholders-enps-latest") == pytest.approx(enps)
+
+    # What the wall screen shows at a glance was drawn.
+    for path, size in screenshots.items():
+        assert png_size(path) == size
+        assert path.stat().st_size > 50_000, path  # a blank page compresses to a few kB
