@@ -37,6 +37,8 @@ def demo(tmp_path_factory):
         "DEMO_SEED": "42",
         "DEMO_SCALE": "1",
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",
+        "SERVING_PATH": str(root / "serving.duckdb"),
+        "DASHBOARD_PATH": str(root / "dashboard" / "index.html"),
     }
     with pytest.MonkeyPatch.context() as patch:
         for name in (
@@ -305,6 +307,8 @@ def test_extracting_again_loads_no_duplicate(demo):
 
 def test_with_every_source_off_the_job_succeeds_and_the_marts_are_empty(tmp_path, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setenv("SERVING_PATH", str(tmp_path / "serving.duckdb"))
+    monkeypatch.setenv("DASHBOARD_PATH", str(tmp_path / "dashboard.html"))
     for name in ("ERP_DATABASE_URL", "CRM_API_URL", "WEB_EVENTS_PATH", "HR_SURVEY_PATH"):
         monkeypatch.setenv(name, "off")
     with dg.instance_for_test() as instance:

@@ -1,16 +1,12 @@
-"""Writes the CEO dashboard page from the warehouse once the KPIs are evaluated."""
+"""Writes the CEO dashboard page from the serving copy once it is published."""
 
 import time
 
 import dagster as dg
 import duckdb
-from dagster_dbt import get_asset_key_for_model
 
-from orchestration.defs.ingest.assets import WAREHOUSE_POOL
-from orchestration.defs.monitoring.alerts import KPI_ALERTS
-from orchestration.defs.transform.dbt import dbt_models
+from orchestration.defs.serving.publish import WAREHOUSE_COPY
 from orchestration.lib.dashboard import (
-    MARTS_READ,
     OPEN_STATES,
     load_dashboard_data,
     publish_page,
@@ -24,7 +20,7 @@ REFRESH_SECONDS = 300
 
 @dg.asset(
     key=CEO_DASHBOARD,
-    deps=[KPI_ALERTS, *(get_asset_key_for_model([dbt_models], name) for name in MARTS_READ)],
+    deps=[WAREHOUSE_COPY],
     description=(
         "The CEO dashboard, one self-contained web page (DASHBOARD_PATH, default "
         "`data/dashboard/index.html`) that works offline and reloads itself every "
@@ -37,13 +33,12 @@ REFRESH_SECONDS = 300
     group_name="dashboard",
     owners=["team:finance-analytics"],
     kinds={"html"},
-    # It reads the warehouse, which a writer in another process must not hold meanwhile.
-    pool=WAREHOUSE_POOL,
 )
 def ceo_dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
     started = time.perf_counter()
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    # The serving copy, like any BI tool: never the warehouse a run may be writing.
+    with duckdb.connect(str(settings.serving_path), read_only=True) as con:
         data = load_dashboard_data(con)
     size = publish_page(render_dashboard(data, REFRESH_SECONDS), settings.dashboard_path)
     seconds = time.perf_counter() - started

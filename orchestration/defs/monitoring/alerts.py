@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
-from orchestration.defs.transform.dbt import dbt_models
+from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
 from orchestration.lib.alert_state import NOTIFY_STATES
 from orchestration.lib.monitor import Evaluation, evaluate_warehouse, record_alerts
 from orchestration.lib.notify import deliver
@@ -63,7 +62,9 @@ def kpi_alerts(context: dg.AssetExecutionContext):
     settings = load_settings()
     today = settings.demo_as_of if settings.uses_demo else datetime.now(UTC).date()
     with duckdb.connect(str(settings.warehouse_path)) as con:
-        evaluation = evaluate_warehouse(con, today=today, failed_checks=_failed_checks(context))
+        evaluation = evaluate_warehouse(
+            con, today=today, failed_checks=failed_dbt_checks(context.instance)
+        )
         record_alerts(con, evaluation)
     rows = [alert.as_record() for alert in evaluation.alerts]
     open_alerts = sum(row["state"] in ("new", "ongoing", "escalated") for row in rows)
@@ -111,21 +112,6 @@ def _check_results(evaluation: Evaluation):
                 "relative_change": float(finding.relative_change or 0.0) if finding else 0.0,
             },
         )
-
-
-def _failed_checks(context: dg.AssetExecutionContext) -> list[str]:
-    """dbt tests of error severity whose latest execution failed: their data is not trusted."""
-    records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        list(dbt_models.check_keys)
-    )
-    failed = []
-    for key, record in records.items():
-        if record.status != AssetCheckExecutionRecordStatus.FAILED or record.event is None:
-            continue
-        evaluation = record.event.dagster_event.event_specific_data
-        if getattr(evaluation, "severity", None) == dg.AssetCheckSeverity.ERROR:
-            failed.append(key.name)
-    return failed
 
 
 def raise_alerts(

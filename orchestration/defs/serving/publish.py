@@ -1,13 +1,10 @@
 """Publishes the served schemas to the file BI tools read, once the build is trusted."""
 
-from collections.abc import Iterable
-
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.monitoring.alerts import KPI_ALERTS
-from orchestration.defs.transform.dbt import dbt_models
+from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
 from orchestration.lib.serving import SERVED_SCHEMAS, STORAGE_VERSION, publish
 from orchestration.lib.settings import load_settings
 
@@ -44,7 +41,7 @@ SERVED_DBT_ASSETS = sorted(
     pool=WAREHOUSE_POOL,
 )
 def warehouse_copy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    failed = failed_error_checks(context.instance, dbt_models.check_keys)
+    failed = failed_dbt_checks(context.instance)
     if failed:
         raise dg.Failure(
             description=(
@@ -66,22 +63,3 @@ def warehouse_copy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             **{f"rows/{table}": rows for table, rows in publication.row_counts.items()},
         }
     )
-
-
-def failed_error_checks(
-    instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]
-) -> list[str]:
-    """The checks of error severity among ``check_keys`` whose latest execution failed.
-
-    The latest execution, not this run's: a run that publishes without rebuilding (the copy
-    materialized alone, say) must not publish data whose last tests failed.
-    """
-    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
-    failed = []
-    for key, record in records.items():
-        if record.status != AssetCheckExecutionRecordStatus.FAILED or record.event is None:
-            continue
-        evaluation = record.event.dagster_event.event_specific_data
-        if getattr(evaluation, "severity", None) == dg.AssetCheckSeverity.ERROR:
-            failed.append(key.to_user_string())
-    return failed

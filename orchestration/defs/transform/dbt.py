@@ -5,6 +5,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -93,3 +94,22 @@ def with_row_counts(events: list, manifest: Mapping[str, Any]) -> list:
         else event
         for event in events
     ]
+
+
+def failed_dbt_checks(instance: dg.DagsterInstance) -> list[str]:
+    """dbt tests of error severity whose latest execution failed.
+
+    The latest execution, not this run's: an asset materialized alone after a failed build
+    must not trust the data those tests rejected.
+    """
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        list(dbt_models.check_keys)
+    )
+    failed = []
+    for key, record in records.items():
+        if record.status != AssetCheckExecutionRecordStatus.FAILED or record.event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data
+        if getattr(evaluation, "severity", None) == dg.AssetCheckSeverity.ERROR:
+            failed.append(key.to_user_string())
+    return failed
