@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,8 +11,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
 from orchestration.definitions import defs
 from orchestration.defs.serving.publish import WAREHOUSE_COPY, warehouse_copy
@@ -243,47 +240,85 @@ def test_the_copy_waits_for_the_served_marts_and_the_kpi_alerts():
     assert not any(key.path[0] in ("staging", "intermediate") for key in parents)
 
 
-class Reader(threading.Thread):
-    """Queries the marts through duckdb-engine, read-only, one short connection per read.
+READER = """
+import json, os, sys, time
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+url, serving, stop, out = sys.argv[1:5]
+engine = sa.create_engine(url, poolclass=NullPool)
+with open(out, "w") as log:
+    while not os.path.exists(stop):
+        if not os.path.exists(serving):  # before the first build is published
+            time.sleep(0.05)
+            continue
+        try:
+            with engine.connect() as con:
+                first, last, days = con.execute(sa.text(
+                    "select min(value_date), max(value_date), count(*) "
+                    "from marts.fct_customer_value_daily where dimension = 'total'"
+                )).one()
+                time.sleep(0.01)  # room for a publication between the two reads
+                kpi_last = con.execute(
+                    sa.text("select max(kpi_date) from marts.fct_kpi_daily")
+                ).scalar_one()
+            whole = days == (last - first).days + 1
+            log.write(json.dumps({"read": [str(last), str(kpi_last), whole]}) + "\\n")
+        except Exception as error:
+            log.write(json.dumps({"error": repr(error)}) + "\\n")
+        log.flush()
+        time.sleep(0.05)  # a dashboard's pace, leaving the CPU to the job
+"""
+
+
+class Reader:
+    """A BI tool in a process of its own, querying the marts through duckdb-engine, read-only,
+    one short connection per read.
 
     A connection is closed after each read: in one process DuckDB hands a new connection the
     database an open one already holds, so only a reader that lets go sees the next build.
     """
 
-    def __init__(self, path: Path):
-        super().__init__(daemon=True)
-        self.path = path
-        self.engine = sa.create_engine(read_only_url(path), poolclass=NullPool)
-        self.stopping = threading.Event()
-        self.reads: list[tuple[date, date, bool]] = []
-        self.errors: list[str] = []
+    def __init__(self, path: Path, workdir: Path):
+        self.log = workdir / "reads.jsonl"
+        self.stop_file = workdir / "stop"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                READER,
+                read_only_url(path),
+                str(path),
+                str(self.stop_file),
+                str(self.log),
+            ]
+        )
 
-    def run(self):
-        while not self.stopping.is_set():
-            if not self.path.exists():  # before the first build is published
-                time.sleep(0.05)
-                continue
-            try:
-                with self.engine.connect() as con:
-                    first, last, days = con.execute(
-                        sa.text(
-                            "select min(value_date), max(value_date), count(*) "
-                            "from marts.fct_customer_value_daily where dimension = 'total'"
-                        )
-                    ).one()
-                    time.sleep(0.01)  # room for a publication between the two reads
-                    kpi_last = con.execute(
-                        sa.text("select max(kpi_date) from marts.fct_kpi_daily")
-                    ).scalar_one()
-                self.reads.append((last, kpi_last, days == (last - first).days + 1))
-            except Exception as error:
-                self.errors.append(repr(error))
-            time.sleep(0.05)  # a dashboard's pace, leaving the CPU to the job
+    def _entries(self) -> list[dict]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    @property
+    def reads(self) -> list[tuple[date, date, bool]]:
+        return [
+            (date.fromisoformat(last), date.fromisoformat(kpi_last), whole)
+            for entry in self._entries()
+            if "read" in entry
+            for last, kpi_last, whole in [entry["read"]]
+        ]
+
+    @property
+    def errors(self) -> list[str]:
+        return [entry["error"] for entry in self._entries() if "error" in entry]
 
     def stop(self):
-        self.stopping.set()
-        self.join(timeout=30)
-        self.engine.dispose()
+        self.stop_file.touch()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -299,7 +334,7 @@ def two_builds(tmp_path_factory):
         "DEMO_SCALE": "0.2",
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",
     }
-    reader = Reader(serving)
+    reader = Reader(serving, root)
     results = []
     with pytest.MonkeyPatch.context() as patch, dg.instance_for_test() as instance:
         for name in ("ERP_DATABASE_URL", "CRM_API_URL", "WEB_EVENTS_PATH", "HR_SURVEY_PATH"):
@@ -307,7 +342,6 @@ def two_builds(tmp_path_factory):
         for name, value in env.items():
             patch.setenv(name, value)
         job = defs.resolve_job_def("daily_radar")
-        reader.start()
         holder, held = None, []
         try:
             for day in (AS_OF, NEXT_DAY):
