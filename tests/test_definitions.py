@@ -1,5 +1,8 @@
 """The asset graph as stakeholders read it in the Dagster UI: lineage, groups, owners."""
 
+import os
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -67,3 +70,25 @@ def test_the_daily_job_covers_every_asset_and_the_alert_sensor_runs_by_default()
     sensor = defs.resolve_sensor_def("kpi_alert_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_schedule_def("daily_radar_schedule").cron_schedule == "0 6 * * *"
+
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"
+
+
+def describe(graph) -> str:
+    """Every asset with its group and parents, one line each, sorted: the lineage as text."""
+    lines = []
+    for asset_key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(asset_key)
+        parents = ", ".join(sorted(p.to_user_string() for p in node.parent_keys))
+        lines.append(f"{asset_key.to_user_string()} [{node.group_name}] <- {parents}")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_asset_graph_matches_its_snapshot(graph):
+    # A lineage change must be deliberate: UPDATE_SNAPSHOTS=1 rewrites the snapshot, and the
+    # diff of tests/snapshots/asset_graph.txt shows it in review.
+    current = describe(graph)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(current)
+    assert current == SNAPSHOT.read_text()
