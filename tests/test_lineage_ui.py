@@ -35,9 +35,8 @@ ASSET_NODES = """
 STARTUP_SECONDS = 300
 SERVING = ("serving", "warehouse_copy")
 KPI_ALERTS = ("monitoring", "kpi_alerts")
+DASHBOARD = ("dashboard", "ceo_dashboard")
 # Raw tables that staging reads but no mart uses yet, so nothing is served from them.
-NOT_IN_ANY_MART = {("crm", "deals"), ("erp", "products")}
-
 RAW_TABLES = [
     (table.source, table.name)
     for source in ("erp", "crm", "web", "hr")
@@ -151,24 +150,17 @@ def downstream(nodes: dict, start: tuple) -> set[tuple]:
     return seen
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        pytest.param(
-            raw,
-            marks=pytest.mark.xfail(strict=True, reason="staged, but no mart reads it yet")
-            if raw in NOT_IN_ANY_MART
-            else (),
-        )
-        for raw in RAW_TABLES
-    ],
-    ids="/".join,
-)
-def test_each_raw_table_flows_down_to_the_kpi_alerts_and_the_serving_copy(nodes, raw):
+@pytest.mark.parametrize("raw", RAW_TABLES, ids="/".join)
+def test_each_raw_table_flows_down_to_the_serving_copy_and_the_dashboard(nodes, raw):
     assert raw in nodes
     reached = downstream(nodes, raw)
-    assert KPI_ALERTS in reached
     assert SERVING in reached
+    assert DASHBOARD in reached
+
+
+def test_the_orders_flow_down_to_the_kpi_alerts(nodes):
+    for raw in (("erp", "orders"), ("erp", "order_lines"), ("erp", "refunds")):
+        assert KPI_ALERTS in downstream(nodes, raw)
 
 
 def test_every_asset_in_the_ui_has_a_description_an_owner_a_group_and_kinds(nodes):
