@@ -44,3 +44,19 @@ def contract_resource(table: RawTable, rows: Rows | None, cursor: Any) -> DltRes
         yield from rows(cursor)
 
     return resource
+
+
+def quarantine_hints(table: RawTable) -> Any:
+    """Where a file source keeps the lines it cannot load: ``<table>_quarantine``, with the
+    file, the line number, the reason and the line as received."""
+    return dlt.mark.make_hints(
+        table_name=f"{table.name}_quarantine",
+        write_disposition="merge",
+        primary_key=["_file_name", "line_number"],
+        columns={
+            "_file_name": {"data_type": "text"},
+            "line_number": {"data_type": "bigint"},
+            "reason": {"data_type": "text"},
+            "raw_line": {"data_type": "text"},
+        },
+    )

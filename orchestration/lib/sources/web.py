@@ -17,21 +17,14 @@ import dlt
 import duckdb
 
 from orchestration.lib.raw_contract import RawTable, source_tables
-from orchestration.lib.sources._contract import contract_resource, incremental_cursor
+from orchestration.lib.sources._contract import (
+    contract_resource,
+    incremental_cursor,
+    quarantine_hints,
+)
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 REQUIRED = ("event_id", "event_type", "occurred_at")
-QUARANTINE_HINTS = dlt.mark.make_hints(
-    table_name="events_quarantine",
-    write_disposition="merge",
-    primary_key=["_file_name", "line_number"],
-    columns={
-        "_file_name": {"data_type": "text"},
-        "line_number": {"data_type": "bigint"},
-        "reason": {"data_type": "text"},
-        "raw_line": {"data_type": "text"},
-    },
-)
 
 
 @dlt.source(name="web")
@@ -79,7 +72,7 @@ def _reader(folder: Path, table: RawTable):
             if good:
                 yield table.to_arrow(good)
             if bad:
-                yield dlt.mark.with_hints(bad, QUARANTINE_HINTS)
+                yield dlt.mark.with_hints(bad, quarantine_hints(table))
 
     return read
 
