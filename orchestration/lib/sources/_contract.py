@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -60,3 +61,25 @@ def quarantine_hints(table: RawTable) -> Any:
             "raw_line": {"data_type": "text"},
         },
     )
+
+
+def load_file(
+    table: RawTable,
+    path: Path,
+    records: Iterable[tuple[int, str, Any, str | None]],
+    typed: Callable[[dict], dict] = lambda record: record,
+) -> Iterator[Any]:
+    """One file's ``(line number, line, record, reason)`` as dlt items: the loadable records
+    as one Arrow batch of the contract's types, the others in quarantine with their reason."""
+    good, bad = [], []
+    for number, line, record, reason in records:
+        if reason is None:
+            good.append(typed(record) | {"_file_name": path.name})
+        else:
+            bad.append(
+                {"_file_name": path.name, "line_number": number, "reason": reason, "raw_line": line}
+            )
+    if good:
+        yield table.to_arrow(good)
+    if bad:
+        yield dlt.mark.with_hints(bad, quarantine_hints(table))

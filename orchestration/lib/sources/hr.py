@@ -21,7 +21,7 @@ from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import (
     contract_resource,
     incremental_cursor,
-    quarantine_hints,
+    load_file,
 )
 
 SUFFIX = ".csv"
@@ -83,23 +83,7 @@ def _reader(path: Path, table: RawTable):
         else:
             raise FileNotFoundError(f"HR_SURVEY_PATH {path} is neither a folder nor a CSV file")
         for file in (f for f in files if f.name >= cursor.last_value):
-            good, bad = [], []
-            for number, line, record, reason in _records(file, table):
-                if reason is None:
-                    good.append(record | {"_file_name": file.name})
-                else:
-                    bad.append(
-                        {
-                            "_file_name": file.name,
-                            "line_number": number,
-                            "reason": reason,
-                            "raw_line": line,
-                        }
-                    )
-            if good:
-                yield table.to_arrow(good)
-            if bad:
-                yield dlt.mark.with_hints(bad, quarantine_hints(table))
+            yield from load_file(table, file, _records(file, table))
 
     return read
 

@@ -20,7 +20,7 @@ from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import (
     contract_resource,
     incremental_cursor,
-    quarantine_hints,
+    load_file,
 )
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
@@ -56,23 +56,7 @@ def _reader(folder: Path, table: RawTable):
             raise FileNotFoundError(f"WEB_EVENTS_PATH {folder} is not a folder")
         files = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES)
         for path in (p for p in files if p.name >= cursor.last_value):
-            good, bad = [], []
-            for number, line, record, reason in _records(path):
-                if reason is None:
-                    good.append(_typed(record) | {"_file_name": path.name})
-                else:
-                    bad.append(
-                        {
-                            "_file_name": path.name,
-                            "line_number": number,
-                            "reason": reason,
-                            "raw_line": line,
-                        }
-                    )
-            if good:
-                yield table.to_arrow(good)
-            if bad:
-                yield dlt.mark.with_hints(bad, quarantine_hints(table))
+            yield from load_file(table, path, _records(path), typed=_typed)
 
     return read
 
