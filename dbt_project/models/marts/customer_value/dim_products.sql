@@ -49,7 +49,7 @@ final as (
 
         -- measures
         products.list_price,
-        coalesce(sales.units_sold, 0) as units_sold,
+        cast(coalesce(sales.units_sold, 0) as {{ dbt.type_bigint() }}) as units_sold,
         coalesce(sales.orders, 0) as orders,
         coalesce(sales.customers, 0) as customers,
         cast(coalesce(sales.line_revenue, 0) as decimal(18, 2)) as line_revenue
