@@ -1,17 +1,15 @@
-"""Extraction of each source into raw, against real parts: the demo CRM API on loopback, a
+"""Extraction of each source into raw, against real parts: the small_demo CRM API on loopback, a
 SQLite ERP and a folder of event files."""
 
 import json
 import shutil
 import sqlite3
-from datetime import date
 
 import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from demo_company.crm_server import CrmServer
-from demo_company.writer import ensure_demo
 from orchestration.defs.ingest.assets import pipeline
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.sources.crm import crm_source
@@ -19,16 +17,6 @@ from orchestration.lib.sources.erp import ContractError, erp_source
 from orchestration.lib.sources.web import web_source
 
 CRM_OBJECTS = list(source_tables("crm"))
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.mktemp("demo"), date(2026, 6, 30), seed=42, scale=0.2)
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    return tmp_path / "warehouse.duckdb"
 
 
 def query(warehouse, sql):
@@ -51,28 +39,32 @@ def raw_counts(warehouse, schema, tables):
     }
 
 
-def test_the_crm_is_read_page_by_page_and_lands_every_object_once(demo, warehouse):
-    with CrmServer(demo.crm_db, token="secret") as server:
+def test_the_crm_is_read_page_by_page_and_lands_every_object_once(small_demo, warehouse):
+    with CrmServer(small_demo.crm_db, token="secret") as server:
         pipeline("crm", warehouse).run(crm_source(server.url, "secret"))
         served = server.requests
-    expected = crm_store_counts(demo.crm_db)
+    expected = crm_store_counts(small_demo.crm_db)
     landed = raw_counts(warehouse, "raw_crm", [(name, "id") for name in CRM_OBJECTS])
     assert landed == {name: (n, n) for name, n in expected.items()}
     # 100 objects a page, live and archived objects listed apart
     assert served >= sum(-(-n // 100) for n in expected.values())
 
 
-def test_a_429_with_retry_after_and_a_500_are_retried_until_the_load_completes(demo, warehouse):
-    with CrmServer(demo.crm_db) as server:
+def test_a_429_with_retry_after_and_a_500_are_retried_until_the_load_completes(
+    small_demo, warehouse
+):
+    with CrmServer(small_demo.crm_db) as server:
         server.inject_fault(429, retry_after=1)
         server.inject_fault(500)
         pipeline("crm", warehouse).run(crm_source(server.url).with_resources("companies"))
     landed = query(warehouse, "select count(*) from raw_crm.companies")[0][0]
-    assert landed == crm_store_counts(demo.crm_db)["companies"]
+    assert landed == crm_store_counts(small_demo.crm_db)["companies"]
 
 
-def test_reading_the_crm_again_loads_no_duplicate_and_asks_only_for_recent_changes(demo, warehouse):
-    with CrmServer(demo.crm_db) as server:
+def test_reading_the_crm_again_loads_no_duplicate_and_asks_only_for_recent_changes(
+    small_demo, warehouse
+):
+    with CrmServer(small_demo.crm_db) as server:
         pipeline("crm", warehouse).run(crm_source(server.url))
         first = server.requests
         before = raw_counts(warehouse, "raw_crm", [(name, "id") for name in CRM_OBJECTS])
@@ -82,19 +74,19 @@ def test_reading_the_crm_again_loads_no_duplicate_and_asks_only_for_recent_chang
     assert second < first / 2
 
 
-def test_a_wrong_crm_token_fails_with_the_apis_answer(demo, warehouse):
+def test_a_wrong_crm_token_fails_with_the_apis_answer(small_demo, warehouse):
     with (
-        CrmServer(demo.crm_db, token="secret") as server,
+        CrmServer(small_demo.crm_db, token="secret") as server,
         pytest.raises(PipelineStepFailed, match="401"),
     ):
         pipeline("crm", warehouse).run(crm_source(server.url, "wrong").with_resources("deals"))
 
 
 def test_the_erp_keeps_every_version_received_and_a_rerun_loads_no_duplicate(
-    demo, warehouse, tmp_path
+    small_demo, warehouse, tmp_path
 ):
     erp = tmp_path / "erp.sqlite"
-    shutil.copy(demo.erp_db, erp)
+    shutil.copy(small_demo.erp_db, erp)
     url = f"sqlite:///{erp}"
     tables = [(t.name, t.primary_key[0]) for t in source_tables("erp").values()]
     pipeline("erp", warehouse).run(erp_source(url))

@@ -1,4 +1,4 @@
-"""Extraction of the HR survey exports into raw_hr, from real CSV files: the demo's and
+"""Extraction of the HR survey exports into raw_hr, from real CSV files: the small_demo's and
 hand-written ones."""
 
 import logging
@@ -6,9 +6,8 @@ import shutil
 from datetime import date, datetime
 
 import duckdb
-import pytest
 
-from demo_company.writer import ensure_demo, read_manifest
+from demo_company.writer import read_manifest
 from orchestration.defs.ingest.assets import pipeline
 from orchestration.defs.ingest.systems import SourceSystems
 from orchestration.lib.raw_contract import source_tables
@@ -17,16 +16,6 @@ from orchestration.lib.sources.hr import hr_source
 
 HEADER = "response_id,survey_id,survey_month,department,invited_count,score,submitted_at"
 TABLE = source_tables("hr")["pulse_responses"]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.mktemp("demo"), date(2026, 6, 30), seed=42, scale=0.2)
-
-
-@pytest.fixture
-def warehouse(tmp_path):
-    return tmp_path / "warehouse.duckdb"
 
 
 def query(warehouse, sql):
@@ -40,9 +29,9 @@ def counts(warehouse):
     )[0]
 
 
-def test_every_response_of_the_demo_exports_lands_once_typed_by_the_contract(demo, warehouse):
-    pipeline("hr", warehouse).run(hr_source(str(demo.hr_dir)))
-    expected = read_manifest(demo)["rows"]["hr_responses"]
+def test_every_response_of_the_demo_exports_lands_once_typed_by_the_contract(small_demo, warehouse):
+    pipeline("hr", warehouse).run(hr_source(str(small_demo.hr_dir)))
+    expected = read_manifest(small_demo)["rows"]["hr_responses"]
     assert counts(warehouse) == (expected, expected)
     types = dict(
         query(
@@ -60,9 +49,11 @@ def test_every_response_of_the_demo_exports_lands_once_typed_by_the_contract(dem
     ) == [(36, "pulse_2023-07.csv", "pulse_2026-06.csv")]
 
 
-def test_a_rerun_loads_no_duplicate_and_reads_only_the_last_export_again(demo, warehouse, tmp_path):
+def test_a_rerun_loads_no_duplicate_and_reads_only_the_last_export_again(
+    small_demo, warehouse, tmp_path
+):
     exports = tmp_path / "hr"
-    shutil.copytree(demo.hr_dir, exports)
+    shutil.copytree(small_demo.hr_dir, exports)
     pipeline("hr", warehouse).run(hr_source(str(exports)))
     first = counts(warehouse)
     pipeline("hr", warehouse).run(hr_source(str(exports)))
@@ -156,17 +147,17 @@ def test_the_source_switched_off_lands_the_contracts_table_empty(warehouse):
 def test_hr_survey_path_unset_means_the_demo_off_means_off_and_else_the_users_exports(
     tmp_path, monkeypatch
 ):
-    assert load_settings({}).hr.mode == "demo"
+    assert load_settings({}).hr.mode == "small_demo"
     assert load_settings({"HR_SURVEY_PATH": "off"}).hr.mode == "off"
     assert load_settings({"HR_SURVEY_PATH": "/exports/pulse"}).hr.location == "/exports/pulse"
 
     monkeypatch.delenv("HR_SURVEY_PATH", raising=False)
-    monkeypatch.setenv("DEMO_PATH", str(tmp_path / "demo"))
+    monkeypatch.setenv("DEMO_PATH", str(tmp_path / "small_demo"))
     monkeypatch.setenv("DEMO_AS_OF", "2026-06-30")
     monkeypatch.setenv("DEMO_SCALE", "0.1")
     log = logging.getLogger("test")
     with SourceSystems().location("hr", log) as location:
-        assert location == str(tmp_path / "demo" / "hr")
+        assert location == str(tmp_path / "small_demo" / "hr")
     monkeypatch.setenv("HR_SURVEY_PATH", "off")
     with SourceSystems().location("hr", log) as location:
         assert location is None

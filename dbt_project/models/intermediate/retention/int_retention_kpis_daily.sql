@@ -16,7 +16,6 @@
 
 {%- set window_days = var('active_window_days') | int %}
 {%- set lapse_days = var('lapse_days') | int %}
-{%- set as_of = var('as_of', none) %}
 {#- the trailing windows: 30 days for churn and lost revenue; a year for revenue retention #}
 {%- set recent_days = 30 %}
 {%- set year_days = 365 %}
@@ -38,42 +37,13 @@ customer_order_days as (
 calendar as (
 
     -- the same days as fct_customer_value_daily: first order to last order date or `as_of`
-    select
-        min(order_date) as first_day,
-        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(order_date)' }} as last_day
-    from orders
-    {%- if as_of %}
-    where order_date <= cast('{{ as_of }}' as date)
-    {%- endif %}
+    {{ order_calendar() }}
 
 ),
 
 dimension_members as (
 
-    select distinct
-        'total' as dimension,
-        'all' as dimension_value
-    from orders
-    cross join calendar
-    where orders.order_date <= calendar.last_day
-
-    union all
-
-    select distinct
-        'segment' as dimension,
-        orders.segment as dimension_value
-    from orders
-    cross join calendar
-    where orders.order_date <= calendar.last_day
-
-    union all
-
-    select distinct
-        'region' as dimension,
-        orders.region as dimension_value
-    from orders
-    cross join calendar
-    where orders.order_date <= calendar.last_day
+    {{ order_dimension_members() }}
 
 ),
 

@@ -7,7 +7,6 @@
     any cell (a cancelled first order even moves a customer to a later cohort).
 #}
 
-{%- set as_of = var('as_of', none) %}
 
 with
 
@@ -26,13 +25,7 @@ customer_order_days as (
 calendar as (
 
     -- the same days as the other retention marts: first order to last order date or `as_of`
-    select
-        min(order_date) as first_day,
-        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(order_date)' }} as last_day
-    from orders
-    {%- if as_of %}
-    where order_date <= cast('{{ as_of }}' as date)
-    {%- endif %}
+    {{ order_calendar() }}
 
 ),
 

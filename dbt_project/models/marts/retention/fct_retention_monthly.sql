@@ -15,7 +15,6 @@
 #}
 
 {%- set window_days = var('active_window_days') | int %}
-{%- set as_of = var('as_of', none) %}
 
 with
 
@@ -35,42 +34,13 @@ calendar as (
 
     -- the months run from the one holding the first order to the one holding the last
     -- order date, or `as_of`: the same days as the daily marts
-    select
-        min(order_date) as first_day,
-        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(order_date)' }} as last_day
-    from orders
-    {%- if as_of %}
-    where order_date <= cast('{{ as_of }}' as date)
-    {%- endif %}
+    {{ order_calendar() }}
 
 ),
 
 dimension_members as (
 
-    select distinct
-        'total' as dimension,
-        'all' as dimension_value
-    from orders
-    cross join calendar
-    where orders.order_date <= calendar.last_day
-
-    union all
-
-    select distinct
-        'segment' as dimension,
-        orders.segment as dimension_value
-    from orders
-    cross join calendar
-    where orders.order_date <= calendar.last_day
-
-    union all
-
-    select distinct
-        'region' as dimension,
-        orders.region as dimension_value
-    from orders
-    cross join calendar
-    where orders.order_date <= calendar.last_day
+    {{ order_dimension_members() }}
 
 ),
 

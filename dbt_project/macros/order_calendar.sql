@@ -1,0 +1,36 @@
+{#
+    The days every daily and periodic mart covers: from the first order to the last order
+    date, or to var('as_of') when it is set. Written once so the marts line up day for day.
+    `orders` is a CTE with an `order_date` column.
+#}
+{% macro order_calendar(orders='orders') -%}
+    {%- set as_of = var('as_of', none) -%}
+    select
+        min(order_date) as first_day,
+        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(order_date)' }} as last_day
+    from {{ orders }}
+    {%- if as_of %}
+    where order_date <= cast('{{ as_of }}' as date)
+    {%- endif %}
+{%- endmacro %}
+
+
+{#
+    The members a mart is cut by: the total ('all'), each segment and each region that has an
+    order up to the calendar's last day. `orders` has order_date, segment and region.
+#}
+{% macro order_dimension_members(orders='orders', calendar='calendar') -%}
+    {%- for dimension, member in [('total', "'all'"), ('segment', orders ~ '.segment'),
+                                   ('region', orders ~ '.region')] %}
+    select distinct
+        '{{ dimension }}' as dimension,
+        {{ member }} as dimension_value
+    from {{ orders }}
+    cross join {{ calendar }}
+    where {{ orders }}.order_date <= {{ calendar }}.last_day
+    {%- if not loop.last %}
+
+    union all
+    {% endif %}
+    {%- endfor %}
+{%- endmacro %}
