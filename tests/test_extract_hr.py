@@ -147,17 +147,17 @@ def test_the_source_switched_off_lands_the_contracts_table_empty(warehouse):
 def test_hr_survey_path_unset_means_the_demo_off_means_off_and_else_the_users_exports(
     tmp_path, monkeypatch
 ):
-    assert load_settings({}).hr.mode == "small_demo"
+    assert load_settings({}).hr.mode == "demo"
     assert load_settings({"HR_SURVEY_PATH": "off"}).hr.mode == "off"
     assert load_settings({"HR_SURVEY_PATH": "/exports/pulse"}).hr.location == "/exports/pulse"
 
     monkeypatch.delenv("HR_SURVEY_PATH", raising=False)
-    monkeypatch.setenv("DEMO_PATH", str(tmp_path / "small_demo"))
+    monkeypatch.setenv("DEMO_PATH", str(tmp_path / "demo"))
     monkeypatch.setenv("DEMO_AS_OF", "2026-06-30")
     monkeypatch.setenv("DEMO_SCALE", "0.1")
     log = logging.getLogger("test")
     with SourceSystems().location("hr", log) as location:
-        assert location == str(tmp_path / "small_demo" / "hr")
+        assert location == str(tmp_path / "demo" / "hr")
     monkeypatch.setenv("HR_SURVEY_PATH", "off")
     with SourceSystems().location("hr", log) as location:
         assert location is None
