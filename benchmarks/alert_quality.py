@@ -20,7 +20,9 @@ Simulated series, amounts in noise standard deviations (sd):
   a ramp of 0.02, 0.05 or 0.1 sd a day or a step of 1 or 2 sd, followed for 120 days; and a
   2 sd step that ends after 60 days, followed for 120 days more.
 
-The product's detector runs as the monitor runs it: every day, on the history up to that day.
+The product's detector runs as the monitor runs it: every day, on the history up to that day,
+with ``alerting`` set when it was in decline the day before (the effect gate then drops to
+``trend.RELEASE_FRACTION`` of the minimum effect, so an open alert holds longer).
 An alarm is a day in decline after a day not in decline (the alert goes "new"). A series
 already in decline the day before its change is left out of the delays (the count is printed),
 so that a false alarm under way is not credited as a detection. Its minimum effect is a
@@ -38,7 +40,8 @@ path per four-week period: this script computes that path for all series at once
 every day's status. The fast path is checked against ``trend.evaluate`` itself on the days that
 decide a number (the day before a change, each first detection and the day before it, each
 false alarm and the day before it, the end of an alarm after a recovery), for a sample of the
-series; the exit status is 1 if any of them disagrees.
+series, each given the fast path's status of the day before as ``alerting``; the exit status is
+1 if any of them disagrees.
 """
 
 from __future__ import annotations
@@ -141,7 +144,9 @@ def ours(values: np.ndarray, first: int, last: int, min_effect: float) -> np.nda
 
     Mirrors evaluate() on complete series without expected growth: the same window
     (trend.monitored_start), weekday factors, long-run scale and its floor, capped CUSUM and
-    effect gate on the worst recent week.
+    effect gate on the worst recent week. The gate is ``min_effect * trend.RELEASE_FRACTION``
+    on a day after one in decline, as the monitor passes ``alerting`` while the alert is open;
+    the day before ``first`` counts as not in decline.
     """
     if BASELINE_DAYS % 7:
         raise ValueError("the fast path needs a baseline of whole weeks")
@@ -155,6 +160,7 @@ def ours(values: np.ndarray, first: int, last: int, min_effect: float) -> np.nda
         trend.monitored_start(START, day + 1, BASELINE_DAYS, MONITOR_DAYS)
         for day in range(first, last + 1)
     ]
+    alerting = np.zeros(n, dtype=bool)  # in decline on the previous day
     for start in sorted(set(starts)):
         days = [first + i for i, s in enumerate(starts) if s == start]
         base = values[:, start - BASELINE_DAYS : start]
@@ -185,23 +191,33 @@ def ours(values: np.ndarray, first: int, last: int, min_effect: float) -> np.nda
                 # the weeks ending in the last RECENT_DAYS days, inside the monitored window
                 ends = slice(max(start + week, day + 1 - trend.RECENT_DAYS + week) - 1, day + 1)
                 worst = week_means[:, ends].min(axis=1)
-                gate = (baseline_value - worst) / np.abs(baseline_value) >= min_effect
-                out[:, day - first] = (peak > h) & gate
+                gate = min_effect * np.where(alerting, trend.RELEASE_FRACTION, 1.0)
+                effect = (baseline_value - worst) / np.abs(baseline_value)
+                alerting = (peak > h) & (effect >= gate)
+                out[:, day - first] = alerting
     return out
 
 
-def evaluate_day(values: np.ndarray, day: int, min_effect: float) -> bool:
+def evaluate_day(values: np.ndarray, day: int, min_effect: float, alerting: bool) -> bool:
     """trend.evaluate() on one series as it stood on ``day``: is it a decline?"""
     dates = [START + timedelta(days=i) for i in range(day + 1)]
     finding = trend.evaluate(
-        dates, values[: day + 1], direction="higher_is_better", min_effect=min_effect
+        dates,
+        values[: day + 1],
+        direction="higher_is_better",
+        min_effect=min_effect,
+        alerting=alerting,
     )
     return finding.status == "decline"
 
 
 @dataclass
 class Checks:
-    """Agreement of the fast path with trend.evaluate() on chosen series-days."""
+    """Agreement of the fast path with trend.evaluate() on chosen series-days.
+
+    Each day is evaluated with ``alerting`` set to the fast path's own status the day before,
+    so both judge the day from the same state.
+    """
 
     calls: int = 0
     mismatches: list[str] = field(default_factory=list)
@@ -217,9 +233,12 @@ class Checks:
         for row, chosen in days.items():
             for day in sorted(chosen):
                 self.calls += 1
-                expected = evaluate_day(values[row], day, min_effect)
+                alerting = bool(day > first and status[row, day - first - 1])
+                expected = evaluate_day(values[row], day, min_effect, alerting)
                 if expected != status[row, day - first]:
-                    self.mismatches.append(f"series {row}, day {day}: evaluate() {expected}")
+                    self.mismatches.append(
+                        f"series {row}, day {day} (alerting {alerting}): evaluate() {expected}"
+                    )
 
 
 # --- the z-scores -------------------------------------------------------------------------

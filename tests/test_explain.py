@@ -10,7 +10,9 @@ import pytest
 
 from orchestration.lib.explain import (
     AcvSplit,
+    BridgeFlows,
     Contribution,
+    RelatedSignal,
     Snapshot,
     decompose_acv,
     render_reason,
@@ -281,3 +283,98 @@ def test_a_ratio_keeps_two_decimals_and_shows_no_unit():
     )
     reason = render_reason("Orders per active customer", finding, unit="ratio")
     assert "(from 10.72 to 10.40)" in reason
+
+
+# --- the revenue bridge and related signals ------------------------------------------------
+
+
+def _bridge(year: int, reactivated: float, lost: float, expansion: float, contraction: float):
+    return BridgeFlows(
+        first_month=date(year, 6, 1),
+        last_month=date(year, 10, 1),
+        new=6_000.0,
+        reactivated=reactivated,
+        expansion=expansion,
+        contraction=contraction,
+        lost=lost,
+    )
+
+
+def test_the_bridge_tells_customers_leaving_from_customers_buying_less():
+    # leaving: 130,000 - 200,000 = -70,000 against 185,000 - 200,000 = -15,000 (55,000 worse)
+    # staying: 20,000 - 65,000 = -45,000 against 30,000 - 31,000 = -1,000 (44,000 worse)
+    now = _bridge(2026, reactivated=130_000, lost=200_000, expansion=20_000, contraction=65_000)
+    before = _bridge(2025, reactivated=185_000, lost=200_000, expansion=30_000, contraction=31_000)
+    assert (now.leaving, now.staying) == (-70_000, -45_000)
+    text = render_reason("ACV", DECLINE, bridge=now, bridge_year_before=before)
+    assert (
+        "Revenue bridge, June to October 2026 against the same months a year earlier: "
+        f"customers who left (net of those who came back) {MINUS}70,000 EUR against "
+        f"{MINUS}15,000 EUR, customers who stayed {MINUS}45,000 EUR against {MINUS}1,000 EUR, "
+        "so losing customers weighs most."
+    ) in text
+    # leaving 40,000 worse, staying 35,000 worse: 35/40 is above 0.8, about equal
+    even = _bridge(2026, reactivated=145_000, lost=200_000, expansion=0, contraction=36_000)
+    assert "so both weigh about equally." in render_reason(
+        "ACV", DECLINE, bridge=even, bridge_year_before=before
+    )
+    # the other way round: staying customers worsen by 60,000, leaving ones by 10,000
+    shrinking = _bridge(2026, reactivated=175_000, lost=200_000, expansion=0, contraction=61_000)
+    assert "so customers who stay buying less weighs most." in render_reason(
+        "ACV", DECLINE, bridge=shrinking, bridge_year_before=before
+    )
+
+
+def test_a_bridge_better_than_a_year_before_names_no_cause():
+    better = _bridge(2026, reactivated=200_000, lost=200_000, expansion=40_000, contraction=30_000)
+    before = _bridge(2025, reactivated=185_000, lost=200_000, expansion=30_000, contraction=31_000)
+    text = render_reason("ACV", DECLINE, bridge=better, bridge_year_before=before)
+    assert "customers who stayed +10,000 EUR against" in text
+    assert "weighs most" not in text
+
+
+def test_a_bridge_without_the_year_before_gives_its_numbers_only():
+    now = BridgeFlows(date(2025, 12, 1), date(2025, 12, 1), 0.0, 50.0, 0.0, 80.0, 100.0)
+    assert render_reason("ACV", DECLINE, bridge=now).endswith(
+        f"Revenue bridge, December 2025: {MINUS}50 EUR from customers who left (net of those "
+        f"who came back) and {MINUS}80 EUR from customers who stayed."
+    )
+    across_years = BridgeFlows(date(2025, 11, 1), date(2026, 2, 1), 0.0, 0.0, 0.0, 0.0, 0.0)
+    assert "Revenue bridge, November 2025 to February 2026: 0 EUR" in render_reason(
+        "ACV", DECLINE, bridge=across_years
+    )
+
+
+def test_related_signals_say_where_each_stood_and_stands():
+    nps = Finding(
+        "decline",
+        since=date(2026, 9, 24),
+        baseline_value=30,
+        current_value=22,
+        relative_change=-0.27,
+    )
+    related = [
+        RelatedSignal("CSAT after support", "%", 84.6, 66.7),
+        RelatedSignal("Customer effort score", "score", 5.20, 5.23),
+        RelatedSignal("Churn rate", "share", 0.022, 0.062),
+        RelatedSignal("Lapsed customers", "customers", 38, 86),
+        RelatedSignal("Reviews", "count", None, 12.0),
+    ]
+    text = render_reason(
+        "Net Promoter Score", nps, unit="points", related=related, since=date(2026, 9, 24)
+    )
+    assert text == (
+        "Net Promoter Score fell 8.0 points since 24 September 2026 (from 30 points to "
+        "22 points). Related signals since 24 September 2026: CSAT after support fell from "
+        "85 % to 67 %, Customer effort score held at 5.23, Churn rate rose from 2.2 % to 6.2 %, "
+        "Lapsed customers rose from 38 to 86 customers."
+    )
+
+
+def test_a_rate_moves_by_points_not_by_percent():
+    churn = Finding("decline", baseline_value=0.022, current_value=0.062, relative_change=1.85)
+    assert render_reason("Churn rate", churn, unit="share") == (
+        "Churn rate rose 4.0 points (from 2.2 % to 6.2 %)."
+    )
+    csat = Finding("decline", baseline_value=84.6, current_value=66.7, relative_change=-0.21)
+    assert render_reason("CSAT", csat, unit="%").startswith("CSAT fell 17.9 points")

@@ -1,4 +1,5 @@
-"""The lineage as people see it in the Dagster UI, read from a running `dagster dev`."""
+"""What people see in a running `dagster dev`: the lineage in the UI, and the alerts its
+sensor sends after the daily job ran on the small demo company."""
 
 import json
 import os
@@ -10,10 +11,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from demo_company.writer import read_manifest
+from orchestration.lib.monitor import Alert
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import PROJECT_ROOT
 
@@ -33,6 +38,39 @@ ASSET_NODES = """
 """
 # `dagster dev` loads the code location (and re-parses the dbt project) before it answers.
 STARTUP_SECONDS = 300
+RUN_SECONDS = 600
+# The alert sensor ticks every 30 s, and the daemon may start a tick a little late.
+DELIVERY_SECONDS = 120
+# Settings that point a source at the user's own system: unset, every source is the demo.
+SOURCE_SETTINGS = (
+    "ERP_DATABASE_URL",
+    "CRM_API_URL",
+    "CRM_API_TOKEN",
+    "WEB_EVENTS_PATH",
+    "HR_SURVEY_PATH",
+)
+REPOSITORIES = """
+{
+  repositoriesOrError {
+    ... on RepositoryConnection { nodes { name location { name } jobs { name } } }
+  }
+}
+"""
+LAUNCH_RUN = """
+mutation LaunchRun($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on Error { message }
+  }
+}
+"""
+RUN_STATUS = """
+query RunStatus($runId: ID!) {
+  runOrError(runId: $runId) { ... on Run { status } }
+}
+"""
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 SERVING = ("serving", "warehouse_copy")
 KPI_ALERTS = ("monitoring", "kpi_alerts")
 DASHBOARD = ("dashboard", "ceo_dashboard")
@@ -50,10 +88,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def graphql(url: str, query: str) -> dict:
+def graphql(url: str, query: str, variables: dict | None = None) -> dict:
     request = urllib.request.Request(
         url,
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
         headers={"content-type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -89,21 +127,45 @@ def wait_for_asset_nodes(url: str, process: subprocess.Popen, log: Path) -> list
     pytest.fail(f"dagster dev did not answer in {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}")
 
 
+@dataclass(frozen=True)
+class DagsterDev:
+    """A running `dagster dev`, and where the runs it launches write."""
+
+    url: str
+    root: Path
+    log: Path
+    nodes: dict[tuple, dict]
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def alert_channel(self) -> Path:
+        return self.root / "alerts.jsonl"
+
+
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
+def dagster_dev(tmp_path_factory, small_demo):
     root = tmp_path_factory.mktemp("dagster_dev")
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
     venv_bin = Path(sys.executable).parent
+    demo = read_manifest(small_demo)
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in SOURCE_SETTINGS},
         "DAGSTER_HOME": str(home),
         # dagster-dbt runs `dbt` from PATH when it re-parses the project under `dagster dev`.
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
         "SERVING_PATH": str(root / "serving.duckdb"),
-        "DEMO_PATH": str(root / "demo"),
+        "DASHBOARD_PATH": str(root / "dashboard" / "index.html"),
+        # The demo the extraction tests share, already written: the run only reads it.
+        "DEMO_PATH": str(small_demo.directory),
+        "DEMO_AS_OF": demo["as_of"],
+        "DEMO_SEED": str(demo["seed"]),
+        "DEMO_SCALE": str(demo["scale"]),
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",
     }
     port = free_port()
@@ -119,11 +181,15 @@ def nodes(tmp_path_factory):
             start_new_session=True,
         )
     marker = f"DAGSTER_HOME={home}"
+    url = f"http://127.0.0.1:{port}/graphql"
     try:
-        yield {
-            tuple(node["assetKey"]["path"]): node
-            for node in wait_for_asset_nodes(f"http://127.0.0.1:{port}/graphql", process, log)
-        }
+        nodes = wait_for_asset_nodes(url, process, log)
+        yield DagsterDev(
+            url=url,
+            root=root,
+            log=log,
+            nodes={tuple(node["assetKey"]["path"]): node for node in nodes},
+        )
     finally:
         # `dagster dev` may ignore SIGTERM; its webserver, daemon and code server share its
         # process group, and anything that left the group still carries its DAGSTER_HOME.
@@ -135,6 +201,57 @@ def nodes(tmp_path_factory):
         while processes_with(marker) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert processes_with(marker) == [], "dagster dev left processes behind"
+
+
+@pytest.fixture(scope="module")
+def nodes(dagster_dev):
+    return dagster_dev.nodes
+
+
+def launch(url: str, job: str) -> str:
+    """Launches ``job`` as the UI's Launchpad does; returns the run's id."""
+    repositories = graphql(url, REPOSITORIES)["data"]["repositoriesOrError"]["nodes"]
+    repository = next(repo for repo in repositories if job in {j["name"] for j in repo["jobs"]})
+    selector = {
+        "repositoryLocationName": repository["location"]["name"],
+        "repositoryName": repository["name"],
+        "jobName": job,
+    }
+    launched = graphql(url, LAUNCH_RUN, {"params": {"selector": selector}})["data"]["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+def wait_for_run(dev: DagsterDev, run_id: str) -> str:
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        status = graphql(dev.url, RUN_STATUS, {"runId": run_id})["data"]["runOrError"]["status"]
+        if status in FINISHED:
+            return status
+        time.sleep(1)
+    pytest.fail(f"run {run_id} did not finish in {RUN_SECONDS} s:\n{dev.log.read_text()[-3000:]}")
+
+
+def wait_for_delivery(channel: Path, expected: int) -> list[dict]:
+    """The alerts in the JSON-lines channel once it holds ``expected`` whole lines."""
+    deadline = time.monotonic() + DELIVERY_SECONDS
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        text = channel.read_text() if channel.exists() else ""
+        # a line is whole once its newline is written
+        lines = text.split("\n")[:-1]
+        if len(lines) >= expected:
+            return [json.loads(line) for line in lines]
+        time.sleep(0.5)
+    pytest.fail(f"{len(lines)} of {expected} alerts delivered in {DELIVERY_SECONDS} s")
+
+
+def recorded_alerts(warehouse: Path) -> dict[str, dict]:
+    """The rows of `monitoring.kpi_alerts`, by alert id, in the form the sensor sends them."""
+    columns = list(Alert.__dataclass_fields__)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(f"select {', '.join(columns)} from monitoring.kpi_alerts").fetchall()
+    return {alert.alert_id: alert.as_record() for alert in (Alert(*row) for row in rows)}
 
 
 def downstream(nodes: dict, start: tuple) -> set[tuple]:
@@ -188,3 +305,21 @@ def test_the_serving_copy_is_its_own_group_after_the_marts_and_the_alerts(nodes)
     parents = {tuple(parent["path"]) for parent in serving["dependencyKeys"]}
     assert KPI_ALERTS in parents
     assert ("marts", "fct_kpi_daily") in parents
+
+
+def test_after_the_daily_run_the_sensor_sends_each_alert_the_run_recorded(dagster_dev):
+    run_id = launch(dagster_dev.url, "daily_radar")
+    assert wait_for_run(dagster_dev, run_id) == "SUCCESS", dagster_dev.log.read_text()[-3000:]
+    # Read once the run is over: no writer holds the warehouse any more.
+    recorded = recorded_alerts(dagster_dev.warehouse)
+    assert recorded, "the demo raised no KPI alert"
+    assert {alert["state"] for alert in recorded.values()} == {"new"}
+    assert all(alert["reason"].strip() for alert in recorded.values())
+    delivered = wait_for_delivery(dagster_dev.alert_channel, len(recorded))
+    assert len(delivered) == len(recorded)
+    assert {
+        alert["alert_id"]: {key: value for key, value in alert.items() if key != "text"}
+        for alert in delivered
+    } == recorded
+    # the line a person reads carries the reason
+    assert all(alert["text"].endswith(alert["reason"]) for alert in delivered)

@@ -12,6 +12,7 @@ import pytest
 from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts, raise_alerts
 from orchestration.lib.monitor import evaluate_warehouse, record_alerts
 
+MINUS = "\u2212"
 START = date(2025, 1, 1)
 DAYS = 400
 ONSET = START + timedelta(days=340)
@@ -24,8 +25,10 @@ def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -
     con.execute(
         """create table reference.kpi_catalogue as select * from (values
         ('average_customer_value', 'Average customer value', 'EUR', 'higher_is_better',
-         0.03, 0.0, true, 'segment')) as t(kpi_name, label, unit, direction, min_effect,
-         expected_weekly_growth, enabled, alert_level)"""
+         0.03, 0.0, true, 'segment', 'active_customers'),
+        ('active_customers', 'Active customers', 'customers', 'higher_is_better',
+         0.02, 0.0, true, 'none', '')) as t(kpi_name, label, unit, direction, min_effect,
+         expected_weekly_growth, enabled, alert_level, related_kpis)"""
     )
     rng = np.random.default_rng(7)
     rows = []
@@ -56,7 +59,42 @@ def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -
         """create table marts.fct_kpi_daily as
         select value_date as kpi_date, 'average_customer_value' as kpi_name, dimension,
                dimension_value, net_revenue_in_window / active_customers as value
+        from marts.fct_customer_value_daily
+        union all
+        select value_date, 'active_customers', dimension, dimension_value, active_customers
         from marts.fct_customer_value_daily"""
+    )
+    build_bridge(con, smb_contraction_after_onset=4000.0 if smb_basket_after_onset < 100 else 50.0)
+
+
+def build_bridge(con: duckdb.DuckDBPyConnection, smb_contraction_after_onset: float) -> None:
+    """Each segment loses and wins back 100 EUR a month, expands 50 and contracts 50; from the
+    month of ONSET, smb contracts by ``smb_contraction_after_onset`` instead."""
+    rows = []
+    month = START
+    while month <= LAST_DAY:
+        complete = (month.replace(day=28) + timedelta(days=4)).replace(day=1) <= LAST_DAY
+        flows = {
+            segment: (100.0, 50.0, contraction, 100.0)
+            for segment, contraction in (
+                ("smb", smb_contraction_after_onset if month >= ONSET.replace(day=1) else 50.0),
+                ("enterprise", 50.0),
+            )
+        }
+        flows["all"] = tuple(map(sum, zip(*flows.values(), strict=True)))
+        for member, (reactivated, expansion, contraction, lost) in flows.items():
+            dimension = "total" if member == "all" else "segment"
+            rows.append(
+                (month, dimension, member, complete, reactivated, expansion, contraction, lost)
+            )
+        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    con.execute(
+        "create table marts.fct_revenue_bridge as select 'month' as period_grain, *, "
+        "0.0 as new_revenue from (values "
+        + ", ".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
+        + ") as t(period_start, dimension, dimension_value, is_complete_period, "
+        "reactivated_revenue, expansion_revenue, contraction_revenue, lost_revenue)",
+        [value for row in rows for value in row],
     )
 
 
@@ -79,6 +117,16 @@ def test_a_basket_decline_in_one_segment_is_an_alert_that_says_why(declining):
     assert "smb" in total.reason
     assert ("smb", "decline") in alerts
     assert ("enterprise", "decline") not in alerts
+    # ONSET is 7 December 2025 and the last day 4 February 2026: the bridge runs over the
+    # whole months November to January, where smb contracted 2 x (4,000 - 50) = 7,900 EUR
+    # net and lost as much as came back. A year earlier is before the data.
+    smb = alerts["smb", "decline"].reason
+    assert (
+        "Revenue bridge, November 2025 to January 2026: 0 EUR from customers who left "
+        f"(net of those who came back) and {MINUS}7,900 EUR from customers who stayed."
+    ) in smb
+    assert f"since {alerts['smb', 'decline'].since.day} " in smb
+    assert "Active customers held at 100 customers." in smb
 
 
 def test_a_quiet_series_raises_nothing():

@@ -308,6 +308,23 @@ def test_an_alarm_holds_through_a_single_milder_week():
     assert "worst recent week -5." in milder.detail
 
 
+def test_a_raised_decline_holds_until_it_is_back_within_half_the_minimum_effect():
+    # -5 % from day 340, then -2 % from day 380: two weeks later every recent week is within
+    # the 3 % minimum effect but beyond half of it (1.5 %), so only a raised decline holds.
+    rng = np.random.default_rng(25)
+    values = noise(rng, 420, sd=0.2)
+    values[340:] -= 5.0
+    values[380:] += 3.0
+    dates = days(400)
+    assert check(dates, values[:400]).status == "ok"
+    held = check(dates, values[:400], alerting=True)
+    assert held.status == "decline"
+    assert held.relative_change == pytest.approx(-0.02, abs=0.003)
+    # Back to -1 %: within half the minimum effect, the raised decline ends too.
+    values[380:] += 1.0
+    assert check(days(420), values[:420], alerting=True).status == "ok"
+
+
 def test_an_alarm_ends_within_two_weeks_of_a_full_recovery():
     rng = np.random.default_rng(24)
     values = noise(rng, 460, sd=0.5)

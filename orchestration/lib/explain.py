@@ -13,7 +13,12 @@ Two exact decompositions:
   more or less among customers), with the symmetric averages of before and after, so the terms
   add up exactly to the change and no residual is left to explain away.
 
-:func:`render_reason` turns those numbers and a monitoring finding into two or three sentences.
+The revenue bridge (:class:`BridgeFlows`) tells customers who leave from customers who stay and
+buy less, against the same months a year earlier so that seasonal churn is not taken for a
+change. Any other KPI is explained by its related signals (:class:`RelatedSignal`) over the
+same period.
+
+:func:`render_reason` turns those numbers and a monitoring finding into a few sentences.
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ MONTHS = (
     "November",
     "December",
 )
+# Two causes both worse than a year before weigh about equally when the smaller is more than
+# this share of the larger.
+BOTH_WEIGH = 0.8
+# Units whose changes read in points, and the points of one unit.
+POINT_UNITS = {"share": 100.0, "%": 1.0, "points": 1.0}
+# Units written as a word after the number, said once in "from 1,352 to 1,379 customers".
+WORD_UNITS = ("EUR", "customers", "points", "days")
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,42 @@ class Contribution:
     within: float
     mix: float
     total: float
+
+
+@dataclass(frozen=True)
+class BridgeFlows:
+    """The revenue bridge's flows summed over the whole months ``first_month`` to ``last_month``.
+
+    ``leaving`` and ``staying`` are revenue effects (negative when revenue was lost): customers
+    who stopped buying net of those who came back, and the customers who bought in consecutive
+    months spending more or less.
+    """
+
+    first_month: date
+    last_month: date
+    new: float
+    reactivated: float
+    expansion: float
+    contraction: float
+    lost: float
+
+    @property
+    def leaving(self) -> float:
+        return self.reactivated - self.lost
+
+    @property
+    def staying(self) -> float:
+        return self.expansion - self.contraction
+
+
+@dataclass(frozen=True)
+class RelatedSignal:
+    """Another KPI over the period of a finding: its value the day before and now."""
+
+    label: str
+    unit: str
+    before: float | None
+    after: float | None
 
 
 class FindingLike(Protocol):
@@ -191,21 +239,29 @@ def render_reason(
     flat_weeks: int = 12,
     dimension_name: str = "segment",
     unit: str = "EUR",
+    bridge: BridgeFlows | None = None,
+    bridge_year_before: BridgeFlows | None = None,
+    related: Sequence[RelatedSignal] = (),
+    since: date | None = None,
 ) -> str:
-    """Two or three plain sentences: what happened, frequency or basket, which member.
+    """A few plain sentences: what happened, and why as far as the numbers tell.
 
-    ``finding`` is a trend.Finding (or anything with the same attributes); ``split`` and
-    ``contributions`` come from :func:`decompose_acv` and :func:`segment_contributions` over the
-    period of the finding (``finding.since`` to the latest day, against the baseline) and are
-    optional: a KPI that is not ACV has only the first sentence. ``direction``,
-    ``expected_weekly_growth`` and ``flat_weeks`` are the values the finding was evaluated with
-    (growth in the good direction, as trend.evaluate takes it); a flattening quotes them.
+    ``finding`` is a trend.Finding (or anything with the same attributes). The rest is optional,
+    measured over the period of the finding (``since`` to the latest day): ``split`` and
+    ``contributions`` from :func:`decompose_acv` and :func:`segment_contributions`; ``bridge``
+    (and the same months a year earlier) from the revenue bridge; ``related`` signals. A KPI
+    without any has only the first sentence. ``direction``, ``expected_weekly_growth`` and
+    ``flat_weeks`` are the values the finding was evaluated with (growth in the good direction,
+    as trend.evaluate takes it); a flattening quotes them.
     """
     sentences = [_headline(kpi_label, finding, direction, expected_weekly_growth, flat_weeks, unit)]
     if finding.status in ("decline", "flattening"):
         if split is not None:
             sentences.append(_split_sentence(split))
         sentences.append(_member_sentence(contributions, dimension_name, unit))
+        if bridge is not None:
+            sentences.append(_bridge_sentence(bridge, bridge_year_before, unit))
+        sentences.append(_related_sentence(related, since))
     return " ".join(sentence for sentence in sentences if sentence)
 
 
@@ -225,9 +281,14 @@ def _headline(
         )
     change = finding.relative_change
     if finding.status == "decline" and change is not None:
+        by = _pct(abs(change))
+        if unit in POINT_UNITS and levels:
+            # a rate moves by points: "churn rose 185 %" reads as a typo for 2.2 % -> 6.2 %
+            change = (finding.current_value - finding.baseline_value) * POINT_UNITS[unit]
+            by = f"{abs(change):.1f} points"
         verb = "fell" if change < 0 else "rose"
         since = f" since {_day(finding.since)}" if finding.since else ""
-        return f"{kpi_label} {verb} {_pct(abs(change))}{since}{levels}."
+        return f"{kpi_label} {verb} {by}{since}{levels}."
     if finding.status == "flattening" and finding.weekly_slope is not None:
         slope = finding.weekly_slope
         lower_is_better = direction == "lower_is_better"
@@ -312,6 +373,68 @@ def _member_sentence(
     )
 
 
+def _bridge_sentence(now: BridgeFlows, year_before: BridgeFlows | None, unit: str) -> str:
+    months = _months(now.first_month, now.last_month)
+    leaving = _amount(now.leaving, unit, signed=True)
+    staying = _amount(now.staying, unit, signed=True)
+    if year_before is None:
+        return (
+            f"Revenue bridge, {months}: {leaving} from customers who left (net of those who "
+            f"came back) and {staying} from customers who stayed."
+        )
+    sentence = (
+        f"Revenue bridge, {months} against the same months a year earlier: customers who left "
+        f"(net of those who came back) {leaving} against "
+        f"{_amount(year_before.leaving, unit, signed=True)}, customers who stayed {staying} "
+        f"against {_amount(year_before.staying, unit, signed=True)}"
+    )
+    worse_leaving = now.leaving - year_before.leaving
+    worse_staying = now.staying - year_before.staying
+    worst, other = sorted((worse_leaving, worse_staying))
+    if worst < 0:
+        if other < BOTH_WEIGH * worst:
+            sentence += ", so both weigh about equally"
+        else:
+            cause = (
+                "losing customers" if worse_leaving == worst else "customers who stay buying less"
+            )
+            sentence += f", so {cause} weighs most"
+    return sentence + "."
+
+
+def _related_sentence(related: Sequence[RelatedSignal], since: date | None) -> str | None:
+    moves = [
+        _move(signal)
+        for signal in related
+        if signal.before is not None and signal.after is not None
+    ]
+    if not moves:
+        return None
+    period = f"since {_day(since)}" if since else "over the same period"
+    return f"Related signals {period}: {', '.join(moves)}."
+
+
+def _move(signal: RelatedSignal) -> str:
+    before, after = signal.before, signal.after
+    # within 1 % of where it was, a signal reads as unchanged
+    if abs(after - before) <= 0.01 * abs(before):
+        return f"{signal.label} held at {_amount(after, signal.unit)}"
+    verb = "rose" if after > before else "fell"
+    start = _amount(before, signal.unit)
+    if signal.unit in WORD_UNITS:  # "from 1,352 to 1,379 customers"
+        start = start.removesuffix(f" {signal.unit}")
+    return f"{signal.label} {verb} from {start} to {_amount(after, signal.unit)}"
+
+
+def _months(first: date, last: date) -> str:
+    def name(month: date, with_year: bool) -> str:
+        return f"{MONTHS[month.month - 1]} {month.year}" if with_year else MONTHS[month.month - 1]
+
+    if (first.year, first.month) == (last.year, last.month):
+        return name(last, True)
+    return f"{name(first, first.year != last.year)} to {name(last, True)}"
+
+
 def _ratio(numerator: float, denominator: float) -> float | None:
     if denominator == 0 or not (math.isfinite(numerator) and math.isfinite(denominator)):
         return None
@@ -344,7 +467,7 @@ def _amount(value: float, unit: str, signed: bool = False) -> str:
     """
     if unit == "share":
         return _pct(value, signed=signed)
-    decimals = 2 if unit in ("ratio", "score") or abs(value) < 9.995 else 0
+    decimals = 2 if unit in ("ratio", "score") or 0 < abs(value) < 9.995 else 0
     if unit in ("points", "count", "customers"):
         decimals = 0
     text = f"{abs(value):,.{decimals}f}"

@@ -1,7 +1,9 @@
 """Evaluates every enabled KPI series of the warehouse and records the alert states.
 
 Reads the KPI catalogue and `marts.fct_kpi_daily`, runs the trend statistics on each series,
-explains ACV moves from `marts.fct_customer_value_daily`, and writes `monitoring.kpi_alerts`.
+explains ACV moves from `marts.fct_customer_value_daily` and revenue moves from
+`marts.fct_revenue_bridge`, quotes every alert's related KPIs, and writes
+`monitoring.kpi_alerts`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import numpy as np
 
 from orchestration.lib.alert_state import next_state
 from orchestration.lib.explain import (
+    BridgeFlows,
     Contribution,
+    RelatedSignal,
     Snapshot,
     decompose_acv,
     render_reason,
@@ -27,7 +31,11 @@ from orchestration.lib.explain import (
 from orchestration.lib.trend import Finding, evaluate, severity
 
 ACV = "average_customer_value"
+# KPIs whose move the revenue bridge explains: lost customers against contraction.
+BRIDGED = (ACV, "window_revenue")
 ALERT_KINDS = ("decline", "flattening")
+# States of an alert that is raised and not yet recovered.
+RAISED = ("new", "ongoing", "escalated")
 FLAT_WEEKS = 12
 # Alerts on data older than this are not trusted (the sources' freshness warns at 2 days too).
 STALE_AFTER_DAYS = 2
@@ -89,6 +97,7 @@ class Kpi:
     min_effect: float
     expected_weekly_growth: float
     alert_level: str  # total, or segment (the total and each segment)
+    related_kpis: tuple[str, ...] = ()
 
     def watches(self, dimension: str) -> bool:
         return dimension == "total" or self.alert_level == "segment"
@@ -165,14 +174,15 @@ def evaluate_warehouse(
     ``today`` or ``failed_checks`` names failed upstream checks, every alert is recorded as
     ``suppressed`` with the reason, and none is sent.
     """
-    catalogue = {
-        row[0]: Kpi(*row)
+    enabled = {
+        row[0]: Kpi(*row[:-1], related_kpis=tuple((row[-1] or "").split()))
         for row in con.execute(
             "select kpi_name, label, unit, direction, min_effect::double, "
-            "expected_weekly_growth::double, alert_level "
-            "from reference.kpi_catalogue where enabled and alert_level <> 'none'"
+            "expected_weekly_growth::double, alert_level, related_kpis "
+            "from reference.kpi_catalogue where enabled"
         ).fetchall()
     }
+    catalogue = {name: kpi for name, kpi in enabled.items() if kpi.alert_level != "none"}
     series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(
         lambda: ([], [])
     )
@@ -198,6 +208,7 @@ def evaluate_warehouse(
     for (kpi_name, dimension, member), (dates, values) in sorted(series.items()):
         kpi = catalogue[kpi_name]
         min_effect = member_min_effect(kpi.min_effect, population.get((dimension, member)))
+        raised = previous.get(f"{kpi_name}|{dimension}|{member}|decline", (None, None))[0]
         finding = evaluate(
             dates,
             np.asarray(values, dtype=float),
@@ -205,6 +216,7 @@ def evaluate_warehouse(
             min_effect=min_effect,
             expected_weekly_growth=kpi.expected_weekly_growth,
             flat_weeks=FLAT_WEEKS,
+            alerting=raised in RAISED,
         )
         statuses[finding.status] += 1
         if dimension == "total":
@@ -218,7 +230,7 @@ def evaluate_warehouse(
             if state is None:
                 continue
             reason = (
-                _reason(kpi, dimension, member, finding, evaluated_on, snapshots)
+                _reason(kpi, dimension, member, finding, evaluated_on, snapshots, enabled)
                 if firing
                 else f"{kpi.label} is back within its normal range. {finding.detail}".strip()
             )
@@ -247,19 +259,29 @@ def evaluate_warehouse(
 
 
 def record_alerts(con: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> None:
-    """Writes this evaluation's alert states; evaluating a day again replaces that day."""
+    """Writes this evaluation's alert states.
+
+    Evaluating a day again updates that day's row of each alert it reports and keeps the others,
+    such as a recovery that the second evaluation rightly does not report again. A suppressed
+    evaluation never overwrites what an unsuppressed one recorded for the day, so an alert sent
+    that day is not taken for new once the data is fresh again; an unsuppressed one replaces
+    the day's suppressed rows.
+    """
     con.execute(ALERTS_DDL)
     if evaluation.evaluated_on is None:
         return
+    columns = list(Alert.__dataclass_fields__)
+    suppressed = evaluation.suppressed_because is not None
     con.execute("begin")
-    con.execute(
-        "delete from monitoring.kpi_alerts where evaluated_on = ?", [evaluation.evaluated_on]
-    )
+    if not suppressed:
+        con.execute(
+            "delete from monitoring.kpi_alerts where evaluated_on = ? and state = 'suppressed'",
+            [evaluation.evaluated_on],
+        )
     if evaluation.alerts:
-        columns = list(Alert.__dataclass_fields__)
         con.executemany(
-            f"insert into monitoring.kpi_alerts ({', '.join(columns)}) "
-            f"values ({', '.join('?' for _ in columns)})",
+            f"insert or {'ignore' if suppressed else 'replace'} into monitoring.kpi_alerts "
+            f"({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
             [[getattr(alert, name) for name in columns] for alert in evaluation.alerts],
         )
     con.execute("commit")
@@ -317,6 +339,65 @@ class _SnapshotReader:
             for member, r, o, n in rows
         }
 
+    def kpi_values(
+        self, kpi_name: str, dimension: str, member: str, days: tuple[date, date]
+    ) -> list[float | None]:
+        """The KPI's mean over the week ending each of ``days`` (None without values)."""
+        return [
+            self._con.execute(
+                "select avg(value) from marts.fct_kpi_daily where kpi_name = ? "
+                "and dimension = ? and dimension_value = ? and kpi_date between ? and ?",
+                [kpi_name, dimension, member, day - timedelta(days=6), day],
+            ).fetchall()[0][0]
+            for day in days
+        ]
+
+    def bridge(
+        self, dimension: str, member: str, start: date, end: date
+    ) -> tuple[BridgeFlows | None, BridgeFlows | None]:
+        """The monthly bridge from the month before ``start`` to ``end``, and a year before.
+
+        The bridge sees a change in the month it happens, and the onset of a decline of a
+        trailing-window KPI can trail that month by weeks, so the months run from the one
+        before ``start`` to the last one complete by ``end``. None when no month is complete
+        yet, or when the bridge does not cover them all.
+        """
+        first = _add_months(_month_start(start), -1)
+        last = _add_months(_month_start(end + timedelta(days=1)), -1)
+        if first > last:
+            return None, None
+        return (
+            self._bridge_flows(dimension, member, first, last),
+            self._bridge_flows(dimension, member, _add_months(first, -12), _add_months(last, -12)),
+        )
+
+    def _bridge_flows(
+        self, dimension: str, member: str, first: date, last: date
+    ) -> BridgeFlows | None:
+        months, *flows = self._con.execute(
+            """
+            select count(*), sum(new_revenue), sum(reactivated_revenue),
+                   sum(expansion_revenue), sum(contraction_revenue), sum(lost_revenue)
+            from marts.fct_revenue_bridge
+            where period_grain = 'month' and is_complete_period
+              and dimension = ? and dimension_value = ? and period_start between ? and ?
+            """,
+            [dimension, member, first, last],
+        ).fetchall()[0]
+        expected = (last.year - first.year) * 12 + last.month - first.month + 1
+        if months < expected:
+            return None
+        return BridgeFlows(first, last, *(float(value) for value in flows))
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _add_months(month_start: date, months: int) -> date:
+    index = month_start.year * 12 + month_start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
 
 def _reason(
     kpi: Kpi,
@@ -325,14 +406,16 @@ def _reason(
     finding: Finding,
     evaluated_on: date,
     snapshots: _SnapshotReader,
+    catalogue: dict[str, Kpi],
 ) -> str:
+    # the period explained: from the onset of a decline, or the weeks a flattening spans
+    start = (
+        finding.since - timedelta(days=1)
+        if finding.status == "decline" and finding.since
+        else evaluated_on - timedelta(weeks=FLAT_WEEKS)
+    )
     split, contributions, breakdown = None, [], "segment"
     if kpi.kpi_name == ACV:
-        start = (
-            finding.since - timedelta(days=1)
-            if finding.status == "decline" and finding.since
-            else evaluated_on - timedelta(weeks=FLAT_WEEKS)
-        )
         before, after = (
             snapshots.members(start, dimension),
             snapshots.members(evaluated_on, dimension),
@@ -348,6 +431,18 @@ def _reason(
                     for name in BREAKDOWNS
                 }
             )
+    bridge = year_before = None
+    if kpi.kpi_name in BRIDGED:
+        bridge, year_before = snapshots.bridge(dimension, member, start, evaluated_on)
+    related = [
+        RelatedSignal(
+            catalogue[name].label,
+            catalogue[name].unit,
+            *snapshots.kpi_values(name, dimension, member, (start, evaluated_on)),
+        )
+        for name in kpi.related_kpis
+        if name in catalogue
+    ]
     label = kpi.label if dimension == "total" else f"{kpi.label} of the {member} {dimension}"
     return render_reason(
         label,
@@ -359,6 +454,10 @@ def _reason(
         flat_weeks=FLAT_WEEKS,
         dimension_name=breakdown,
         unit=kpi.unit,
+        bridge=bridge,
+        bridge_year_before=year_before,
+        related=related,
+        since=start + timedelta(days=1),
     )
 
 
