@@ -169,6 +169,29 @@ def test_the_planted_decline_is_raised_with_its_reason(demo):
     assert state == "new"
     assert onset - timedelta(days=14) <= since <= onset + timedelta(days=60)
     assert "spend less per order" in reason and "basket effect" in reason
+    assert "so customers who stay buying less weighs most." in reason
+
+
+def test_every_planted_story_is_raised_on_the_day_with_its_reason(demo):
+    root, _, _ = demo
+    reasons = dict(
+        read(
+            root,
+            "select kpi_name || '|' || dimension_value, reason from monitoring.kpi_alerts "
+            "where evaluated_on = ? and kind = 'decline' and state = 'new'",
+            [AS_OF],
+        )
+    )
+    churn = stories(root)["region_churn"]
+    # The region that leaves: the company's ACV falls mostly there, and churn rises.
+    assert (
+        f"Most of it comes from the {churn['member']} region"
+        in reasons["average_customer_value|all"]
+    )
+    assert "Churn rate (30 days) rose" in reasons["churn_rate|all"]
+    assert "Lapsed customers (30 days) rose from" in reasons["churn_rate|all"]
+    # NPS follows the fall of CSAT: its detractors rise, and CSAT is named beside them.
+    assert "CSAT after support fell from" in reasons["nps_detractor_share|all"]
 
 
 def monthly(root, column, dimension, member, first, last):

@@ -10,9 +10,9 @@ import pytest
 
 from orchestration.lib.explain import (
     AcvSplit,
-    BridgeFlows,
     Contribution,
     RelatedSignal,
+    RevenueBridge,
     Snapshot,
     decompose_acv,
     render_reason,
@@ -288,60 +288,31 @@ def test_a_ratio_keeps_two_decimals_and_shows_no_unit():
 # --- the revenue bridge and related signals ------------------------------------------------
 
 
-def _bridge(year: int, reactivated: float, lost: float, expansion: float, contraction: float):
-    return BridgeFlows(
-        first_month=date(year, 6, 1),
-        last_month=date(year, 10, 1),
-        new=6_000.0,
-        reactivated=reactivated,
-        expansion=expansion,
-        contraction=contraction,
-        lost=lost,
-    )
+def _bridge(lost: float, gained: float, retained_change: float) -> RevenueBridge:
+    return RevenueBridge(date(2026, 1, 17), date(2026, 6, 30), lost, gained, retained_change)
 
 
 def test_the_bridge_tells_customers_leaving_from_customers_buying_less():
-    # leaving: 130,000 - 200,000 = -70,000 against 185,000 - 200,000 = -15,000 (55,000 worse)
-    # staying: 20,000 - 65,000 = -45,000 against 30,000 - 31,000 = -1,000 (44,000 worse)
-    now = _bridge(2026, reactivated=130_000, lost=200_000, expansion=20_000, contraction=65_000)
-    before = _bridge(2025, reactivated=185_000, lost=200_000, expansion=30_000, contraction=31_000)
-    assert (now.leaving, now.staying) == (-70_000, -45_000)
-    text = render_reason("ACV", DECLINE, bridge=now, bridge_year_before=before)
+    # customers: 220,000 - 437,645 = -217,645; retained -150,000: leaving weighs most
+    text = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -150_000))
     assert (
-        "Revenue bridge, June to October 2026 against the same months a year earlier: "
-        f"customers who left (net of those who came back) {MINUS}70,000 EUR against "
-        f"{MINUS}15,000 EUR, customers who stayed {MINUS}45,000 EUR against {MINUS}1,000 EUR, "
-        "so losing customers weighs most."
+        "Revenue from 17 January 2026 to 30 June 2026 against the same weeks a year earlier: "
+        f"{MINUS}437,645 EUR from customers who stopped buying, +220,000 EUR from new or "
+        f"returning customers, {MINUS}150,000 EUR from customers who bought in both, so "
+        "customers leaving weighs most."
     ) in text
-    # leaving 40,000 worse, staying 35,000 worse: 35/40 is above 0.8, about equal
-    even = _bridge(2026, reactivated=145_000, lost=200_000, expansion=0, contraction=36_000)
-    assert "so both weigh about equally." in render_reason(
-        "ACV", DECLINE, bridge=even, bridge_year_before=before
-    )
-    # the other way round: staying customers worsen by 60,000, leaving ones by 10,000
-    shrinking = _bridge(2026, reactivated=175_000, lost=200_000, expansion=0, contraction=61_000)
-    assert "so customers who stay buying less weighs most." in render_reason(
-        "ACV", DECLINE, bridge=shrinking, bridge_year_before=before
-    )
+    # customers -20,000 against retained -200,000
+    shrinking = render_reason("ACV", DECLINE, bridge=_bridge(80_000, 60_000, -200_000))
+    assert shrinking.endswith("so customers who stay buying less weighs most.")
+    # customers -217,645 against retained -180,000: 180/217.6 is above 0.8, about equal
+    even = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -180_000))
+    assert even.endswith("so both weigh about equally.")
 
 
-def test_a_bridge_better_than_a_year_before_names_no_cause():
-    better = _bridge(2026, reactivated=200_000, lost=200_000, expansion=40_000, contraction=30_000)
-    before = _bridge(2025, reactivated=185_000, lost=200_000, expansion=30_000, contraction=31_000)
-    text = render_reason("ACV", DECLINE, bridge=better, bridge_year_before=before)
-    assert "customers who stayed +10,000 EUR against" in text
-    assert "weighs most" not in text
-
-
-def test_a_bridge_without_the_year_before_gives_its_numbers_only():
-    now = BridgeFlows(date(2025, 12, 1), date(2025, 12, 1), 0.0, 50.0, 0.0, 80.0, 100.0)
-    assert render_reason("ACV", DECLINE, bridge=now).endswith(
-        f"Revenue bridge, December 2025: {MINUS}50 EUR from customers who left (net of those "
-        f"who came back) and {MINUS}80 EUR from customers who stayed."
-    )
-    across_years = BridgeFlows(date(2025, 11, 1), date(2026, 2, 1), 0.0, 0.0, 0.0, 0.0, 0.0)
-    assert "Revenue bridge, November 2025 to February 2026: 0 EUR" in render_reason(
-        "ACV", DECLINE, bridge=across_years
+def test_a_bridge_without_a_loss_names_no_cause():
+    text = render_reason("ACV", DECLINE, bridge=_bridge(50_000, 70_000, 0.0))
+    assert text.endswith(
+        "+70,000 EUR from new or returning customers, 0 EUR from customers who bought in both."
     )
 
 

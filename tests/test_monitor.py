@@ -64,37 +64,27 @@ def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -
         select value_date, 'active_customers', dimension, dimension_value, active_customers
         from marts.fct_customer_value_daily"""
     )
-    build_bridge(con, smb_contraction_after_onset=4000.0 if smb_basket_after_onset < 100 else 50.0)
+    build_orders(con, smb_basket_after_onset)
 
 
-def build_bridge(con: duckdb.DuckDBPyConnection, smb_contraction_after_onset: float) -> None:
-    """Each segment loses and wins back 100 EUR a month, expands 50 and contracts 50; from the
-    month of ONSET, smb contracts by ``smb_contraction_after_onset`` instead."""
-    rows = []
-    month = START
+def build_orders(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -> None:
+    """Customers 1 and 2 (smb) and 3 (enterprise) order on the 15th of every month, from a year
+    before START; customer 4 (smb) orders once, on 15 November 2024; customer 5 (smb) once, on
+    20 January 2026. From ONSET smb orders are worth ``smb_basket_after_onset``."""
+    rows = [(4, "smb", date(2024, 11, 15), 100.0), (5, "smb", date(2026, 1, 20), 60.0)]
+    month = date(2024, 1, 15)
     while month <= LAST_DAY:
-        complete = (month.replace(day=28) + timedelta(days=4)).replace(day=1) <= LAST_DAY
-        flows = {
-            segment: (100.0, 50.0, contraction, 100.0)
-            for segment, contraction in (
-                ("smb", smb_contraction_after_onset if month >= ONSET.replace(day=1) else 50.0),
-                ("enterprise", 50.0),
-            )
-        }
-        flows["all"] = tuple(map(sum, zip(*flows.values(), strict=True)))
-        for member, (reactivated, expansion, contraction, lost) in flows.items():
-            dimension = "total" if member == "all" else "segment"
-            rows.append(
-                (month, dimension, member, complete, reactivated, expansion, contraction, lost)
-            )
-        month = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        smb_basket = smb_basket_after_onset if month >= ONSET else 100.0
+        rows += [(1, "smb", month, smb_basket), (2, "smb", month, smb_basket)]
+        rows.append((3, "enterprise", month, 300.0))
+        month = (month + timedelta(days=31)).replace(day=15)
     con.execute(
-        "create table marts.fct_revenue_bridge as select 'month' as period_grain, *, "
-        "0.0 as new_revenue from (values "
-        + ", ".join("(?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
-        + ") as t(period_start, dimension, dimension_value, is_complete_period, "
-        "reactivated_revenue, expansion_revenue, contraction_revenue, lost_revenue)",
-        [value for row in rows for value in row],
+        "create table marts.fct_orders (customer_id bigint, segment varchar, region varchar, "
+        "order_date date, net_revenue decimal(18, 2), is_cancelled boolean)"
+    )
+    con.executemany(
+        "insert into marts.fct_orders values (?, ?, 'north', ?, ?, false)",
+        [(customer, segment, day, value) for customer, segment, day, value in rows],
     )
 
 
@@ -117,13 +107,17 @@ def test_a_basket_decline_in_one_segment_is_an_alert_that_says_why(declining):
     assert "smb" in total.reason
     assert ("smb", "decline") in alerts
     assert ("enterprise", "decline") not in alerts
-    # ONSET is 7 December 2025 and the last day 4 February 2026: the bridge runs over the
-    # whole months November to January, where smb contracted 2 x (4,000 - 50) = 7,900 EUR
-    # net and lost as much as came back. A year earlier is before the data.
+    # The last day is 4 February 2026 and the onset after 7 November 2025, so the bridge takes
+    # the 90 days from 7 November (the 15th of November, December and January) against the
+    # same weeks a year earlier (8 November 2024 to 5 February 2025). Customers 1 and 2 spent
+    # 3 x 100 then and 100 + 60 + 60 now: -80 each; customer 4 spent 100 then only (lost),
+    # customer 5 60 now only (gained): -40 from customers against -160 from those who stayed.
     smb = alerts["smb", "decline"].reason
     assert (
-        "Revenue bridge, November 2025 to January 2026: 0 EUR from customers who left "
-        f"(net of those who came back) and {MINUS}7,900 EUR from customers who stayed."
+        "Revenue from 7 November 2025 to 4 February 2026 against the same weeks a year earlier: "
+        f"{MINUS}100 EUR from customers who stopped buying, +60 EUR from new or returning "
+        f"customers, {MINUS}160 EUR from customers who bought in both, so customers who stay "
+        "buying less weighs most."
     ) in smb
     assert f"since {alerts['smb', 'decline'].since.day} " in smb
     assert "Active customers held at 100 customers." in smb

@@ -13,10 +13,9 @@ Two exact decompositions:
   more or less among customers), with the symmetric averages of before and after, so the terms
   add up exactly to the change and no residual is left to explain away.
 
-The revenue bridge (:class:`BridgeFlows`) tells customers who leave from customers who stay and
-buy less, against the same months a year earlier so that seasonal churn is not taken for a
-change. Any other KPI is explained by its related signals (:class:`RelatedSignal`) over the
-same period.
+A year-over-year revenue bridge (:class:`RevenueBridge`) tells customers who leave from
+customers who stay and buy less. Any other KPI is explained by its related signals
+(:class:`RelatedSignal`) over the same period.
 
 :func:`render_reason` turns those numbers and a monitoring finding into a few sentences.
 """
@@ -44,8 +43,8 @@ MONTHS = (
     "November",
     "December",
 )
-# Two causes both worse than a year before weigh about equally when the smaller is more than
-# this share of the larger.
+# Customers leaving and customers buying less weigh about equally when the smaller of the two
+# revenue losses is more than this share of the larger.
 BOTH_WEIGH = 0.8
 # Units whose changes read in points, and the points of one unit.
 POINT_UNITS = {"share": 100.0, "%": 1.0, "points": 1.0}
@@ -118,29 +117,31 @@ class Contribution:
 
 
 @dataclass(frozen=True)
-class BridgeFlows:
-    """The revenue bridge's flows summed over the whole months ``first_month`` to ``last_month``.
+class RevenueBridge:
+    """Revenue of ``first_day`` to ``last_day`` against the same weeks a year earlier, customer
+    by customer.
 
-    ``leaving`` and ``staying`` are revenue effects (negative when revenue was lost): customers
-    who stopped buying net of those who came back, and the customers who bought in consecutive
-    months spending more or less.
+    ``lost``: last year's revenue of the customers who bought then and not now; ``gained``: the
+    revenue of the customers who buy now and did not then (new or returning); ``retained_change``:
+    the change of revenue of the customers who bought in both. The change of revenue is exactly
+    ``gained - lost + retained_change``.
+
+    A year-over-year bridge rather than the month-to-month one of ``fct_revenue_bridge``: a
+    customer who buys every second month is lost and won back month after month there, so a
+    smaller basket of such customers would read as churn; a year apart, and over periods of
+    three months or more, the customers who stay are in both periods, and the seasons match.
     """
 
-    first_month: date
-    last_month: date
-    new: float
-    reactivated: float
-    expansion: float
-    contraction: float
+    first_day: date
+    last_day: date
     lost: float
+    gained: float
+    retained_change: float
 
     @property
-    def leaving(self) -> float:
-        return self.reactivated - self.lost
-
-    @property
-    def staying(self) -> float:
-        return self.expansion - self.contraction
+    def customer_flow(self) -> float:
+        """The revenue effect of customers leaving and arriving."""
+        return self.gained - self.lost
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,7 @@ def render_reason(
     flat_weeks: int = 12,
     dimension_name: str = "segment",
     unit: str = "EUR",
-    bridge: BridgeFlows | None = None,
-    bridge_year_before: BridgeFlows | None = None,
+    bridge: RevenueBridge | None = None,
     related: Sequence[RelatedSignal] = (),
     since: date | None = None,
 ) -> str:
@@ -249,7 +249,7 @@ def render_reason(
     ``finding`` is a trend.Finding (or anything with the same attributes). The rest is optional,
     measured over the period of the finding (``since`` to the latest day): ``split`` and
     ``contributions`` from :func:`decompose_acv` and :func:`segment_contributions`; ``bridge``
-    (and the same months a year earlier) from the revenue bridge; ``related`` signals. A KPI
+    the revenue bridge of the period against a year earlier; ``related`` signals. A KPI
     without any has only the first sentence. ``direction``, ``expected_weekly_growth`` and
     ``flat_weeks`` are the values the finding was evaluated with (growth in the good direction,
     as trend.evaluate takes it); a flattening quotes them.
@@ -260,7 +260,7 @@ def render_reason(
             sentences.append(_split_sentence(split))
         sentences.append(_member_sentence(contributions, dimension_name, unit))
         if bridge is not None:
-            sentences.append(_bridge_sentence(bridge, bridge_year_before, unit))
+            sentences.append(_bridge_sentence(bridge, unit))
         sentences.append(_related_sentence(related, since))
     return " ".join(sentence for sentence in sentences if sentence)
 
@@ -373,31 +373,21 @@ def _member_sentence(
     )
 
 
-def _bridge_sentence(now: BridgeFlows, year_before: BridgeFlows | None, unit: str) -> str:
-    months = _months(now.first_month, now.last_month)
-    leaving = _amount(now.leaving, unit, signed=True)
-    staying = _amount(now.staying, unit, signed=True)
-    if year_before is None:
-        return (
-            f"Revenue bridge, {months}: {leaving} from customers who left (net of those who "
-            f"came back) and {staying} from customers who stayed."
-        )
+def _bridge_sentence(bridge: RevenueBridge, unit: str) -> str:
     sentence = (
-        f"Revenue bridge, {months} against the same months a year earlier: customers who left "
-        f"(net of those who came back) {leaving} against "
-        f"{_amount(year_before.leaving, unit, signed=True)}, customers who stayed {staying} "
-        f"against {_amount(year_before.staying, unit, signed=True)}"
+        f"Revenue from {_day(bridge.first_day)} to {_day(bridge.last_day)} against the same "
+        f"weeks a year earlier: {_amount(-bridge.lost, unit, signed=True)} from customers who "
+        f"stopped buying, {_amount(bridge.gained, unit, signed=True)} from new or returning "
+        f"customers, {_amount(bridge.retained_change, unit, signed=True)} from customers who "
+        "bought in both"
     )
-    worse_leaving = now.leaving - year_before.leaving
-    worse_staying = now.staying - year_before.staying
-    worst, other = sorted((worse_leaving, worse_staying))
+    flow, retained = bridge.customer_flow, bridge.retained_change
+    worst, other = sorted((flow, retained))
     if worst < 0:
         if other < BOTH_WEIGH * worst:
             sentence += ", so both weigh about equally"
         else:
-            cause = (
-                "losing customers" if worse_leaving == worst else "customers who stay buying less"
-            )
+            cause = "customers leaving" if flow == worst else "customers who stay buying less"
             sentence += f", so {cause} weighs most"
     return sentence + "."
 
@@ -424,15 +414,6 @@ def _move(signal: RelatedSignal) -> str:
     if signal.unit in WORD_UNITS:  # "from 1,352 to 1,379 customers"
         start = start.removesuffix(f" {signal.unit}")
     return f"{signal.label} {verb} from {start} to {_amount(after, signal.unit)}"
-
-
-def _months(first: date, last: date) -> str:
-    def name(month: date, with_year: bool) -> str:
-        return f"{MONTHS[month.month - 1]} {month.year}" if with_year else MONTHS[month.month - 1]
-
-    if (first.year, first.month) == (last.year, last.month):
-        return name(last, True)
-    return f"{name(first, first.year != last.year)} to {name(last, True)}"
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -2,8 +2,8 @@
 
 Reads the KPI catalogue and `marts.fct_kpi_daily`, runs the trend statistics on each series,
 explains ACV moves from `marts.fct_customer_value_daily` and revenue moves from
-`marts.fct_revenue_bridge`, quotes every alert's related KPIs, and writes
-`monitoring.kpi_alerts`.
+`marts.fct_orders` (a revenue bridge against a year earlier), quotes every alert's related
+KPIs, and writes `monitoring.kpi_alerts`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import numpy as np
 
 from orchestration.lib.alert_state import next_state
 from orchestration.lib.explain import (
-    BridgeFlows,
     Contribution,
     RelatedSignal,
+    RevenueBridge,
     Snapshot,
     decompose_acv,
     render_reason,
@@ -33,6 +33,9 @@ from orchestration.lib.trend import Finding, evaluate, severity
 ACV = "average_customer_value"
 # KPIs whose move the revenue bridge explains: lost customers against contraction.
 BRIDGED = (ACV, "window_revenue")
+# The shortest period the bridge compares with a year earlier: shorter ones count a customer
+# between two orders as lost.
+BRIDGE_DAYS = 90
 ALERT_KINDS = ("decline", "flattening")
 # States of an alert that is raised and not yet recovered.
 RAISED = ("new", "ongoing", "escalated")
@@ -160,6 +163,53 @@ def suppression_reason(
     return None
 
 
+def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
+    """Every enabled KPI; those at alert level none only explain the others."""
+    return {
+        row[0]: Kpi(*row[:-1], related_kpis=tuple((row[-1] or "").split()))
+        for row in con.execute(
+            "select kpi_name, label, unit, direction, min_effect::double, "
+            "expected_weekly_growth::double, alert_level, related_kpis "
+            "from reference.kpi_catalogue where enabled"
+        ).fetchall()
+    }
+
+
+def read_series(
+    con: duckdb.DuckDBPyConnection, catalogue: dict[str, Kpi], as_of: date | None = None
+) -> dict[tuple[str, str, str], tuple[list[date], np.ndarray]]:
+    """Every series the alerts watch, up to ``as_of``: (KPI, dimension, member) -> days, values."""
+    series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for kpi_name, dimension, member, day, value in con.execute(
+        "select kpi_name, dimension, dimension_value, kpi_date, value from marts.fct_kpi_daily "
+        "where dimension in (select unnest(?)) and kpi_date <= coalesce(?, kpi_date) "
+        "order by all",
+        [list(DIMENSIONS), as_of],
+    ).fetchall():
+        kpi = catalogue.get(kpi_name)
+        if kpi is not None and kpi.alert_level != "none" and kpi.watches(dimension):
+            series[kpi_name, dimension, member][0].append(day)
+            series[kpi_name, dimension, member][1].append(np.nan if value is None else value)
+    return {key: (days, np.asarray(values, dtype=float)) for key, (days, values) in series.items()}
+
+
+def score(
+    kpi: Kpi, dates: list[date], values: np.ndarray, min_effect: float, *, alerting: bool
+) -> Finding:
+    """The finding of one series, held to ``min_effect``; ``alerting`` when its decline is open."""
+    return evaluate(
+        dates,
+        values,
+        direction=kpi.direction,
+        min_effect=min_effect,
+        expected_weekly_growth=kpi.expected_weekly_growth,
+        flat_weeks=FLAT_WEEKS,
+        alerting=alerting,
+    )
+
+
 def evaluate_warehouse(
     con: duckdb.DuckDBPyConnection,
     as_of: date | None = None,
@@ -174,27 +224,8 @@ def evaluate_warehouse(
     ``today`` or ``failed_checks`` names failed upstream checks, every alert is recorded as
     ``suppressed`` with the reason, and none is sent.
     """
-    enabled = {
-        row[0]: Kpi(*row[:-1], related_kpis=tuple((row[-1] or "").split()))
-        for row in con.execute(
-            "select kpi_name, label, unit, direction, min_effect::double, "
-            "expected_weekly_growth::double, alert_level, related_kpis "
-            "from reference.kpi_catalogue where enabled"
-        ).fetchall()
-    }
-    catalogue = {name: kpi for name, kpi in enabled.items() if kpi.alert_level != "none"}
-    series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(
-        lambda: ([], [])
-    )
-    for kpi_name, dimension, member, day, value in con.execute(
-        "select kpi_name, dimension, dimension_value, kpi_date, value from marts.fct_kpi_daily "
-        "where dimension in (select unnest(?)) and kpi_date <= coalesce(?, kpi_date) "
-        "order by all",
-        [list(DIMENSIONS), as_of],
-    ).fetchall():
-        if kpi_name in catalogue and catalogue[kpi_name].watches(dimension):
-            series[kpi_name, dimension, member][0].append(day)
-            series[kpi_name, dimension, member][1].append(np.nan if value is None else value)
+    catalogue = read_catalogue(con)
+    series = read_series(con, catalogue, as_of)
     if not series:
         return Evaluation(None, 0)
     evaluated_on = max(dates[-1] for dates, _ in series.values())
@@ -209,15 +240,7 @@ def evaluate_warehouse(
         kpi = catalogue[kpi_name]
         min_effect = member_min_effect(kpi.min_effect, population.get((dimension, member)))
         raised = previous.get(f"{kpi_name}|{dimension}|{member}|decline", (None, None))[0]
-        finding = evaluate(
-            dates,
-            np.asarray(values, dtype=float),
-            direction=kpi.direction,
-            min_effect=min_effect,
-            expected_weekly_growth=kpi.expected_weekly_growth,
-            flat_weeks=FLAT_WEEKS,
-            alerting=raised in RAISED,
-        )
+        finding = score(kpi, dates, values, min_effect, alerting=raised in RAISED)
         statuses[finding.status] += 1
         if dimension == "total":
             totals[kpi_name] = finding
@@ -230,7 +253,7 @@ def evaluate_warehouse(
             if state is None:
                 continue
             reason = (
-                _reason(kpi, dimension, member, finding, evaluated_on, snapshots, enabled)
+                _reason(kpi, dimension, member, finding, evaluated_on, snapshots, catalogue)
                 if firing
                 else f"{kpi.label} is back within its normal range. {finding.detail}".strip()
             )
@@ -352,51 +375,41 @@ class _SnapshotReader:
             for day in days
         ]
 
-    def bridge(
+    def revenue_bridge(
         self, dimension: str, member: str, start: date, end: date
-    ) -> tuple[BridgeFlows | None, BridgeFlows | None]:
-        """The monthly bridge from the month before ``start`` to ``end``, and a year before.
+    ) -> RevenueBridge | None:
+        """Revenue of ``start`` to ``end`` (at least BRIDGE_DAYS) against 52 weeks earlier.
 
-        The bridge sees a change in the month it happens, and the onset of a decline of a
-        trailing-window KPI can trail that month by weeks, so the months run from the one
-        before ``start`` to the last one complete by ``end``. None when no month is complete
-        yet, or when the bridge does not cover them all.
+        None when the orders do not reach back that far.
         """
-        first = _add_months(_month_start(start), -1)
-        last = _add_months(_month_start(end + timedelta(days=1)), -1)
-        if first > last:
-            return None, None
-        return (
-            self._bridge_flows(dimension, member, first, last),
-            self._bridge_flows(dimension, member, _add_months(first, -12), _add_months(last, -12)),
-        )
-
-    def _bridge_flows(
-        self, dimension: str, member: str, first: date, last: date
-    ) -> BridgeFlows | None:
-        months, *flows = self._con.execute(
-            """
-            select count(*), sum(new_revenue), sum(reactivated_revenue),
-                   sum(expansion_revenue), sum(contraction_revenue), sum(lost_revenue)
-            from marts.fct_revenue_bridge
-            where period_grain = 'month' and is_complete_period
-              and dimension = ? and dimension_value = ? and period_start between ? and ?
+        start = min(start, end - timedelta(days=BRIDGE_DAYS - 1))
+        year = timedelta(weeks=52)
+        member_column = {"total": "'all'", "segment": "segment", "region": "region"}[dimension]
+        first_order, lost, gained, retained_change = self._con.execute(
+            f"""
+            with customers as (
+                select
+                    customer_id,
+                    sum(net_revenue) filter (where order_date between ? and ?) as now,
+                    sum(net_revenue) filter (where order_date between ? and ?) as before
+                from marts.fct_orders
+                where not is_cancelled and {member_column} = ?
+                group by customer_id
+            )
+            select
+                (select min(order_date) from marts.fct_orders),
+                sum(before) filter (where now is null),
+                sum(now) filter (where before is null),
+                sum(now - before)
+            from customers
             """,
-            [dimension, member, first, last],
+            [start, end, start - year, end - year, member],
         ).fetchall()[0]
-        expected = (last.year - first.year) * 12 + last.month - first.month + 1
-        if months < expected:
+        if first_order is None or first_order > start - year:
             return None
-        return BridgeFlows(first, last, *(float(value) for value in flows))
-
-
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _add_months(month_start: date, months: int) -> date:
-    index = month_start.year * 12 + month_start.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+        return RevenueBridge(
+            start, end, *(float(value or 0) for value in (lost, gained, retained_change))
+        )
 
 
 def _reason(
@@ -431,9 +444,11 @@ def _reason(
                     for name in BREAKDOWNS
                 }
             )
-    bridge = year_before = None
+    bridge = None
     if kpi.kpi_name in BRIDGED:
-        bridge, year_before = snapshots.bridge(dimension, member, start, evaluated_on)
+        bridge = snapshots.revenue_bridge(
+            dimension, member, start + timedelta(days=1), evaluated_on
+        )
     related = [
         RelatedSignal(
             catalogue[name].label,
@@ -455,7 +470,6 @@ def _reason(
         dimension_name=breakdown,
         unit=kpi.unit,
         bridge=bridge,
-        bridge_year_before=year_before,
         related=related,
         since=start + timedelta(days=1),
     )

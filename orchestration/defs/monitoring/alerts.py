@@ -37,6 +37,7 @@ KPIS = _enabled_kpis()
     deps=[
         get_asset_key_for_model([dbt_models], "fct_kpi_daily"),
         get_asset_key_for_model([dbt_models], "fct_customer_value_daily"),
+        get_asset_key_for_model([dbt_models], "fct_orders"),
     ],
     check_specs=[
         dg.AssetCheckSpec(

@@ -1,0 +1,452 @@
+"""Whether the monitor finds the demo company's planted stories, replayed day by day.
+
+    python benchmarks/demo_stories.py [--warehouse FILE] [--stories FILE]
+
+Reads a built warehouse (by default the serving copy, SERVING_PATH, opened read-only) and the
+stories the demo simulator planted in it (by default ``stories.json`` in DEMO_PATH), replays the
+monitor on every day of the history and prints:
+
+(a) for each planted story and each of its KPIs, on the series the monitor watches for it (the
+    story's dimension member when the KPI's ``alert_level`` watches that dimension, else the
+    total): the first day a decline is raised on or after the story's start, the delay in days,
+    and whether it is still raised on the last day;
+(b) every decline alarm raised inside the quiet stretch (only noise and seasonality) on any
+    watched series, and their number per KPI-year (one series for a year) of the stretch;
+(c) the alarms over the whole history on the series of the KPIs no story names: false alarms,
+    per series-year.
+
+The replay is the monitor's (``monitor.evaluate_warehouse`` as of each day): every series of an
+enabled KPI at the dimensions its alert level watches, scored by ``trend.evaluate`` on its
+history up to the day with the catalogue's direction, minimum effect (scaled by
+``monitor.member_min_effect`` with the member's active customers that day) and expected growth.
+Each alert's state goes from day to day through ``alert_state.next_state``, and a decline that is
+raised (``monitor.RAISED``) is evaluated with ``alerting=True``, the monitor's hysteresis. An
+alarm is a day the alert goes ``new``: raised after a day it was not. A series is replayed from
+its first scorable day (a full baseline and MIN_MONITOR_DAYS of history); before it, evaluate()
+can only answer ``insufficient_history``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import sys
+import time
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from orchestration.lib import monitor, trend
+from orchestration.lib.alert_state import next_state
+from orchestration.lib.settings import load_settings
+
+BASELINE_DAYS: int = inspect.signature(trend.evaluate).parameters["baseline_days"].default
+# The history evaluate() needs before it can score: a full baseline and a week monitored.
+SCORABLE_AFTER_DAYS = BASELINE_DAYS + trend.MIN_MONITOR_DAYS
+# Statuses of a day the series was not scored on; they do not count in the series-years.
+UNSCORED = ("insufficient_history", "no_data")
+YEAR_DAYS = 365
+
+SeriesKey = tuple[str, str, str]  # kpi_name, dimension, dimension_value
+
+
+@dataclass(frozen=True)
+class Story:
+    name: str
+    kind: str
+    dimension: str
+    member: str
+    start: date
+    end: date | None
+    kpis: tuple[str, ...]
+
+
+def load_stories(path: Path) -> list[Story]:
+    """The stories of the simulator's ``stories.json``, quiet stretch included."""
+    return [
+        Story(
+            name=story["story"],
+            kind=story["kind"],
+            dimension=story["dimension"],
+            member=story["member"],
+            start=date.fromisoformat(story["start"]),
+            end=date.fromisoformat(story["end"]) if story.get("end") else None,
+            kpis=tuple(story["kpis"]),
+        )
+        for story in json.loads(path.read_text())
+    ]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One series as the monitor saw it on each replayed day."""
+
+    key: SeriesKey
+    days: list[date]
+    findings: list[trend.Finding]
+    raised: dict[str, list[bool]]  # per alert kind: raised after that day's evaluation
+
+    def scored_days(self, first: date, last: date) -> int:
+        return sum(
+            first <= day <= last and finding.status not in UNSCORED
+            for day, finding in zip(self.days, self.findings, strict=True)
+        )
+
+
+@dataclass(frozen=True)
+class Alarm:
+    kind: str
+    key: SeriesKey
+    day: date  # the day the alert went new
+    until: date | None  # its last raised day; None when still raised on the last day
+    since: date | None  # the onset its finding reported
+    change: float | None  # the relative change of the latest week on the alarm day
+
+
+def episodes(raised: Sequence[bool]) -> list[tuple[int, int]]:
+    """First and last index of each run of raised days.
+
+    >>> episodes([False, True, True, False, True])
+    [(1, 2), (4, 4)]
+    """
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, up in enumerate(raised):
+        if up and start is None:
+            start = i
+        elif not up and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(raised) - 1))
+    return runs
+
+
+def first_raised(days: Sequence[date], raised: Sequence[bool], start: date) -> int | None:
+    """Index of the first day on or after ``start`` with the alert raised, or None.
+
+    >>> first_raised([date(2026, 1, d) for d in (1, 2, 3)], [True, False, True], date(2026, 1, 2))
+    2
+    """
+    return next(
+        (i for i, (day, up) in enumerate(zip(days, raised, strict=True)) if up and day >= start),
+        None,
+    )
+
+
+def watched_key(
+    watched: Collection[SeriesKey], kpi_name: str, dimension: str, member: str
+) -> SeriesKey | None:
+    """The series the monitor watches for a move of ``kpi_name`` in ``member`` of ``dimension``.
+
+    The member's own series when it is watched, else the KPI's total, else None.
+
+    >>> watched_key({("acv", "total", "all")}, "acv", "region", "south")
+    ('acv', 'total', 'all')
+    >>> watched_key({("acv", "segment", "smb")}, "acv", "segment", "smb")
+    ('acv', 'segment', 'smb')
+    """
+    if (kpi_name, dimension, member) in watched:
+        return kpi_name, dimension, member
+    totals = [key for key in watched if key[0] == kpi_name and key[1] == "total"]
+    return totals[0] if totals else None
+
+
+def alarms(replay: Replay, kind: str = "decline") -> list[Alarm]:
+    raised = replay.raised[kind]
+    found = []
+    for first, last in episodes(raised):
+        finding = replay.findings[first]
+        found.append(
+            Alarm(
+                kind=kind,
+                key=replay.key,
+                day=replay.days[first],
+                until=None if last == len(raised) - 1 else replay.days[last],
+                since=finding.since,
+                change=finding.relative_change,
+            )
+        )
+    return found
+
+
+# --- the replay ---------------------------------------------------------------------------
+
+
+def load_population(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, date], float]:
+    """Active customers of every member on every day, as the monitor's population() reads them."""
+    return {
+        (dimension, member, day): float(n or 0)
+        for dimension, member, day, n in con.execute(
+            "select dimension, dimension_value, value_date, active_customers "
+            "from marts.fct_customer_value_daily"
+        ).fetchall()
+    }
+
+
+def replay_series(
+    key: SeriesKey,
+    kpi: monitor.Kpi,
+    dates: list[date],
+    values: np.ndarray,
+    days: Sequence[date],
+    population: dict[tuple[str, str, date], float],
+) -> Replay:
+    """The monitor's findings and alert states of one series on each of ``days``."""
+    _, dimension, member = key
+    finite = np.flatnonzero(np.isfinite(values))
+    replayed: list[date] = []
+    findings: list[trend.Finding] = []
+    raised: dict[str, list[bool]] = {kind: [] for kind in monitor.ALERT_KINDS}
+    if finite.size == 0:
+        return Replay(key, replayed, findings, raised)
+    scorable = dates[int(finite[0])] + timedelta(days=SCORABLE_AFTER_DAYS - 1)
+    states: dict[str, tuple[str | None, str | None]] = dict.fromkeys(
+        monitor.ALERT_KINDS, (None, None)
+    )
+    for day in days:
+        if day < scorable:
+            continue
+        end = bisect_right(dates, day)
+        min_effect = monitor.member_min_effect(
+            kpi.min_effect, population.get((dimension, member, day))
+        )
+        finding = monitor.score(
+            kpi,
+            dates[:end],
+            values[:end],
+            min_effect,
+            alerting=states["decline"][0] in monitor.RAISED,
+        )
+        replayed.append(day)
+        findings.append(finding)
+        for kind in monitor.ALERT_KINDS:
+            firing = finding.status == kind
+            level = trend.severity(finding, min_effect) if firing else None
+            before = states[kind]
+            state = next_state(*before, firing=firing, severity=level)
+            if state is not None:
+                states[kind] = (state, level or before[1])
+            raised[kind].append(states[kind][0] in monitor.RAISED)
+    return Replay(key, replayed, findings, raised)
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def series_name(key: SeriesKey) -> str:
+    _, dimension, member = key
+    return "total" if dimension == "total" else f"{dimension} {member}"
+
+
+def _change(value: float | None) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:+.1%}"
+
+
+def _day(value: date | None, missing: str = "") -> str:
+    return value.isoformat() if value else missing
+
+
+def _rate(count: int, series_days: int) -> str:
+    return f"{count / (series_days / YEAR_DAYS):.2f}" if series_days else "n/a"
+
+
+def story_rows(
+    stories: list[Story], replays: dict[SeriesKey, Replay], levels: dict[str, str]
+) -> list[list[str]]:
+    rows = [
+        [
+            "story",
+            "KPI",
+            "series",
+            "start",
+            "first raised",
+            "delay",
+            "onset",
+            "last day",
+            "alarms",
+            "note",
+        ]
+    ]
+    for story in stories:
+        for kpi_name in story.kpis:
+            key = watched_key(replays, kpi_name, story.dimension, story.member)
+            if key is None:
+                why = f"alert_level {levels[kpi_name]}" if kpi_name in levels else "not catalogued"
+                rows.append(
+                    [story.name, kpi_name, "not watched", _day(story.start)] + [""] * 5 + [why]
+                )
+                continue
+            replay = replays[key]
+            raised = replay.raised["decline"]
+            found = first_raised(replay.days, raised, story.start)
+            episodes_found = alarms(replay)
+            started = [a for a in episodes_found if a.day >= story.start]
+            last = replay.findings[-1] if replay.findings else None
+            on_last = "raised" if raised and raised[-1] else "not raised"
+            before = bisect_left(replay.days, story.start) - 1
+            note = ""
+            if before >= 0 and raised[before]:
+                since = max(a.day for a in episodes_found if a.day <= replay.days[before])
+                note = f"already raised since {since.isoformat()}"
+            elif not replay.days or replay.days[0] > story.start:
+                note = f"scored from {_day(replay.days[0] if replay.days else None, 'never')}"
+            rows.append(
+                [
+                    story.name,
+                    kpi_name,
+                    series_name(key),
+                    _day(story.start),
+                    _day(replay.days[found]) if found is not None else "not raised",
+                    str((replay.days[found] - story.start).days) if found is not None else "",
+                    _day(replay.findings[found].since) if found is not None else "",
+                    f"{on_last} {_change(last.relative_change if last else None)}".strip(),
+                    str(len(started)),
+                    note,
+                ]
+            )
+    return rows
+
+
+def alarm_rows(found: list[Alarm], last_day: date) -> list[list[str]]:
+    rows = [["KPI", "series", "alarm", "onset", "until", "days raised", "change at alarm"]]
+    for alarm in sorted(found, key=lambda a: (a.day, a.key)):
+        until = alarm.until or last_day
+        rows.append(
+            [
+                alarm.key[0],
+                series_name(alarm.key),
+                _day(alarm.day),
+                _day(alarm.since),
+                _day(alarm.until, "still raised"),
+                str((until - alarm.day).days + 1),
+                _change(alarm.change),
+            ]
+        )
+    return rows
+
+
+def window_report(
+    replays: dict[SeriesKey, Replay], first: date, last: date
+) -> tuple[dict[str, list[Alarm]], dict[str, int], dict[str, int]]:
+    """Decline alarms raised from ``first`` to ``last``, and flattening and scored days, by KPI."""
+    declines: dict[str, list[Alarm]] = defaultdict(list)
+    flattenings: dict[str, int] = defaultdict(int)
+    exposure: dict[str, int] = defaultdict(int)
+    for key, replay in replays.items():
+        exposure[key[0]] += replay.scored_days(first, last)
+        declines[key[0]] += [a for a in alarms(replay) if first <= a.day <= last]
+        flattenings[key[0]] += sum(first <= a.day <= last for a in alarms(replay, "flattening"))
+    return declines, flattenings, exposure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", type=Path, help="DuckDB file (default: SERVING_PATH)")
+    parser.add_argument(
+        "--stories", type=Path, help="stories.json of the demo (default: in DEMO_PATH)"
+    )
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    warehouse = args.warehouse or settings.serving_path
+    stories = load_stories(args.stories or settings.demo_dir / "stories.json")
+
+    began = time.perf_counter()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        catalogue = monitor.read_catalogue(con)
+        series = monitor.read_series(con, catalogue)
+        population = load_population(con)
+    days = sorted({day for dates, _ in series.values() for day in dates})
+    replays = {
+        key: replay_series(key, catalogue[key[0]], dates, values, days, population)
+        for key, (dates, values) in sorted(series.items())
+    }
+    evaluations = sum(len(replay.days) for replay in replays.values())
+    elapsed = time.perf_counter() - began
+    first_day, last_day = days[0], days[-1]
+
+    planted = [story for story in stories if story.kind != "quiet"]
+    quiet = [story for story in stories if story.kind == "quiet"]
+    print(
+        f"Warehouse {warehouse}: history {first_day} to {last_day}; {len(replays)} watched "
+        f"series of {len({key[0] for key in series})} KPIs, each replayed daily from its first "
+        "scorable day "
+        f"({SCORABLE_AFTER_DAYS} days of history): {evaluations} evaluations in {elapsed:.0f} s."
+    )
+    print(f"Stories: {args.stories or settings.demo_dir / 'stories.json'}.")
+
+    print("\n(a) Planted stories: the first day a decline is raised on or after the start\n")
+    levels = {name: kpi.alert_level for name, kpi in catalogue.items()}
+    print(table(story_rows(planted, replays, levels)))
+    print(
+        "\ndelay: days from the start; onset: the start of the decline the finding reports; "
+        "last day: the alert on the last day and the KPI's latest week against its baseline; "
+        "alarms: alarms raised on or after the start."
+    )
+
+    for stretch in quiet:
+        end = stretch.end or last_day
+        declines, flattenings, exposure = window_report(replays, stretch.start, end)
+        found = [a for kpi_alarms in declines.values() for a in kpi_alarms]
+        total_days = sum(exposure.values())
+        print(
+            f"\n(b) Quiet stretch {stretch.start} to {end} ({(end - stretch.start).days + 1} "
+            f"days), all {len(replays)} watched series: {len(found)} decline alarms in "
+            f"{total_days / YEAR_DAYS:.1f} KPI-years = {_rate(len(found), total_days)} per "
+            f"KPI-year; {sum(flattenings.values())} flattening alarms.\n"
+        )
+        if found:
+            print(table(alarm_rows(found, last_day)) + "\n")
+        rows = [["KPI", "series", "KPI-years", "alarms", "per KPI-year"]]
+        for kpi_name in sorted(exposure):
+            count = len(declines[kpi_name])
+            rows.append(
+                [
+                    kpi_name,
+                    str(sum(key[0] == kpi_name for key in replays)),
+                    f"{exposure[kpi_name] / YEAR_DAYS:.2f}",
+                    str(count),
+                    _rate(count, exposure[kpi_name]),
+                ]
+            )
+        print(table(rows))
+
+    named = {kpi_name for story in planted for kpi_name in story.kpis}
+    untouched = {key: replay for key, replay in replays.items() if key[0] not in named}
+    declines, flattenings, exposure = window_report(untouched, first_day, last_day)
+    found = [a for kpi_alarms in declines.values() for a in kpi_alarms]
+    total_days = sum(exposure.values())
+    onset = min((story.start for story in planted), default=None)
+    before = sum(onset is None or a.day < onset for a in found)
+    print(
+        f"\n(c) Series of the KPIs no story names ({len({key[0] for key in untouched})} KPIs, "
+        f"{len(untouched)} series), whole replay: {len(found)} decline alarms in "
+        f"{total_days / YEAR_DAYS:.1f} series-years = {_rate(len(found), total_days)} per "
+        f"series-year; {before} of them raised before the first story starts"
+        f"{f' ({onset})' if onset else ''}; {sum(flattenings.values())} flattening alarms.\n"
+    )
+    if found:
+        print(table(alarm_rows(found, last_day)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The pure parts of benchmarks/demo_stories.py, the replay of the monitor on the demo."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from orchestration.lib.monitor import Kpi
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "demo_stories.py"
+
+
+@pytest.fixture(scope="module")
+def demo_stories():
+    spec = importlib.util.spec_from_file_location("demo_stories", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def test_each_run_of_raised_days_is_one_episode(demo_stories):
+    assert demo_stories.episodes([True, True, False, False, True, False, True]) == [
+        (0, 1),
+        (4, 4),
+        (6, 6),
+    ]
+    assert demo_stories.episodes([]) == []
+
+
+def test_a_decline_raised_before_the_start_counts_from_the_start(demo_stories):
+    days = [date(2026, 5, d) for d in range(1, 6)]
+    assert demo_stories.first_raised(days, [True, True, True, False, False], days[2]) == 2
+    assert demo_stories.first_raised(days, [True, False, False, False, False], days[1]) is None
+
+
+def test_a_story_in_an_unwatched_dimension_is_watched_on_the_total(demo_stories):
+    watched = {("acv", "total", "all"), ("acv", "segment", "smb"), ("csat", "total", "all")}
+    assert demo_stories.watched_key(watched, "acv", "segment", "smb") == ("acv", "segment", "smb")
+    assert demo_stories.watched_key(watched, "acv", "region", "south") == ("acv", "total", "all")
+    assert demo_stories.watched_key(watched, "nps", "total", "all") is None
+
+
+def test_stories_are_read_with_their_days(demo_stories, tmp_path):
+    path = tmp_path / "stories.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "story": "quiet",
+                    "kind": "quiet",
+                    "dimension": "total",
+                    "member": "all",
+                    "start": "2024-12-27",
+                    "end": "2026-04-07",
+                    "kpis": ["csat"],
+                },
+                {
+                    "story": "csat_drop",
+                    "kind": "satisfaction_drop",
+                    "dimension": "total",
+                    "member": "all",
+                    "start": "2026-08-25",
+                    "end": None,
+                    "kpis": ["csat"],
+                },
+            ]
+        )
+    )
+    quiet, drop = demo_stories.load_stories(path)
+    assert (quiet.start, quiet.end) == (date(2024, 12, 27), date(2026, 4, 7))
+    assert (drop.name, drop.end, drop.kpis) == ("csat_drop", None, ("csat",))
+
+
+def test_a_step_down_is_one_alarm_that_stays_raised(demo_stories):
+    start = date(2025, 1, 6)
+    n = demo_stories.SCORABLE_AFTER_DAYS + 60
+    dates = [start + timedelta(days=i) for i in range(n)]
+    noise = np.random.default_rng(1).normal(0.0, 1.0, n)
+    values = 100.0 + noise - 20.0 * (np.arange(n) >= n - 30)
+    kpi = Kpi("acv", "ACV", "EUR", "higher_is_better", 0.03, 0.0, "segment")
+    replay = demo_stories.replay_series(("acv", "total", "all"), kpi, dates, values, dates, {})
+
+    assert replay.days[0] == start + timedelta(days=demo_stories.SCORABLE_AFTER_DAYS - 1)
+    (alarm,) = demo_stories.alarms(replay)
+    assert dates[n - 30] <= alarm.day <= dates[n - 25]
+    assert alarm.until is None
