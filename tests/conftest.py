@@ -1,6 +1,10 @@
-"""Fixtures shared by the extraction tests."""
+"""Fixtures shared by the tests: the small demo company, a warehouse path, a webhook."""
 
+import json
+import threading
+from dataclasses import dataclass, field
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,3 +20,36 @@ def small_demo(tmp_path_factory):
 @pytest.fixture
 def warehouse(tmp_path):
     return tmp_path / "warehouse.duckdb"
+
+
+@dataclass
+class Webhook:
+    """A real HTTP receiver on loopback: the path and JSON body of each POST it was sent."""
+
+    port: int
+    received: list[tuple[str, dict]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        """The Apprise URL of a JSON webhook at ``path``."""
+        return f"json://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def webhook():
+    received: list[tuple[str, dict]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Webhook(server.server_port, received)
+    server.shutdown()
+    server.server_close()

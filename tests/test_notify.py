@@ -1,9 +1,5 @@
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 from orchestration.lib.notify import deliver, headline, redacted
 
@@ -14,27 +10,6 @@ ALERT = {
     "dimension_value": "smb",
     "reason": "It fell 5.0 % since 2026-03-02.",
 }
-
-
-@pytest.fixture
-def webhook():
-    """A real HTTP receiver on loopback, recording the JSON bodies it is sent."""
-    received = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"json://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
 
 
 def test_the_headline_names_the_state_the_kpi_the_member_and_the_reason():
@@ -53,10 +28,11 @@ def test_alerts_are_appended_to_a_json_lines_file(tmp_path):
 
 
 def test_a_webhook_receives_each_alert_through_apprise(webhook):
-    url, received = webhook
-    failures = deliver([ALERT, {**ALERT, "state": "recovered"}], [url], logging.getLogger())
+    failures = deliver(
+        [ALERT, {**ALERT, "state": "recovered"}], [webhook.url("/hook")], logging.getLogger()
+    )
     assert failures == []
-    assert [(body["title"], body["message"], body["type"]) for body in received] == [
+    assert [(body["title"], body["message"], body["type"]) for _, body in webhook.received] == [
         ("New: Average customer value (smb)", ALERT["reason"], "warning"),
         ("Recovered: Average customer value (smb)", ALERT["reason"], "success"),
     ]

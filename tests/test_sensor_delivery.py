@@ -4,10 +4,7 @@ Each day the warehouse gains the day's marts, `kpi_alerts` is materialized as af
 and the sensor reads what that run recorded, resuming from the cursor of the previous tick.
 """
 
-import json
-import threading
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import duckdb
@@ -65,28 +62,6 @@ def publish_marts(warehouse, last_day: date) -> None:
         )
 
 
-@pytest.fixture
-def webhook():
-    """A real HTTP receiver on loopback, recording the path and JSON body of each POST."""
-    received = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            received.append((self.path, body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"json://127.0.0.1:{server.server_port}/alerts/{SECRET}", received
-    server.shutdown()
-    server.server_close()
-
-
 class Radar:
     """A warehouse and a Dagster instance advanced one build at a time, and the sensor's cursor."""
 
@@ -122,14 +97,13 @@ def only(sent: list[tuple[str, str]]) -> tuple[str, str]:
 
 @pytest.fixture
 def radar(tmp_path, monkeypatch, webhook):
-    url, received = webhook
     # With every source on the demo, the evaluation's today is DEMO_AS_OF.
     for name in ("ERP_DATABASE_URL", "CRM_API_URL", "WEB_EVENTS_PATH"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("ALERT_CHANNELS", url)
+    monkeypatch.setenv("ALERT_CHANNELS", webhook.url(f"/alerts/{SECRET}"))
     with dg.instance_for_test() as instance:
-        yield Radar(tmp_path / "warehouse.duckdb", instance, received, monkeypatch)
+        yield Radar(tmp_path / "warehouse.duckdb", instance, webhook.received, monkeypatch)
 
 
 def test_each_change_of_an_alert_reaches_the_webhook_once(radar, capfd):
