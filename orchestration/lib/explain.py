@@ -146,7 +146,8 @@ class RevenueBridge:
 
 @dataclass(frozen=True)
 class RelatedSignal:
-    """Another KPI over the period of a finding: its value the day before and now."""
+    """Another KPI over the period of a finding: its mean over the week before the move began
+    and over the latest week."""
 
     label: str
     unit: str

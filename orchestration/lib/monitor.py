@@ -334,7 +334,7 @@ def _previous_states(
 
 
 class _SnapshotReader:
-    """Window totals of `fct_customer_value_daily`, the numbers behind an ACV move."""
+    """The numbers behind a move: window totals, KPI values and the revenue bridge."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
