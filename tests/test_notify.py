@@ -48,6 +48,13 @@ def test_a_failing_channel_is_reported_without_its_secret_and_stops_no_other(tmp
     assert path.exists()
 
 
+def test_no_secret_reaches_the_log_even_at_debug_level(caplog):
+    with caplog.at_level(logging.DEBUG):
+        deliver([ALERT], ["json://127.0.0.1:9/token-123"], logging.getLogger("radar"))
+    assert "token-123" not in caplog.text
+    assert "json://127.0.0.1/…" in caplog.text
+
+
 def test_an_unknown_channel_is_a_clear_failure():
     failures = deliver([ALERT], ["carrier-pigeon://roof/secret"], logging.getLogger())
     assert failures == [

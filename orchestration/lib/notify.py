@@ -21,6 +21,9 @@ import apprise
 
 from orchestration.lib.settings import PROJECT_ROOT
 
+# Apprise logs the whole URL, secrets included, below WARNING: those records are never written.
+logging.getLogger("apprise").setLevel(logging.WARNING)
+
 
 def headline(alert: Mapping[str, Any]) -> str:
     """One line for a person: state, KPI, where, and the reason."""
