@@ -273,7 +273,7 @@ def planted_stories(config: DemoConfig) -> list[dict]:
                 "start": onset + timedelta(days=stories.nps_lag_days),
                 "end": None,
                 "effect": round(after_nps - base_nps, 4),
-                "kpis": ["nps"],
+                "kpis": ["nps", "nps_promoter_share", "nps_detractor_share"],
                 "description": f"NPS follows the CSAT drop {stories.nps_lag_days} days later.",
             },
         ]
