@@ -355,11 +355,17 @@ segment_region_changes as (
 
 ),
 
+member_segment_region_changes as (
+
+    {{ member_rows('segment_region_changes') }}
+
+),
+
 member_changes as (
 
     select
-        'total' as dimension,
-        'all' as dimension_value,
+        dimension,
+        dimension_value,
         change_date,
         sum(active_change) as active_change,
         sum(lapses) as lapses,
@@ -369,42 +375,8 @@ member_changes as (
         sum(base_prior_revenue) as base_prior_revenue,
         sum(base_trailing_revenue) as base_trailing_revenue,
         sum(base_capped_revenue) as base_capped_revenue
-    from segment_region_changes
-    group by change_date
-
-    union all
-
-    select
-        'segment' as dimension,
-        segment as dimension_value,
-        change_date,
-        sum(active_change) as active_change,
-        sum(lapses) as lapses,
-        sum(first_orders) as first_orders,
-        sum(second_orders) as second_orders,
-        sum(lost_revenue) as lost_revenue,
-        sum(base_prior_revenue) as base_prior_revenue,
-        sum(base_trailing_revenue) as base_trailing_revenue,
-        sum(base_capped_revenue) as base_capped_revenue
-    from segment_region_changes
-    group by segment, change_date
-
-    union all
-
-    select
-        'region' as dimension,
-        region as dimension_value,
-        change_date,
-        sum(active_change) as active_change,
-        sum(lapses) as lapses,
-        sum(first_orders) as first_orders,
-        sum(second_orders) as second_orders,
-        sum(lost_revenue) as lost_revenue,
-        sum(base_prior_revenue) as base_prior_revenue,
-        sum(base_trailing_revenue) as base_trailing_revenue,
-        sum(base_capped_revenue) as base_capped_revenue
-    from segment_region_changes
-    group by region, change_date
+    from member_segment_region_changes
+    group by dimension, dimension_value, change_date
 
 ),
 

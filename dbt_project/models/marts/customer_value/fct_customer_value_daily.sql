@@ -228,70 +228,40 @@ activity_changes as (
 
 ),
 
+member_activity_changes as (
+
+    {{ member_rows('activity_changes') }}
+
+),
+
 daily_activity_changes as (
 
     select
-        'total' as dimension,
-        'all' as dimension_value,
+        dimension,
+        dimension_value,
         change_date,
         sum(active_change) as active_change
-    from activity_changes
-    group by change_date
+    from member_activity_changes
+    group by dimension, dimension_value, change_date
 
-    union all
+),
 
-    select
-        'segment' as dimension,
-        segment as dimension_value,
-        change_date,
-        sum(active_change) as active_change
-    from activity_changes
-    group by segment, change_date
+member_orders as (
 
-    union all
-
-    select
-        'region' as dimension,
-        region as dimension_value,
-        change_date,
-        sum(active_change) as active_change
-    from activity_changes
-    group by region, change_date
+    {{ member_rows('counted_orders') }}
 
 ),
 
 daily_orders as (
 
     select
-        'total' as dimension,
-        'all' as dimension_value,
+        dimension,
+        dimension_value,
         order_date,
         count(*) as order_count,
         sum(net_revenue) as net_revenue
-    from counted_orders
-    group by order_date
-
-    union all
-
-    select
-        'segment' as dimension,
-        segment as dimension_value,
-        order_date,
-        count(*) as order_count,
-        sum(net_revenue) as net_revenue
-    from counted_orders
-    group by segment, order_date
-
-    union all
-
-    select
-        'region' as dimension,
-        region as dimension_value,
-        order_date,
-        count(*) as order_count,
-        sum(net_revenue) as net_revenue
-    from counted_orders
-    group by region, order_date
+    from member_orders
+    group by dimension, dimension_value, order_date
 
 ),
 

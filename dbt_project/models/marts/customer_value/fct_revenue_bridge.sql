@@ -276,11 +276,17 @@ segment_region_flows as (
 
 ),
 
+member_segment_region_flows as (
+
+    {{ member_rows('segment_region_flows') }}
+
+),
+
 member_flows as (
 
     select
-        'total' as dimension,
-        'all' as dimension_value,
+        dimension,
+        dimension_value,
         period_grain,
         period_index,
         sum(starting_customers) as starting_customers,
@@ -298,58 +304,8 @@ member_flows as (
         sum(contraction_revenue) as contraction_revenue,
         sum(lost_revenue) as lost_revenue,
         sum(ending_revenue) as ending_revenue
-    from segment_region_flows
-    group by period_grain, period_index
-
-    union all
-
-    select
-        'segment' as dimension,
-        segment as dimension_value,
-        period_grain,
-        period_index,
-        sum(starting_customers) as starting_customers,
-        sum(new_customers) as new_customers,
-        sum(reactivated_customers) as reactivated_customers,
-        sum(retained_customers) as retained_customers,
-        sum(expanding_customers) as expanding_customers,
-        sum(contracting_customers) as contracting_customers,
-        sum(lost_customers) as lost_customers,
-        sum(ending_customers) as ending_customers,
-        sum(starting_revenue) as starting_revenue,
-        sum(new_revenue) as new_revenue,
-        sum(reactivated_revenue) as reactivated_revenue,
-        sum(expansion_revenue) as expansion_revenue,
-        sum(contraction_revenue) as contraction_revenue,
-        sum(lost_revenue) as lost_revenue,
-        sum(ending_revenue) as ending_revenue
-    from segment_region_flows
-    group by segment, period_grain, period_index
-
-    union all
-
-    select
-        'region' as dimension,
-        region as dimension_value,
-        period_grain,
-        period_index,
-        sum(starting_customers) as starting_customers,
-        sum(new_customers) as new_customers,
-        sum(reactivated_customers) as reactivated_customers,
-        sum(retained_customers) as retained_customers,
-        sum(expanding_customers) as expanding_customers,
-        sum(contracting_customers) as contracting_customers,
-        sum(lost_customers) as lost_customers,
-        sum(ending_customers) as ending_customers,
-        sum(starting_revenue) as starting_revenue,
-        sum(new_revenue) as new_revenue,
-        sum(reactivated_revenue) as reactivated_revenue,
-        sum(expansion_revenue) as expansion_revenue,
-        sum(contraction_revenue) as contraction_revenue,
-        sum(lost_revenue) as lost_revenue,
-        sum(ending_revenue) as ending_revenue
-    from segment_region_flows
-    group by region, period_grain, period_index
+    from member_segment_region_flows
+    group by dimension, dimension_value, period_grain, period_index
 
 ),
 

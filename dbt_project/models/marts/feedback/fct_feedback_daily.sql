@@ -218,29 +218,7 @@ dimension_members as (
 
 member_items as (
 
-    select
-        'total' as dimension,
-        'all' as dimension_value,
-        counted_items.*
-    from counted_items
-
-    union all
-
-    select
-        'segment' as dimension,
-        segment as dimension_value,
-        counted_items.*
-    from counted_items
-    where segment is not null
-
-    union all
-
-    select
-        'region' as dimension,
-        region as dimension_value,
-        counted_items.*
-    from counted_items
-    where region is not null
+    {{ member_rows('counted_items') }}
 
 ),
 

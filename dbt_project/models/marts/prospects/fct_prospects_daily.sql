@@ -97,19 +97,7 @@ counted_leads as (
 
 member_leads as (
 
-    select
-        'total' as dimension,
-        'all' as dimension_value,
-        counted_leads.*
-    from counted_leads
-
-    union all
-
-    select
-        'channel' as dimension,
-        lead_source as dimension_value,
-        counted_leads.*
-    from counted_leads
+    {{ member_rows('counted_leads', {'channel': 'lead_source'}) }}
 
 ),
 

@@ -50,19 +50,7 @@ counted_events as (
 
 member_events as (
 
-    select
-        'total' as dimension,
-        'all' as dimension_value,
-        counted_events.*
-    from counted_events
-
-    union all
-
-    select
-        'channel' as dimension,
-        channel as dimension_value,
-        counted_events.*
-    from counted_events
+    {{ member_rows('counted_events', {'channel': 'channel'}) }}
 
 ),
 

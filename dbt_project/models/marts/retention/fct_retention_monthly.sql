@@ -290,11 +290,17 @@ segment_region_months as (
 
 ),
 
+member_segment_region_months as (
+
+    {{ member_rows('segment_region_months') }}
+
+),
+
 member_months as (
 
     select
-        'total' as dimension,
-        'all' as dimension_value,
+        dimension,
+        dimension_value,
         month_start,
         sum(activity_change) as activity_change,
         sum(first_orders) as first_orders,
@@ -305,44 +311,8 @@ member_months as (
         sum(base_prior_revenue) as base_prior_revenue,
         sum(base_trailing_revenue) as base_trailing_revenue,
         sum(base_capped_revenue) as base_capped_revenue
-    from segment_region_months
-    group by month_start
-
-    union all
-
-    select
-        'segment' as dimension,
-        segment as dimension_value,
-        month_start,
-        sum(activity_change) as activity_change,
-        sum(first_orders) as first_orders,
-        sum(second_orders) as second_orders,
-        sum(reactivations) as reactivations,
-        sum(lapses) as lapses,
-        sum(base_customers) as base_customers,
-        sum(base_prior_revenue) as base_prior_revenue,
-        sum(base_trailing_revenue) as base_trailing_revenue,
-        sum(base_capped_revenue) as base_capped_revenue
-    from segment_region_months
-    group by segment, month_start
-
-    union all
-
-    select
-        'region' as dimension,
-        region as dimension_value,
-        month_start,
-        sum(activity_change) as activity_change,
-        sum(first_orders) as first_orders,
-        sum(second_orders) as second_orders,
-        sum(reactivations) as reactivations,
-        sum(lapses) as lapses,
-        sum(base_customers) as base_customers,
-        sum(base_prior_revenue) as base_prior_revenue,
-        sum(base_trailing_revenue) as base_trailing_revenue,
-        sum(base_capped_revenue) as base_capped_revenue
-    from segment_region_months
-    group by region, month_start
+    from member_segment_region_months
+    group by dimension, dimension_value, month_start
 
 ),
 

@@ -11,10 +11,7 @@ latest as (
     -- raw keeps every version received; the current conversation is the latest one
     select *
     from source
-    qualify row_number() over (
-        partition by id
-        order by updated_at desc, {{ dlt_load_id_to_timestamp('_dlt_load_id') }} desc
-    ) = 1
+    {{ latest_version('id') }}
 
 ),
 

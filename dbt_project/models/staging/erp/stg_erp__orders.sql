@@ -14,10 +14,7 @@ latest as (
         -- an order the ERP moved to another day changed the days it used to count on too
         min(order_date) over (partition by order_id) as earliest_order_date
     from source
-    qualify row_number() over (
-        partition by order_id
-        order by updated_at desc, {{ dlt_load_id_to_timestamp('_dlt_load_id') }} desc
-    ) = 1
+    {{ latest_version('order_id') }}
 
 ),
 

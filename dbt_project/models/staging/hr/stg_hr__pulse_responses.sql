@@ -12,10 +12,7 @@ latest as (
     -- and a corrected export may be dropped again: the latest load of each response counts
     select *
     from source
-    qualify row_number() over (
-        partition by response_id
-        order by {{ dlt_load_id_to_timestamp('_dlt_load_id') }} desc
-    ) = 1
+    {{ latest_version('response_id', updated_at=none) }}
 
 ),
 

@@ -11,10 +11,7 @@ latest as (
     -- events never change, but a landing file loaded twice must not count twice
     select *
     from source
-    qualify row_number() over (
-        partition by event_id
-        order by {{ dlt_load_id_to_timestamp('_dlt_load_id') }} desc
-    ) = 1
+    {{ latest_version('event_id', updated_at=none) }}
 
 ),
 
