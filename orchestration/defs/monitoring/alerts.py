@@ -11,7 +11,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
-from orchestration.lib.alert_state import NOTIFY_STATES
+from orchestration.lib.alert_state import notifications
 from orchestration.lib.monitor import Evaluation, evaluate_warehouse, record_alerts
 from orchestration.lib.notify import deliver
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
@@ -134,17 +134,7 @@ def raise_alerts(
     sent: list[dict] = []
     for record in result.records:
         alerts, suppressed = _recorded(record)
-        to_send = [alert for alert in alerts if alert["state"] in NOTIFY_STATES]
-        if suppressed and not state["suppressed"]:
-            to_send.append(
-                {
-                    "state": "suppressed",
-                    "label": "KPI alerts",
-                    "dimension": "total",
-                    "dimension_value": "all",
-                    "reason": f"No KPI alert is raised while {suppressed}.",
-                }
-            )
+        to_send = notifications(alerts, suppressed, announced=state["suppressed"])
         deliver(to_send, load_settings().alert_channels, log)
         sent.extend(to_send)
         state = {"after": record.storage_id, "suppressed": bool(suppressed)}
