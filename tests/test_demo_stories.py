@@ -8,9 +8,12 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
+from test_monitor import LAST_DAY, ONSET, build_marts
 
+from orchestration.lib import monitor
 from orchestration.lib.monitor import Kpi
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "demo_stories.py"
@@ -92,3 +95,32 @@ def test_a_step_down_is_one_alarm_that_stays_raised(demo_stories):
     (alarm,) = demo_stories.alarms(replay)
     assert dates[n - 30] <= alarm.day <= dates[n - 25]
     assert alarm.until is None
+
+
+def test_the_replay_raises_what_the_monitor_records_day_by_day(demo_stories):
+    con = duckdb.connect()
+    build_marts(con, smb_basket_after_onset=60.0)
+    catalogue = monitor.read_catalogue(con)
+    series = monitor.read_series(con, catalogue)
+    population = demo_stories.load_population(con)
+    days = [ONSET + timedelta(days=offset) for offset in range(-14, (LAST_DAY - ONSET).days + 1)]
+    replayed = set()
+    for key, (dates, values) in series.items():
+        replay = demo_stories.replay_series(
+            key, catalogue[key[0]], dates, values, dates, population
+        )
+        replayed |= {
+            (day, *key)
+            for day, raised in zip(replay.days, replay.raised["decline"], strict=True)
+            if raised and day >= days[0]
+        }
+    for day in days:
+        monitor.record_alerts(con, monitor.evaluate_warehouse(con, as_of=day))
+    recorded = set(
+        con.execute(
+            "select evaluated_on, kpi_name, dimension, dimension_value "
+            "from monitoring.kpi_alerts where kind = 'decline' and state in (select unnest(?))",
+            [list(monitor.RAISED)],
+        ).fetchall()
+    )
+    assert recorded and replayed == recorded
