@@ -8,7 +8,6 @@ of the demo's determinism: append, never reorder.
 from __future__ import annotations
 
 TONES = ("positive", "neutral", "negative")
-LANGUAGES = ("en", "fr")
 
 # Region -> countries with their weight inside the region.
 REGIONS: dict[str, dict[str, float]] = {
@@ -169,7 +168,6 @@ REVIEWS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         ),
     },
 }
-REVIEW_PLATFORMS = ("trustpilot", "google", "avis-verifies")
 
 WEB_PAGES = (
     "/", "/products", "/products/office-supplies", "/products/packaging", "/products/cleaning",

@@ -35,19 +35,6 @@ OPEN_STATES = ("escalated", "new", "ongoing")
 # What needs reading first: an alert that got worse, then a new one.
 STATE_RANK = {"escalated": 0, "new": 1, "ongoing": 2, "suppressed": 3, "recovered": 4}
 SEVERITY_RANK = {"critical": 0, "warning": 1}
-# The dbt models the page reads (besides the KPI catalogue and monitoring.kpi_alerts).
-MARTS_READ = (
-    "fct_kpi_daily",
-    "fct_customer_value_daily",
-    "fct_revenue_bridge",
-    "fct_retention_monthly",
-    "fct_cohort_retention",
-    "fct_feedback_daily",
-    "fct_prospects_daily",
-    "fct_web_channels_daily",
-    "fct_employee_pulse_monthly",
-    "dim_customers",
-)
 
 Row = dict[str, Any]
 
