@@ -19,11 +19,11 @@ The replay is the monitor's (``monitor.evaluate_warehouse`` as of each day): eve
 enabled KPI at the dimensions its alert level watches, scored by ``trend.evaluate`` on its
 history up to the day with the catalogue's direction, minimum effect (scaled by
 ``monitor.member_min_effect`` with the member's active customers that day) and expected growth.
-Each alert's state goes from day to day through ``alert_state.next_state``, and a decline that is
-raised (``monitor.RAISED``) is evaluated with ``alerting=True``, the monitor's hysteresis. An
-alarm is a day the alert goes ``new``: raised after a day it was not. A series is replayed from
-its first scorable day (a full baseline and MIN_MONITOR_DAYS of history); before it, evaluate()
-can only answer ``insufficient_history``.
+Each alert's state goes from day to day through ``alert_state.next_state``, and a decline that
+is open (``alert_state.OPEN_STATES``) is evaluated with ``alerting=True``, the monitor's
+hysteresis. An alarm is a day the alert goes ``new``: raised after a day it was not. A series
+is replayed from its first scorable day (a full baseline and MIN_MONITOR_DAYS of history);
+before it, evaluate() can only answer ``insufficient_history``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import duckdb
 import numpy as np
 
 from orchestration.lib import monitor, trend
-from orchestration.lib.alert_state import next_state
+from orchestration.lib.alert_state import OPEN_STATES, next_state
 from orchestration.lib.settings import load_settings
 
 BASELINE_DAYS: int = inspect.signature(trend.evaluate).parameters["baseline_days"].default
@@ -224,7 +224,7 @@ def replay_series(
             dates[:end],
             values[:end],
             min_effect,
-            alerting=states["decline"][0] in monitor.RAISED,
+            alerting=states["decline"][0] in OPEN_STATES,
         )
         replayed.append(day)
         findings.append(finding)
@@ -235,7 +235,7 @@ def replay_series(
             state = next_state(*before, firing=firing, severity=level)
             if state is not None:
                 states[kind] = (state, level or before[1])
-            raised[kind].append(states[kind][0] in monitor.RAISED)
+            raised[kind].append(states[kind][0] in OPEN_STATES)
     return Replay(key, replayed, findings, raised)
 
 

@@ -14,6 +14,7 @@ import pytest
 from test_monitor import LAST_DAY, ONSET, build_marts
 
 from orchestration.lib import monitor
+from orchestration.lib.alert_state import OPEN_STATES
 from orchestration.lib.monitor import Kpi
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "demo_stories.py"
@@ -120,7 +121,7 @@ def test_the_replay_raises_what_the_monitor_records_day_by_day(demo_stories):
         con.execute(
             "select evaluated_on, kpi_name, dimension, dimension_value "
             "from monitoring.kpi_alerts where kind = 'decline' and state in (select unnest(?))",
-            [list(monitor.RAISED)],
+            [list(OPEN_STATES)],
         ).fetchall()
     )
     assert recorded and replayed == recorded

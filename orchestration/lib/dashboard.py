@@ -23,15 +23,15 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.explain import MINUS, MONTHS, format_value
-from orchestration.lib.radar import CHANGE_DAYS, POINT_UNITS
+from orchestration.lib.alert_state import OPEN_STATES
+from orchestration.lib.explain import MINUS, MONTHS, POINT_UNITS, format_value
+from orchestration.lib.radar import CHANGE_DAYS
 
 ACV = "average_customer_value"
 # A year of history: the trend against the seasonality the CEO already knows.
 TREND_DAYS = 365
 MONTHS_SHOWN = 12
 COHORTS_SHOWN = 12
-OPEN_STATES = ("escalated", "new", "ongoing")
 # What needs reading first: an alert that got worse, then a new one.
 STATE_RANK = {"escalated": 0, "new": 1, "ongoing": 2, "suppressed": 3, "recovered": 4}
 SEVERITY_RANK = {"critical": 0, "warning": 1}
@@ -1456,7 +1456,7 @@ def _change(value: float | None, before: float | None, unit: str) -> tuple[float
     if value is None or before is None:
         return None, ""
     if unit in POINT_UNITS:
-        points = (value - before) * (100 if unit == "share" else 1)
+        points = (value - before) * POINT_UNITS[unit]
         return points, f"{_signed(points, '.1f')} pts"
     if not before:
         return None, ""

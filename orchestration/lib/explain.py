@@ -46,7 +46,8 @@ MONTHS = (
 # Customers leaving and customers buying less weigh about equally when the smaller of the two
 # revenue losses is more than this share of the larger.
 BOTH_WEIGH = 0.8
-# Units whose changes read in points, and the points of one unit.
+# Units whose changes read in points (a relative change of a share, or of an NPS near zero,
+# says little), and the points of one unit.
 POINT_UNITS = {"share": 100.0, "%": 1.0, "points": 1.0}
 # Units written as a word after the number, said once in "from 1,352 to 1,379 customers".
 WORD_UNITS = ("EUR", "customers", "points", "days")

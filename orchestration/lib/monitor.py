@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from orchestration.lib.alert_state import next_state
+from orchestration.lib.alert_state import OPEN_STATES, next_state
 from orchestration.lib.explain import (
     Contribution,
     RelatedSignal,
@@ -37,8 +37,6 @@ BRIDGED = (ACV, "window_revenue")
 # between two orders as lost.
 BRIDGE_DAYS = 90
 ALERT_KINDS = ("decline", "flattening")
-# States of an alert that is raised and not yet recovered.
-RAISED = ("new", "ongoing", "escalated")
 FLAT_WEEKS = 12
 # Alerts on data older than this are not trusted (the sources' freshness warns at 2 days too).
 STALE_AFTER_DAYS = 2
@@ -240,7 +238,7 @@ def evaluate_warehouse(
         kpi = catalogue[kpi_name]
         min_effect = member_min_effect(kpi.min_effect, population.get((dimension, member)))
         raised = previous.get(f"{kpi_name}|{dimension}|{member}|decline", (None, None))[0]
-        finding = score(kpi, dates, values, min_effect, alerting=raised in RAISED)
+        finding = score(kpi, dates, values, min_effect, alerting=raised in OPEN_STATES)
         statuses[finding.status] += 1
         if dimension == "total":
             totals[kpi_name] = finding

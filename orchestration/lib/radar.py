@@ -9,13 +9,10 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.explain import format_value
+from orchestration.lib.explain import POINT_UNITS, format_value
 from orchestration.lib.notify import headline
 
 CHANGE_DAYS = 28
-# Units whose change reads in percentage points: a relative change of a share or of an NPS
-# near zero says little.
-POINT_UNITS = ("share", "%", "points")
 
 RADAR_SQL = f"""
 with total as (
@@ -72,8 +69,8 @@ class RadarLine:
         if self.value is None or self.value_before is None:
             return ""
         if self.unit in POINT_UNITS:
-            scale = 100 if self.unit == "share" else 1
-            return f"{(self.value - self.value_before) * scale:+.1f} pts"
+            points = (self.value - self.value_before) * POINT_UNITS[self.unit]
+            return f"{points:+.1f} pts"
         if not self.value_before:
             return ""
         return f"{self.value / self.value_before - 1:+.1%}"

@@ -6,8 +6,8 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.serving.publish import WAREHOUSE_COPY
+from orchestration.lib.alert_state import OPEN_STATES
 from orchestration.lib.dashboard import (
-    OPEN_STATES,
     load_dashboard_data,
     publish_page,
     render_dashboard,

@@ -11,7 +11,7 @@ from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
-from orchestration.lib.alert_state import notifications
+from orchestration.lib.alert_state import OPEN_STATES, notifications
 from orchestration.lib.monitor import Evaluation, evaluate_warehouse, record_alerts
 from orchestration.lib.notify import deliver
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
@@ -68,7 +68,7 @@ def kpi_alerts(context: dg.AssetExecutionContext):
         )
         record_alerts(con, evaluation)
     rows = [alert.as_record() for alert in evaluation.alerts]
-    open_alerts = sum(row["state"] in ("new", "ongoing", "escalated") for row in rows)
+    open_alerts = sum(row["state"] in OPEN_STATES for row in rows)
     context.log.info(
         "evaluated %d KPI series on %s: %d in alert%s",
         evaluation.series_evaluated,
