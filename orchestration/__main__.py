@@ -59,7 +59,7 @@ def _sources(settings) -> str:
     for source in (settings.erp, settings.crm, settings.web):
         where = "the demo company" if source.mode == "demo" else source.mode
         names.append(f"{source.name.upper()} ({where})")
-    as_of = f" as of {settings.demo_as_of}" if settings.uses_demo else ""
+    as_of = f" as of {settings.as_of}" if settings.uses_demo else ""
     return ", ".join(names) + as_of
 
 

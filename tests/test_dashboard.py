@@ -379,7 +379,7 @@ def demo(tmp_path_factory):
         "SERVING_PATH": str(root / "serving.duckdb"),
         "DASHBOARD_PATH": str(root / "dashboard" / "index.html"),
         "DEMO_PATH": str(root / "demo"),
-        "DEMO_AS_OF": DAY.isoformat(),
+        "AS_OF": DAY.isoformat(),
         "DEMO_SEED": "42",
         "DEMO_SCALE": "0.3",
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",

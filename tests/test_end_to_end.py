@@ -33,7 +33,7 @@ def demo(tmp_path_factory):
     env = {
         "WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
         "DEMO_PATH": str(root / "demo"),
-        "DEMO_AS_OF": AS_OF.isoformat(),
+        "AS_OF": AS_OF.isoformat(),
         "DEMO_SEED": "42",
         "DEMO_SCALE": "1",
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",

@@ -153,7 +153,7 @@ def test_hr_survey_path_unset_means_the_demo_off_means_off_and_else_the_users_ex
 
     monkeypatch.delenv("HR_SURVEY_PATH", raising=False)
     monkeypatch.setenv("DEMO_PATH", str(tmp_path / "demo"))
-    monkeypatch.setenv("DEMO_AS_OF", "2026-06-30")
+    monkeypatch.setenv("AS_OF", "2026-06-30")
     monkeypatch.setenv("DEMO_SCALE", "0.1")
     log = logging.getLogger("test")
     with SourceSystems().location("hr", log) as location:

@@ -163,7 +163,7 @@ def dagster_dev(tmp_path_factory, small_demo):
         "DASHBOARD_PATH": str(root / "dashboard" / "index.html"),
         # The demo the extraction tests share, already written: the run only reads it.
         "DEMO_PATH": str(small_demo.directory),
-        "DEMO_AS_OF": demo["as_of"],
+        "AS_OF": demo["as_of"],
         "DEMO_SEED": str(demo["seed"]),
         "DEMO_SCALE": str(demo["scale"]),
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",

@@ -158,7 +158,7 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
     channel = tmp_path / "alerts.jsonl"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
-    monkeypatch.setenv("DEMO_AS_OF", LAST_DAY.isoformat())
+    monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
     with dg.instance_for_test() as instance:
         assert dg.materialize([kpi_alerts], instance=instance).success
         context = dg.build_sensor_context(instance=instance)
@@ -199,7 +199,7 @@ def test_alerts_on_stale_data_are_suppressed_and_the_suppression_is_announced_on
     channel = tmp_path / "alerts.jsonl"
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
-    monkeypatch.setenv("DEMO_AS_OF", (LAST_DAY + timedelta(days=10)).isoformat())
+    monkeypatch.setenv("AS_OF", (LAST_DAY + timedelta(days=10)).isoformat())
     with dg.instance_for_test() as instance:
         for _ in range(2):
             result = dg.materialize([kpi_alerts], instance=instance)
@@ -214,7 +214,7 @@ def test_alerts_on_stale_data_are_suppressed_and_the_suppression_is_announced_on
         assert states == {"suppressed"}
 
         # Fresh data again: the alerts are new (a suppressed day does not count as sent).
-        monkeypatch.setenv("DEMO_AS_OF", LAST_DAY.isoformat())
+        monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
         assert dg.materialize([kpi_alerts], instance=instance).success
         sent, _ = raise_alerts(instance, cursor, logging.getLogger())
         assert sent and {alert["state"] for alert in sent} == {"new"}
@@ -226,7 +226,7 @@ def test_every_kpi_of_the_catalogue_is_a_warn_check_with_its_numbers(tmp_path, m
         build_marts(con, smb_basket_after_onset=60.0)
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", "")
-    monkeypatch.setenv("DEMO_AS_OF", LAST_DAY.isoformat())
+    monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
     with dg.instance_for_test() as instance:
         result = dg.materialize([kpi_alerts], instance=instance)
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}

@@ -73,7 +73,7 @@ class Radar:
     def build(self, last_day: date, today: date | None = None) -> list[str]:
         """Marts through ``last_day``, then `kpi_alerts` on ``today``: the states it recorded."""
         publish_marts(self.warehouse, last_day)
-        self.monkeypatch.setenv("DEMO_AS_OF", (today or last_day).isoformat())
+        self.monkeypatch.setenv("AS_OF", (today or last_day).isoformat())
         result = dg.materialize([kpi_alerts], instance=self.instance)
         assert result.success
         (recorded,) = result.asset_materializations_for_node("monitoring__kpi_alerts")
@@ -97,7 +97,7 @@ def only(sent: list[tuple[str, str]]) -> tuple[str, str]:
 
 @pytest.fixture
 def radar(tmp_path, monkeypatch, webhook):
-    # With every source on the demo, the evaluation's today is DEMO_AS_OF.
+    # With every source on the demo, the evaluation's today is AS_OF.
     for name in ("ERP_DATABASE_URL", "CRM_API_URL", "WEB_EVENTS_PATH"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))

@@ -345,7 +345,7 @@ def two_builds(tmp_path_factory):
         holder, held = None, []
         try:
             for day in (AS_OF, NEXT_DAY):
-                patch.setenv("DEMO_AS_OF", day.isoformat())
+                patch.setenv("AS_OF", day.isoformat())
                 if serving.exists():
                     holder = subprocess.Popen(
                         [sys.executable, "-c", HOLDER, read_only_url(serving)],

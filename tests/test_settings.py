@@ -4,10 +4,10 @@ from orchestration.lib.settings import PROJECT_ROOT, load_settings
 
 
 def test_nothing_set_means_the_demo_company_for_every_source():
-    settings = load_settings({"DEMO_AS_OF": "2026-06-30"})
+    settings = load_settings({"AS_OF": "2026-06-30"})
     assert [s.mode for s in (settings.erp, settings.crm, settings.web)] == ["demo"] * 3
     assert settings.warehouse_path == PROJECT_ROOT / "data" / "warehouse.duckdb"
-    assert settings.demo_as_of == date(2026, 6, 30)
+    assert settings.as_of == date(2026, 6, 30)
     assert settings.uses_demo
 
 

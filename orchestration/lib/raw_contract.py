@@ -47,6 +47,8 @@ class RawTable:
     primary_key: tuple[str, ...]
     cursor: str
     description: str
+    # A required table missing from its source is an error; an optional one lands empty.
+    required: bool = False
 
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([(name, _arrow_type(t)) for name, t in self.columns.items()])
@@ -97,6 +99,7 @@ def source_tables(source: str) -> dict[str, RawTable]:
             primary_key=tuple(table["config"]["meta"]["primary_key"]),
             cursor=table["config"]["meta"]["cursor"],
             description=table.get("description", ""),
+            required=table["config"]["meta"].get("required", False),
         )
         for table in spec["tables"]
     }

@@ -3,16 +3,21 @@
 Each source is configured on its own. Unset means the embedded demo company; the word
 ``off`` switches a source off (its marts then build empty); anything else points at the
 user's own system.
+
+Every setting is checked when it is read: a bad value raises ``SettingsError`` naming the
+variable, the value and an example of a good one, before any work starts.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,8 +25,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 # The copy BI tools read, published after each successful build (lib/serving.py).
 DEFAULT_SERVING = "data/serving.duckdb"
+# The CRM company property that holds the ERP customer number (a HubSpot custom property).
+DEFAULT_CRM_ERP_LINK = "erp_customer_id"
 
 Mode = Literal["demo", "off", "configured"]
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message says which and what would do."""
+
+    def __init__(self, variable: str, value: str, problem: str, example: str) -> None:
+        super().__init__(f"{variable}={value!r}: {problem}. Example of a good value: {example}")
+        self.variable = variable
 
 
 @dataclass(frozen=True)
@@ -44,10 +60,14 @@ class Settings:
     erp: Source
     crm: Source
     crm_token: str | None
+    crm_erp_link: str
     web: Source
     hr: Source
+    # The day the whole job reports on: daily marts run to it, the radar and alerts state it.
+    as_of: date
+    reporting_timezone: str
+    reporting_currency: str
     demo_dir: Path
-    demo_as_of: date
     demo_seed: int
     demo_scale: float
     alert_channels: tuple[str, ...]
@@ -56,6 +76,49 @@ class Settings:
     @property
     def uses_demo(self) -> bool:
         return "demo" in (self.erp.mode, self.crm.mode, self.web.mode)
+
+    def dbt_vars(self) -> dict[str, str]:
+        """The settings dbt reads as vars, so the marts and the job agree on them."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "reporting_timezone": self.reporting_timezone,
+            "reporting_currency": self.reporting_currency,
+        }
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Reads and checks the settings from ``env`` (the process environment by default)."""
+    env = os.environ if env is None else env
+
+    def read(name: str, default: str, parse: Callable[[str], T], example: str) -> T:
+        value = env.get(name, "").strip() or default
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise SettingsError(name, value, str(error), example) from None
+
+    timezone = read("REPORTING_TIMEZONE", "UTC", _timezone, "Europe/Paris")
+    channels = env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl")
+    return Settings(
+        warehouse_path=read("WAREHOUSE_PATH", DEFAULT_WAREHOUSE, _file, "data/warehouse.duckdb"),
+        serving_path=read("SERVING_PATH", DEFAULT_SERVING, _file, "data/serving.duckdb"),
+        erp=_source("erp", env.get("ERP_DATABASE_URL")),
+        crm=_source("crm", env.get("CRM_API_URL")),
+        crm_token=env.get("CRM_API_TOKEN") or None,
+        crm_erp_link=read("CRM_ERP_LINK", DEFAULT_CRM_ERP_LINK, _link, "erp_customer_id or domain"),
+        web=_source("web", env.get("WEB_EVENTS_PATH")),
+        hr=_source("hr", env.get("HR_SURVEY_PATH")),
+        as_of=read("AS_OF", "", lambda v: _day(v, timezone), "2026-06-30"),
+        reporting_timezone=timezone,
+        reporting_currency=read("REPORTING_CURRENCY", "EUR", _currency, "EUR"),
+        demo_dir=read("DEMO_PATH", "data/demo", _path, "data/demo"),
+        demo_seed=read("DEMO_SEED", "42", _whole, "42"),
+        demo_scale=read("DEMO_SCALE", "1", _positive, "1 (or 0.25, 10, 40)"),
+        alert_channels=tuple(c.strip() for c in channels.split(",") if c.strip()),
+        dashboard_path=read(
+            "DASHBOARD_PATH", "data/dashboard/index.html", _file, "data/dashboard/index.html"
+        ),
+    )
 
 
 def _source(name: str, value: str | None) -> Source:
@@ -66,28 +129,59 @@ def _source(name: str, value: str | None) -> Source:
     return Source(name, "configured", value.strip())
 
 
-def _path(value: str | None, default: str) -> Path:
-    path = Path(value or default)
+def _path(value: str) -> Path:
+    path = Path(value)
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Reads the settings from ``env`` (the process environment by default)."""
-    env = os.environ if env is None else env
-    as_of = env.get("DEMO_AS_OF")
-    channels = env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl")
-    return Settings(
-        warehouse_path=_path(env.get("WAREHOUSE_PATH"), DEFAULT_WAREHOUSE),
-        serving_path=_path(env.get("SERVING_PATH"), DEFAULT_SERVING),
-        erp=_source("erp", env.get("ERP_DATABASE_URL")),
-        crm=_source("crm", env.get("CRM_API_URL")),
-        crm_token=env.get("CRM_API_TOKEN") or None,
-        web=_source("web", env.get("WEB_EVENTS_PATH")),
-        hr=_source("hr", env.get("HR_SURVEY_PATH")),
-        demo_dir=_path(env.get("DEMO_PATH"), "data/demo"),
-        demo_as_of=date.fromisoformat(as_of) if as_of else date.today(),
-        demo_seed=int(env.get("DEMO_SEED", "42")),
-        demo_scale=float(env.get("DEMO_SCALE", "1")),
-        alert_channels=tuple(c.strip() for c in channels.split(",") if c.strip()),
-        dashboard_path=_path(env.get("DASHBOARD_PATH"), "data/dashboard/index.html"),
-    )
+def _file(value: str) -> Path:
+    path = _path(value)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; a file path is expected")
+    return path
+
+
+def _day(value: str, timezone: str) -> date:
+    if not value:  # today, in the reporting time zone
+        return datetime.now(ZoneInfo(timezone)).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not a calendar day in the form YYYY-MM-DD") from None
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone name") from None
+    return value
+
+
+def _currency(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z]{3}", value):
+        raise ValueError("not a three-letter ISO 4217 currency code")
+    return value.upper()
+
+
+def _link(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ValueError("neither `domain` nor the internal name of a CRM company property")
+    return value
+
+
+def _whole(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("not a whole number") from None
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not number > 0:
+        raise ValueError("not above 0")
+    return number

@@ -21,7 +21,7 @@ SETTING_OF = {
 class SourceSystems(dg.ConfigurableResource):
     """Resolves a source to the location its extraction reads, starting the demo if needed.
 
-    The demo company is generated on first use (and regenerated when ``DEMO_AS_OF`` moves on);
+    The demo company is generated on first use (and regenerated when ``AS_OF`` moves on);
     its CRM is served on loopback only while the extraction runs.
     """
 
@@ -51,12 +51,12 @@ def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iter
     from demo_company.writer import ensure_demo
 
     demo = ensure_demo(
-        settings.demo_dir, settings.demo_as_of, seed=settings.demo_seed, scale=settings.demo_scale
+        settings.demo_dir, settings.as_of, seed=settings.demo_seed, scale=settings.demo_scale
     )
     log.info(
         "%s source: the demo company as of %s (%s unset).",
         source.upper(),
-        settings.demo_as_of,
+        settings.as_of,
         SETTING_OF[source],
     )
     if source == "erp":

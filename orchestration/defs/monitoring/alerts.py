@@ -3,7 +3,6 @@
 import csv
 import json
 import logging
-from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -61,7 +60,7 @@ KPIS = _enabled_kpis()
 )
 def kpi_alerts(context: dg.AssetExecutionContext):
     settings = load_settings()
-    today = settings.demo_as_of if settings.uses_demo else datetime.now(UTC).date()
+    today = settings.as_of
     with duckdb.connect(str(settings.warehouse_path)) as con:
         evaluation = evaluate_warehouse(
             con, today=today, failed_checks=failed_dbt_checks(context.instance)
