@@ -15,10 +15,11 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type f 2>/dev/null)
 
-.PHONY: help setup run test test-fast lint dev docs clean
+.PHONY: help setup run backfill test test-fast lint dev docs clean
 
 help:
 	@echo "make run        run the daily job on the demo company and print the KPI radar"
+	@echo "make backfill FROM=2026-06-01 TO=2026-06-30   the daily job for each day of a range"
 	@echo "make test       run every test (lint, unit, dbt, end to end)"
 	@echo "make test-fast  the tests without the end-to-end runs"
 	@echo "make dev        start dagster dev on http://127.0.0.1:3000"
@@ -45,7 +46,10 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 setup: $(VENV)/.synced target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 
 run: setup
-	$(PY) -m orchestration run
+	$(PY) -m orchestration run $(if $(AS_OF),--as-of $(AS_OF))
+
+backfill: setup
+	$(PY) -m orchestration backfill $(FROM) $(TO)
 
 test: setup lint
 	$(PY) -m pytest

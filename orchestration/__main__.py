@@ -1,12 +1,17 @@
-"""`python -m orchestration run`: the daily job in this process, then the alerts and the radar."""
+"""`python -m orchestration run`: the daily job in this process, then the alerts and the radar.
+
+`python -m orchestration backfill FIRST LAST` runs it for each day of a range, oldest first.
+"""
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +19,7 @@ import duckdb
 from dotenv import load_dotenv
 
 from orchestration.lib.radar import load_radar, render_radar
-from orchestration.lib.settings import PROJECT_ROOT, load_settings
+from orchestration.lib.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 
 @contextmanager
@@ -54,16 +59,20 @@ def summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
     return line + (f"; failed checks: {', '.join(failed)}" if failed else "")
 
 
-def _sources(settings) -> str:
+def _sources(settings: Settings) -> str:
     names = []
     for source in (settings.erp, settings.crm, settings.web):
         where = "the demo company" if source.mode == "demo" else source.mode
         names.append(f"{source.name.upper()} ({where})")
-    as_of = f" as of {settings.as_of}" if settings.uses_demo else ""
-    return ", ".join(names) + as_of
+    return f"{', '.join(names)}, as of {settings.as_of}"
 
 
-def run() -> int:
+def run_config(as_of: date) -> dict:
+    """The launch config of a run that reports on ``as_of``."""
+    return {"resources": {"reporting_day": {"config": {"as_of": as_of.isoformat()}}}}
+
+
+def run(as_of: date | None = None) -> int:
     # Imported once .env is loaded, so the definitions see the settings it holds.
     from orchestration.definitions import defs
     from orchestration.defs.monitoring.alerts import KPI_ALERTS, cursor_at, raise_alerts
@@ -73,13 +82,15 @@ def run() -> int:
     instance = dg.DagsterInstance.get()
     before = instance.fetch_materializations(KPI_ALERTS, limit=1).records
     settings = load_settings()
+    if as_of is not None:
+        settings = dataclasses.replace(settings, as_of=as_of)
     log_path = settings.warehouse_path.parent / "logs" / "daily_radar.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     print(f"Running daily_radar on {_sources(settings)}; full log in {log_path}")
     started = time.monotonic()
     with output_to(log_path):
         result = defs.resolve_job_def("daily_radar").execute_in_process(
-            instance=instance, raise_on_error=False
+            run_config=run_config(settings.as_of), instance=instance, raise_on_error=False
         )
     print(summary(result, time.monotonic() - started))
     if not result.success:
@@ -93,12 +104,46 @@ def run() -> int:
     return 0
 
 
-def main() -> int:
+def backfill(first: date, last: date) -> int:
+    """The daily job for each day from ``first`` to ``last``, in order, as each day would have
+    run: the alert states of every day are recorded, and the marts end on ``last``."""
+    if last < first:
+        print(f"Nothing to backfill: {last} is before {first}.")
+        return 2
+    for offset in range((last - first).days + 1):
+        status = run(first + timedelta(days=offset))
+        if status:
+            return status
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-06-30") from None
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration")
-    parser.add_argument("command", choices=["run"], help="run the daily job and print the radar")
-    parser.parse_args()
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="run the daily job and print the radar")
+    run_parser.add_argument("--as-of", type=_day, help="the day to report on (default: AS_OF)")
+    backfill_parser = commands.add_parser(
+        "backfill", help="run the daily job for each day of a range, oldest first"
+    )
+    backfill_parser.add_argument("first", type=_day, help="first day, YYYY-MM-DD")
+    backfill_parser.add_argument("last", type=_day, help="last day, YYYY-MM-DD")
+    args = parser.parse_args(argv)
     load_dotenv(PROJECT_ROOT / ".env")
-    return run()
+    try:
+        load_settings()
+    except SettingsError as error:
+        print(f"Settings: {error}", file=sys.stderr)
+        return 2
+    if args.command == "backfill":
+        return backfill(args.first, args.last)
+    return run(args.as_of)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts, raise_alerts
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.monitor import evaluate_warehouse, record_alerts
 
 MINUS = "\u2212"
@@ -17,6 +18,9 @@ START = date(2025, 1, 1)
 DAYS = 400
 ONSET = START + timedelta(days=340)
 LAST_DAY = START + timedelta(days=DAYS - 1)
+
+# The as-of day comes from AS_OF, which each test sets.
+RESOURCES = {"reporting_day": ReportingDay()}
 
 
 def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -> None:
@@ -160,7 +164,7 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
     monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
     monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
     with dg.instance_for_test() as instance:
-        assert dg.materialize([kpi_alerts], instance=instance).success
+        assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
         context = dg.build_sensor_context(instance=instance)
         kpi_alert_sensor(context)
         sent = [json.loads(line) for line in channel.read_text().splitlines()]
@@ -172,7 +176,7 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
         assert len(channel.read_text().splitlines()) == len(sent)
 
         # The same day evaluated again finds the alerts ongoing: still nothing to send.
-        assert dg.materialize([kpi_alerts], instance=instance).success
+        assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
         kpi_alert_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
         assert len(channel.read_text().splitlines()) == len(sent)
 
@@ -202,7 +206,7 @@ def test_alerts_on_stale_data_are_suppressed_and_the_suppression_is_announced_on
     monkeypatch.setenv("AS_OF", (LAST_DAY + timedelta(days=10)).isoformat())
     with dg.instance_for_test() as instance:
         for _ in range(2):
-            result = dg.materialize([kpi_alerts], instance=instance)
+            result = dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES)
             assert result.success
         sent, cursor = raise_alerts(instance, None, logging.getLogger())
         assert [alert["state"] for alert in sent] == ["suppressed"]
@@ -215,7 +219,7 @@ def test_alerts_on_stale_data_are_suppressed_and_the_suppression_is_announced_on
 
         # Fresh data again: the alerts are new (a suppressed day does not count as sent).
         monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
-        assert dg.materialize([kpi_alerts], instance=instance).success
+        assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
         sent, _ = raise_alerts(instance, cursor, logging.getLogger())
         assert sent and {alert["state"] for alert in sent} == {"new"}
 
@@ -228,7 +232,7 @@ def test_every_kpi_of_the_catalogue_is_a_warn_check_with_its_numbers(tmp_path, m
     monkeypatch.setenv("ALERT_CHANNELS", "")
     monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
     with dg.instance_for_test() as instance:
-        result = dg.materialize([kpi_alerts], instance=instance)
+        result = dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES)
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     acv = checks["average_customer_value"]
     assert not acv.passed and acv.severity == dg.AssetCheckSeverity.WARN

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts
+from orchestration.defs.reporting_day import ReportingDay
 
 START = date(2025, 1, 6)
 # The average order value from each day on (min effect 3 %, critical from 6 %): steady, 4 %
@@ -30,6 +31,9 @@ FALLING_AGAIN = START + timedelta(days=280)
 CUSTOMERS = 400
 ORDERS = 1600
 SECRET = "hook-token-5f3a"
+
+# The as-of day comes from AS_OF, which each test sets.
+RESOURCES = {"reporting_day": ReportingDay()}
 
 
 def order_value_on(day: date) -> float:
@@ -74,7 +78,7 @@ class Radar:
         """Marts through ``last_day``, then `kpi_alerts` on ``today``: the states it recorded."""
         publish_marts(self.warehouse, last_day)
         self.monkeypatch.setenv("AS_OF", (today or last_day).isoformat())
-        result = dg.materialize([kpi_alerts], instance=self.instance)
+        result = dg.materialize([kpi_alerts], instance=self.instance, resources=RESOURCES)
         assert result.success
         (recorded,) = result.asset_materializations_for_node("monitoring__kpi_alerts")
         return [alert["state"] for alert in recorded.metadata["alerts"].value]

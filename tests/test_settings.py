@@ -1,6 +1,8 @@
 from datetime import date
 
-from orchestration.lib.settings import PROJECT_ROOT, load_settings
+import pytest
+
+from orchestration.lib.settings import PROJECT_ROOT, SettingsError, load_settings
 
 
 def test_nothing_set_means_the_demo_company_for_every_source():
@@ -32,3 +34,58 @@ def test_a_source_set_to_off_is_switched_off_and_others_are_configured():
 def test_alert_channels_are_a_comma_separated_list_of_urls():
     settings = load_settings({"ALERT_CHANNELS": "jsonl://a.jsonl, https://hook.example/x ,"})
     assert settings.alert_channels == ("jsonl://a.jsonl", "https://hook.example/x")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("AS_OF", "2026-02-30", "not a calendar day"),
+        ("DEMO_SCALE", "abc", "not a number"),
+        ("DEMO_SCALE", "0", "not above 0"),
+        ("DEMO_SEED", "4.2", "not a whole number"),
+        ("REPORTING_TIMEZONE", "Europe/Atlantis", "not an IANA time zone"),
+        ("REPORTING_CURRENCY", "euro", "not a three-letter ISO 4217"),
+        ("CRM_ERP_LINK", "erp customer id", "CRM company property"),
+    ],
+)
+def test_a_bad_setting_is_named_with_its_value_and_an_example(variable, value, problem):
+    with pytest.raises(SettingsError) as error:
+        load_settings({variable: value})
+    message = str(error.value)
+    assert message.startswith(f"{variable}={value!r}: ")
+    assert problem in message and "Example of a good value: " in message
+    assert error.value.variable == variable
+
+
+def test_a_folder_given_as_the_warehouse_file_is_refused(tmp_path):
+    with pytest.raises(SettingsError, match=r"^WAREHOUSE_PATH=.*is a folder; a file path"):
+        load_settings({"WAREHOUSE_PATH": str(tmp_path)})
+
+
+def test_the_as_of_day_is_today_in_the_reporting_time_zone_unless_set():
+    far_east, far_west = (
+        load_settings({"REPORTING_TIMEZONE": zone}).as_of
+        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+    )
+    # UTC+14 and UTC-11 are 25 hours apart: never the same calendar day.
+    assert (far_east - far_west).days in (1, 2)
+    assert load_settings({"AS_OF": "2026-06-30"}).as_of == date(2026, 6, 30)
+
+
+def test_the_settings_dbt_reads_are_passed_as_its_vars():
+    settings = load_settings(
+        {"AS_OF": "2026-06-30", "REPORTING_TIMEZONE": "Europe/Paris", "REPORTING_CURRENCY": "usd"}
+    )
+    assert settings.dbt_vars() == {
+        "as_of": "2026-06-30",
+        "reporting_timezone": "Europe/Paris",
+        "reporting_currency": "USD",
+    }
+
+
+def test_a_bad_setting_stops_the_command_before_any_work(monkeypatch, capsys):
+    from orchestration.__main__ import main
+
+    monkeypatch.setenv("DEMO_SCALE", "abc")
+    assert main(["run"]) == 2
+    assert "DEMO_SCALE='abc': not a number" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import duckdb
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
 from orchestration.lib.alert_state import OPEN_STATES, notifications
 from orchestration.lib.monitor import Evaluation, evaluate_warehouse, record_alerts
@@ -58,8 +59,8 @@ KPIS = _enabled_kpis()
     kinds={"python", "duckdb"},
     pool=WAREHOUSE_POOL,
 )
-def kpi_alerts(context: dg.AssetExecutionContext):
-    settings = load_settings()
+def kpi_alerts(context: dg.AssetExecutionContext, reporting_day: ReportingDay):
+    settings = reporting_day.settings()
     today = settings.as_of
     with duckdb.connect(str(settings.warehouse_path)) as con:
         evaluation = evaluate_warehouse(

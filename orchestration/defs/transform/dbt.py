@@ -1,5 +1,6 @@
 """dbt models as assets; groups and owners come from dbt's own metadata, never from names."""
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
@@ -58,8 +60,10 @@ class RadarDbtTranslator(DagsterDbtTranslator):
     ),
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, reporting_day: ReportingDay):
+    # The daily marts run to the run's as-of day, days without orders included.
+    dbt_vars = json.dumps(reporting_day.settings().dbt_vars())
+    invocation = dbt.cli(["build", "--vars", dbt_vars], context=context, raise_on_error=False)
     # Row counts are read once dbt has exited: DuckDB lets no second process open the file
     # while dbt writes it, so counting as each model lands would fail.
     events = list(invocation.stream())
