@@ -1,6 +1,7 @@
 """`python -m orchestration run`: the daily job in this process, then the alerts and the radar.
 
-`python -m orchestration backfill FIRST LAST` runs it for each day of a range, oldest first.
+`python -m orchestration backfill FIRST LAST` runs it for each day of a range, oldest first;
+`python -m orchestration check` checks the configured sources against the raw contract.
 """
 
 import argparse
@@ -20,6 +21,7 @@ from dotenv import load_dotenv
 
 from orchestration.lib.radar import load_radar, render_radar
 from orchestration.lib.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from orchestration.lib.source_check import check_sources, exit_status
 
 
 @contextmanager
@@ -104,6 +106,13 @@ def run(as_of: date | None = None) -> int:
     return 0
 
 
+def check() -> int:
+    """Prints what each configured source holds against the raw contract; 1 on an error."""
+    findings = check_sources(load_settings())
+    print("\n".join(str(finding) for finding in findings))
+    return exit_status(findings)
+
+
 def backfill(first: date, last: date) -> int:
     """The daily job for each day from ``first`` to ``last``, in order, as each day would have
     run: the alert states of every day are recorded, and the marts end on ``last``."""
@@ -134,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     backfill_parser.add_argument("first", type=_day, help="first day, YYYY-MM-DD")
     backfill_parser.add_argument("last", type=_day, help="last day, YYYY-MM-DD")
+    commands.add_parser("check", help="check the configured sources against the raw contract")
     args = parser.parse_args(argv)
     load_dotenv(PROJECT_ROOT / ".env")
     try:
@@ -141,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"Settings: {error}", file=sys.stderr)
         return 2
+    if args.command == "check":
+        return check()
     if args.command == "backfill":
         return backfill(args.first, args.last)
     return run(args.as_of)

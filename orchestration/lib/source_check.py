@@ -1,0 +1,122 @@
+"""Checks the user's sources against the raw contract before the first run.
+
+`python -m orchestration check` prints, source by source and table by table, what is there,
+what is missing and what to do, without loading anything. A required table or column that is
+missing is an error (the run would stop on it); a missing optional table is a warning (its
+marts build empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import sqlalchemy as sa
+
+from orchestration.lib.raw_contract import source_tables
+from orchestration.lib.settings import Settings
+
+Level = Literal["ok", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    source: str
+    table: str
+    level: Level
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level.upper():<8} {self.source:<4} {self.table:<16} {self.message}"
+
+
+def check_sources(settings: Settings) -> list[Finding]:
+    """Every finding, source by source; the demo and switched-off sources are only named."""
+    findings: list[Finding] = []
+    for source, check in (
+        (settings.erp, _check_erp),
+        (settings.web, _check_folder),
+        (settings.hr, _check_folder),
+    ):
+        if source.mode == "configured":
+            findings += check(source.name, source.location or "", settings)
+        else:
+            what = "the embedded demo company" if source.mode == "demo" else "switched off"
+            findings.append(Finding(source.name, "-", "ok", f"{what}; nothing to check"))
+    return findings
+
+
+def _check_erp(name: str, url: str, settings: Settings) -> Iterator[Finding]:
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    if url.startswith("sqlite") and not _sqlite_file_exists(url):
+        yield Finding(name, "-", "error", f"{shown}: the SQLite file does not exist")
+        return
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    except sa.exc.SQLAlchemyError as error:
+        yield Finding(name, "-", "error", f"cannot connect to {shown}: {error.__class__.__name__}")
+        return
+    try:
+        with engine.connect() as connection:
+            for table in source_tables(name).values():
+                yield from _check_table(connection, inspector, present, table)
+    finally:
+        engine.dispose()
+
+
+def _check_table(connection, inspector, present: set[str], table) -> Iterator[Finding]:
+    if table.name not in present:
+        if table.required:
+            what = (
+                "required table missing: create it, or a view of that name mapping your "
+                f"tables to its columns ({', '.join(table.columns)})"
+            )
+            yield Finding(table.source, table.name, "error", what)
+        else:
+            what = "optional table missing: it lands empty and the marts it feeds are empty"
+            yield Finding(table.source, table.name, "warning", what)
+        return
+    columns = {column["name"] for column in inspector.get_columns(table.name)}
+    missing = [column for column in table.columns if column not in columns]
+    if missing:
+        yield Finding(
+            table.source, table.name, "error", f"missing contract columns: {', '.join(missing)}"
+        )
+        return
+    source = sa.table(table.name, *(sa.column(name) for name in table.columns))
+    rows, no_cursor = connection.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(source.c[table.cursor].is_(None)),
+        )
+    ).one()
+    yield Finding(table.source, table.name, "ok", f"{rows:,} rows")
+    if no_cursor:
+        what = f"{no_cursor:,} rows have no {table.cursor}: they are quarantined, not loaded"
+        yield Finding(table.source, table.name, "warning", what)
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    database = sa.engine.make_url(url).database
+    return database in (None, "", ":memory:") or Path(database).is_file()
+
+
+def _check_folder(name: str, location: str, settings: Settings) -> Iterator[Finding]:
+    path = Path(location)
+    (table,) = source_tables(name).values()
+    if not path.exists():
+        yield Finding(name, table.name, "error", f"{path} does not exist")
+        return
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
+    readable = [p for p in files if p.suffix.lower() in (".jsonl", ".json", ".parquet", ".csv")]
+    level: Level = "ok" if readable else "warning"
+    yield Finding(name, table.name, level, f"{len(readable)} files to load in {path}")
+
+
+def exit_status(findings: list[Finding]) -> int:
+    """1 when a finding would stop the run, else 0."""
+    return int(any(finding.level == "error" for finding in findings))
