@@ -723,3 +723,82 @@ def test_the_dbt_model_without_any_order_writes_an_empty_table_with_its_columns(
 
     assert rows.aggregate("count(*)").fetchall() == [(0,)]
     assert "predicted_clv_12m" in rows.columns and "model_fitted_at" in rows.columns
+
+
+def test_the_dbt_model_without_a_repeat_customer_keeps_every_buyer_with_null_predictions():
+    orders = [
+        (1, False, 10.00, date(2025, 1, 1)),
+        (2, False, 20.00, date(2025, 2, 1)),
+        (2, True, 99.00, date(2025, 3, 1)),
+        (3, False, 30.00, date(2025, 3, 1)),
+    ]
+
+    rows = run_dbt_model(orders)
+
+    assert rows.order("customer_id").project(
+        "customer_id, frequency, t, monetary_value, is_in_spend_fit, observation_end"
+    ).fetchall() == [
+        (1, 0, 59.0, 0.0, False, date(2025, 3, 1)),
+        (2, 0, 28.0, 0.0, False, date(2025, 3, 1)),
+        (3, 0, 0.0, 0.0, False, date(2025, 3, 1)),
+    ]
+    predictions = "p_alive, expected_purchases_12m, expected_average_order_value, predicted_clv_12m"
+    parameters = "r, alpha, a, b, p, q, v"
+    assert rows.aggregate(f"count(coalesce({predictions}, {parameters}))").fetchall() == [(0,)]
+    assert rows.aggregate("count(model_fitted_at)").fetchall() == [(3,)]
+    assert rows.project("clv_fit_status, clv_fit_error").distinct().fetchall() == [
+        (
+            "failed",
+            "cannot fit BG/NBD as of 2025-03-01: none of the 3 customers has a repeat purchase, "
+            "so nothing tells how often customers buy or when they leave",
+        )
+    ]
+
+
+def test_the_dbt_model_records_a_fit_run_to_a_parameter_bound_and_writes_no_prediction(
+    monkeypatch,
+):
+    def unidentifiable(*_):
+        raise RuntimeError("BG/NBD fit ran to a parameter bound; the data cannot identify it")
+
+    monkeypatch.setattr(clv, "fit_bgnbd", unidentifiable)
+
+    rows = run_dbt_model(simulated_orders())
+
+    assert rows.aggregate("count(*) > 0, count(p_alive), count(predicted_clv_12m)").fetchall() == [
+        (True, 0, 0)
+    ]
+    ((status, error),) = rows.project("clv_fit_status, clv_fit_error").distinct().fetchall()
+    assert status == "failed"
+    assert error.startswith("BG/NBD fit failed as of 2025-12-28 on 400 customers")
+    assert error.endswith("ran to a parameter bound; the data cannot identify it")
+
+
+def test_the_dbt_model_of_a_fitted_base_says_fitted_and_no_error():
+    rows = run_dbt_model(simulated_orders())
+
+    assert rows.project("clv_fit_status, clv_fit_error").distinct().fetchall() == [("fitted", None)]
+    assert rows.aggregate("count(*) = count(predicted_clv_12m)").fetchall() == [(True,)]
+
+
+def test_only_an_explained_fit_failure_degrades_the_dbt_model_and_any_other_error_fails_it(
+    monkeypatch,
+):
+    orders = simulated_orders()
+
+    def failing_with(error):
+        def fit(*_, **__):
+            raise error
+
+        return fit
+
+    # The dbt model imports predict_customer_value each time run_dbt_model loads it.
+    monkeypatch.setattr(clv, "predict_customer_value", failing_with(ClvFitError("no fit")))
+    degraded = run_dbt_model(orders)
+    assert degraded.project("clv_fit_status, clv_fit_error").distinct().fetchall() == [
+        ("failed", "no fit")
+    ]
+
+    monkeypatch.setattr(clv, "predict_customer_value", failing_with(TypeError("a bug")))
+    with pytest.raises(TypeError, match="a bug"):
+        run_dbt_model(orders)

@@ -1,6 +1,8 @@
 from datetime import date
 
-from orchestration.lib.radar import RadarLine, render_radar
+import duckdb
+
+from orchestration.lib.radar import RadarLine, render_radar, unavailable_predictions
 
 DAY = date(2026, 6, 30)
 
@@ -41,3 +43,34 @@ def test_the_radar_lists_each_kpi_with_its_status_and_then_the_alerts():
 
 def test_an_empty_warehouse_gives_an_empty_radar():
     assert render_radar([], []).splitlines()[0] == "KPI radar as of no data (change over 28 days)"
+
+
+def customers_warehouse(rows):
+    """An in-memory warehouse with marts.dim_customers holding just the fit's columns."""
+    con = duckdb.connect()
+    con.execute(
+        "create schema marts; "
+        "create table marts.dim_customers (customer_id bigint, clv_fit_status varchar, "
+        "clv_fit_error varchar)"
+    )
+    if rows:
+        con.executemany("insert into marts.dim_customers values (?, ?, ?)", rows)
+    return con
+
+
+def test_a_failed_clv_fit_adds_a_radar_line_saying_predicted_clv_is_unavailable_and_why():
+    reason = "BG/NBD fit failed as of 2026-06-30 on 12 customers: it ran to a parameter bound"
+    con = customers_warehouse([(1, "failed", reason), (2, "failed", reason), (3, None, None)])
+
+    (line,) = unavailable_predictions(con)
+
+    assert line.value is None and line.as_of is None
+    row = render_radar([line], []).splitlines()[2]
+    assert row.startswith("  Predicted CLV (12 months)")
+    assert row.endswith(f"unavailable: {reason}")
+
+
+def test_a_fitted_clv_or_a_base_without_orders_adds_no_radar_line():
+    assert unavailable_predictions(customers_warehouse([(1, "fitted", None)])) == []
+    assert unavailable_predictions(customers_warehouse([(1, None, None)])) == []
+    assert unavailable_predictions(customers_warehouse([])) == []

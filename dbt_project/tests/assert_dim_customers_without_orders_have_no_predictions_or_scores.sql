@@ -2,7 +2,8 @@
 
 -- A customer who never ordered has nothing to predict from: no P(alive), no predicted CLV, no
 -- RFM score, never active or lapsed. Every customer who ordered has all of them, so a missing
--- prediction cannot hide a customer the fit skipped.
+-- prediction cannot hide a customer the fit skipped - unless the fit failed for everyone
+-- (clv_fit_status 'failed', a warning of its own), when only the scores remain.
 
 with
 
@@ -38,9 +39,14 @@ final as (
                     or is_active
                     or lapsed_on is not null
             else
-                predicted_clv_12m is null
-                or p_alive is null
-                or expected_purchases_12m is null
+                (
+                    clv_fit_status is distinct from 'failed'
+                    and (
+                        predicted_clv_12m is null
+                        or p_alive is null
+                        or expected_purchases_12m is null
+                    )
+                )
                 or rfm_recency_score is null
                 or rfm_frequency_score is null
                 or rfm_monetary_score is null

@@ -318,7 +318,9 @@ def _customers(con: duckdb.DuckDBPyConnection) -> Row:
             count(*) filter (where orders > 0) as customers,
             count(*) filter (where is_active) as active,
             sum(predicted_clv_12m) as predicted_clv_12m,
-            avg(p_alive) filter (where is_active) as p_alive_active
+            avg(p_alive) filter (where is_active) as p_alive_active,
+            any_value(clv_fit_error) filter (where clv_fit_status = 'failed')
+                as predictions_unavailable_because
         from marts.dim_customers
         """,
     )[0]
@@ -857,6 +859,9 @@ def _customer_base(customers: Row) -> str:
         ],
     )
     numbers = ""
+    # A failed CLV fit leaves the predictions empty: say so and why, never a blank or a 0.
+    unavailable = customers.get("predictions_unavailable_because")
+    predicted = ("predicted_clv_12m", "p_alive_active")
     if customers.get("customers"):
         facts = (
             ("active customers", "customers-active", "active", format_value, "count"),
@@ -880,7 +885,13 @@ def _customer_base(customers: Row) -> str:
             "".join(
                 _el(
                     "div",
-                    _el("dt", label) + _el("dd", _e(fmt(customers[column], unit))),
+                    _el("dt", label)
+                    + _el(
+                        "dd",
+                        "unavailable"
+                        if unavailable and column in predicted
+                        else _e(fmt(customers[column], unit)),
+                    ),
                     data_testid=testid,
                     data_value=_num(customers[column]),
                 )
@@ -888,6 +899,13 @@ def _customer_base(customers: Row) -> str:
             ),
             class_="numbers",
         )
+        if unavailable:
+            numbers += _el(
+                "p",
+                _e(f"Predictions unavailable: {unavailable}"),
+                class_="note",
+                data_testid="customers-predictions-unavailable",
+            )
     return _card(
         "panel-customers",
         "Customer base by RFM segment",

@@ -76,8 +76,39 @@ class RadarLine:
         return f"{self.value / self.value_before - 1:+.1%}"
 
 
+# Why the CLV models could not be fitted on this build, if they could not (dim_customers then
+# has no prediction, and the dashboard says so too).
+FAILED_CLV_FIT_SQL = """
+select any_value(clv_fit_error)
+from marts.dim_customers
+where clv_fit_status = 'failed'
+having count(*) > 0
+"""
+
+
 def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
-    return [RadarLine(*row) for row in con.execute(RADAR_SQL).fetchall()]
+    lines = [RadarLine(*row) for row in con.execute(RADAR_SQL).fetchall()]
+    return lines + unavailable_predictions(con)
+
+
+def unavailable_predictions(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
+    """A line saying predicted CLV is unavailable and why, when the fit failed; else none.
+
+    Predicted CLV is not a daily KPI, so the radar only mentions it when it is missing: the
+    facts above still stand, but nobody should look for the predictions and find blanks.
+    """
+    return [
+        RadarLine(
+            kpi_name="predicted_clv_12m",
+            label="Predicted CLV (12 months)",
+            unit="EUR",
+            as_of=None,
+            value=None,
+            value_before=None,
+            alert=f"unavailable: {reason}",
+        )
+        for (reason,) in con.execute(FAILED_CLV_FIT_SQL).fetchall()
+    ]
 
 
 def render_radar(lines: Iterable[RadarLine], alerts: Iterable[Mapping[str, Any]]) -> str:

@@ -71,10 +71,13 @@ final as (
         coalesce(rfm.order_count, 0) as orders,
         cast(coalesce(rfm.net_revenue_to_date, 0) as decimal(18, 2)) as historical_clv,
 
-        -- predictions for the next 12 months; null for customers who never ordered
+        -- predictions for the next 12 months; null for customers who never ordered, and for
+        -- everyone when the fit failed (the status and the reason say so)
         predictions.predicted_clv_12m,
         predictions.p_alive,
         predictions.expected_purchases_12m,
+        predictions.clv_fit_status,
+        predictions.clv_fit_error,
 
         -- rfm; null for customers who never ordered
         rfm.rfm_recency_score,
