@@ -1,4 +1,5 @@
-"""The demo CRM API: HubSpot v3 listing, paging, incremental reads, auth and injected faults."""
+"""The demo CRM API: HubSpot's list, search, associations and pipelines endpoints, auth and
+injected faults."""
 
 from __future__ import annotations
 
@@ -16,32 +17,47 @@ from demo_company.writer import write_crm_store, write_demo
 TOKEN = "pat-demo-123"
 
 
-def contact(number: int, updated: str, archived: bool = False):
+def contact(number: int, updated: str, archived: bool = False, company: str = ""):
     return (
         str(1000 + number),
         "2026-01-01T09:00:00Z",
         updated,
         archived,
-        {"email": f"person{number}@inbox.example", "lifecyclestage": "lead"},
+        {
+            "email": f"person{number}@inbox.example",
+            "firstname": "Ann",
+            "lastname": f"Person{number}",
+            "lifecyclestage": "lead",
+            "company_id": company,
+            "erp_customer_id": "",
+            "lead_source": "paid_search",
+            "createdate": "2026-01-01T09:00:00Z",
+        },
     )
 
 
-# 23 live contacts, several sharing an updatedAt (the cursor must still see each once),
-# and 3 archived ones.
-LIVE = [contact(n, f"2026-03-{1 + n // 3:02d}T10:00:00Z") for n in range(23)]
+# 23 live contacts, several sharing a modified date (each must still be read once), the
+# first linked to company 77; and 3 archived ones.
+LIVE = [
+    contact(n, f"2026-03-{1 + n // 3:02d}T10:00:00Z", company="77" * (n == 0)) for n in range(23)
+]
 ARCHIVED = [contact(100 + n, f"2026-04-0{1 + n}T08:00:00Z", archived=True) for n in range(3)]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     store = tmp_path_factory.mktemp("crm") / "crm.sqlite"
-    write_crm_store(store, [("contacts", LIVE + ARCHIVED), ("companies", [])])
-    with CrmServer(store, token=TOKEN) as running:
+    write_crm_store(store, [("contacts", LIVE[::-1] + ARCHIVED)])
+    with CrmServer(store, token=TOKEN, search_window=20, disabled=("notes",)) as running:
         yield running
 
 
-def get(server: CrmServer, path: str, token: str | None = TOKEN) -> tuple[int, dict, dict]:
-    request = urllib.request.Request(server.url + path)
+def call(
+    server: CrmServer, path: str, body: dict | None = None, token: str | None = TOKEN
+) -> tuple[int, dict, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(server.url + path, data=data)
+    request.add_header("Content-Type", "application/json")
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
     try:
@@ -51,12 +67,12 @@ def get(server: CrmServer, path: str, token: str | None = TOKEN) -> tuple[int, d
         return error.code, json.loads(error.read()), dict(error.headers)
 
 
-def read_all(server: CrmServer, query: str) -> tuple[list[dict], int]:
+def list_all(server: CrmServer, query: str) -> tuple[list[dict], int]:
     """Every object of a listing, following paging.next.after; and the number of pages."""
     results, pages, after = [], 0, None
     while True:
         path = f"/crm/v3/objects/contacts?{query}" + (f"&after={after}" if after else "")
-        status, body, _ = get(server, path)
+        status, body, _ = call(server, path)
         assert status == 200, body
         results += body["results"]
         pages += 1
@@ -65,85 +81,125 @@ def read_all(server: CrmServer, query: str) -> tuple[list[dict], int]:
         after = body["paging"]["next"]["after"]
 
 
-def test_paging_with_limit_7_returns_each_live_object_exactly_once(server):
-    results, pages = read_all(server, "limit=7")
-    assert [r["id"] for r in results] == [c[0] for c in LIVE]
+def since(moment: str) -> dict:
+    return {
+        "filterGroups": [
+            {"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": moment}]}
+        ],
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+    }
+
+
+SEARCH = "/crm/v3/objects/contacts/search"
+
+
+def test_listing_with_limit_7_returns_each_live_object_once_in_id_order(server):
+    results, pages = list_all(server, "limit=7")
+    assert [r["id"] for r in results] == sorted(c[0] for c in LIVE)
     assert pages == 4
     first = results[0]
     assert set(first) == {"id", "properties", "createdAt", "updatedAt", "archived"}
-    assert first["archived"] is False
+    assert first["archived"] is False and first["updatedAt"] == "2026-03-01T10:00:00.000Z"
     assert first["properties"]["email"] == "person0@inbox.example"
+    assert first["properties"]["hs_analytics_source"] == "PAID_SEARCH"
+    assert first["properties"]["lastmodifieddate"] == "2026-03-01T10:00:00Z"
 
 
-def test_objects_come_in_updated_at_then_id_order(server):
-    results, _ = read_all(server, "limit=100")
-    keys = [(r["updatedAt"], r["id"]) for r in results]
-    assert keys == sorted(keys)
-
-
-def test_paging_link_repeats_the_query_with_the_cursor(server):
-    _, body, _ = get(server, "/crm/v3/objects/contacts?limit=5&archived=false")
-    link = body["paging"]["next"]["link"]
-    assert link.startswith(server.url + "/crm/v3/objects/contacts?")
-    assert "limit=5" in link and f"after={body['paging']['next']['after']}" in link
-
-
-def test_default_limit_is_10_and_at_most_100_are_returned(server):
-    assert len(get(server, "/crm/v3/objects/contacts")[1]["results"]) == 10
-    assert len(get(server, "/crm/v3/objects/contacts?limit=500")[1]["results"]) == 23
-
-
-def test_updated_after_is_inclusive(server):
-    results, _ = read_all(server, "limit=7&updatedAfter=2026-03-07T10:00:00Z")
-    assert [r["id"] for r in results] == [c[0] for c in LIVE if c[2] >= "2026-03-07T10:00:00Z"]
-    assert results[0]["updatedAt"] == "2026-03-07T10:00:00Z"
-    millis = "1772877600000"  # 2026-03-07T10:00:00Z as epoch milliseconds
-    assert read_all(server, f"limit=7&updatedAfter={millis}")[0] == results
-
-
-def test_archived_true_lists_only_deleted_objects(server):
-    results, _ = read_all(server, "limit=2&archived=true")
+def test_archived_true_lists_only_deleted_objects_with_their_deletion_time(server):
+    results, _ = list_all(server, "limit=2&archived=true")
     assert [r["id"] for r in results] == [c[0] for c in ARCHIVED]
-    assert all(r["archived"] for r in results)
+    assert all(r["archived"] and r["archivedAt"] for r in results)
 
 
-def test_properties_parameter_selects_the_properties(server):
-    _, body, _ = get(server, "/crm/v3/objects/contacts?limit=1&properties=lifecyclestage")
+def test_the_properties_parameter_selects_the_properties(server):
+    _, body, _ = call(server, "/crm/v3/objects/contacts?limit=1&properties=lifecyclestage")
     assert body["results"][0]["properties"] == {"lifecyclestage": "lead"}
+
+
+def test_a_search_filters_on_the_modified_date_sorts_ascending_and_pages_by_offset(server):
+    status, body, _ = call(server, SEARCH, since("2026-03-07T10:00:00Z") | {"limit": 4})
+    assert status == 200
+    expected = sorted((c[2], c[0]) for c in LIVE if c[2] >= "2026-03-07T10:00:00Z")
+    assert body["total"] == len(expected)
+    assert [(r["updatedAt"][:19] + "Z", r["id"]) for r in body["results"]] == expected[:4]
+    assert body["paging"]["next"]["after"] == "4"
+    millis = "1772877600000"  # 2026-03-07T10:00:00Z as epoch milliseconds
+    assert call(server, SEARCH, since(millis) | {"limit": 4})[1] == body
+
+
+def test_a_search_stops_at_its_window_while_the_total_counts_every_match(server):
+    _, body, _ = call(server, SEARCH, since("0") | {"limit": 15, "after": "15"})
+    assert body["total"] == 23
+    assert len(body["results"]) == 5 and "paging" not in body  # the window ends at 20
+    status, error, _ = call(server, SEARCH, since("0") | {"after": "20"})
+    assert status == 400 and error["category"] == "VALIDATION_ERROR"
+
+
+def test_a_search_by_object_id_reads_one_date_in_id_order(server):
+    day = {"propertyName": "lastmodifieddate", "operator": "EQ", "value": "2026-03-02T10:00:00Z"}
+    after = {"propertyName": "hs_object_id", "operator": "GT", "value": "1003"}
+    body = {
+        "filterGroups": [{"filters": [day, after]}],
+        "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+    }
+    _, answer, _ = call(server, SEARCH, body)
+    assert [r["id"] for r in answer["results"]] == ["1004", "1005"]
+
+
+def test_associations_are_read_in_batches_with_their_types(server):
+    body = {"inputs": [{"id": "1000"}, {"id": "1001"}]}
+    status, answer, _ = call(server, "/crm/v4/associations/contacts/companies/batch/read", body)
+    assert status == 200 and answer["status"] == "COMPLETE"
+    (result,) = answer["results"]
+    assert result["from"] == {"id": "1000"}
+    (target,) = result["to"]
+    assert target["toObjectId"] == 77
+    assert {t["typeId"] for t in target["associationTypes"]} == {1, 279}
+
+
+def test_pipelines_hold_the_stages_and_their_meaning(server):
+    _, deals, _ = call(server, "/crm/v3/pipelines/deals")
+    stages = {s["id"]: s["metadata"] for s in deals["results"][0]["stages"]}
+    assert stages["closedwon"] == {"isClosed": "true", "probability": "1.0"}
+    _, tickets, _ = call(server, "/crm/v3/pipelines/tickets")
+    states = {s["id"]: s["metadata"]["ticketState"] for s in tickets["results"][0]["stages"]}
+    assert states == {"1": "OPEN", "2": "OPEN", "3": "OPEN", "4": "CLOSED"}
 
 
 def test_a_wrong_or_missing_token_is_401_with_a_json_error(server):
     for token in ("wrong", None):
-        status, body, _ = get(server, "/crm/v3/objects/contacts", token=token)
+        status, body, _ = call(server, "/crm/v3/objects/contacts", token=token)
         assert status == 401
         assert body["status"] == "error" and body["category"] == "INVALID_AUTHENTICATION"
 
 
-def test_unknown_object_types_and_bad_parameters_are_refused(server):
-    assert get(server, "/crm/v3/objects/unicorns")[0] == 404
-    assert get(server, "/crm/v3/objects/contacts?limit=ten")[0] == 400
-    assert get(server, "/crm/v3/objects/contacts?after=%%%")[0] == 400
+def test_unknown_or_disabled_object_types_and_bad_parameters_are_refused(server):
+    assert call(server, "/crm/v3/objects/unicorns")[0] == 404
+    assert call(server, "/crm/v3/objects/notes/search", {})[0] == 404  # disabled
+    assert call(server, "/crm/v3/objects/feedback")[0] == 404  # not a HubSpot object
+    assert call(server, "/crm/v3/objects/contacts?limit=ten")[0] == 400
+    assert call(server, SEARCH, {"sorts": [{"propertyName": "email"}]})[0] == 400
 
 
 def test_an_injected_429_carries_retry_after_then_the_api_recovers(server):
     server.inject_fault(429, retry_after=2)
-    status, body, headers = get(server, "/crm/v3/objects/contacts")
+    status, body, headers = call(server, "/crm/v3/objects/contacts")
     assert status == 429
     assert headers["Retry-After"] == "2"
     assert body["errorType"] == "RATE_LIMIT"
-    assert get(server, "/crm/v3/objects/contacts")[0] == 200
+    assert call(server, "/crm/v3/objects/contacts")[0] == 200
 
 
 def test_injected_server_errors_last_the_given_number_of_requests(server):
     server.inject_fault(500, times=2)
-    statuses = [get(server, "/crm/v3/objects/contacts")[0] for _ in range(3)]
+    statuses = [call(server, SEARCH, {})[0] for _ in range(3)]
     assert statuses == [500, 500, 200]
 
 
 def test_requests_are_counted(server):
     before = server.requests
-    get(server, "/crm/v3/objects/companies")
-    get(server, "/crm/v3/objects/nothing")
+    call(server, "/crm/v3/objects/companies")
+    call(server, "/crm/v3/objects/nothing")
     assert server.requests == before + 2
 
 
@@ -151,8 +207,28 @@ def test_serves_a_written_demo_without_a_token(tmp_path):
     paths = write_demo(tmp_path, DemoConfig(as_of=date(2026, 6, 30), scale=0.05))
     with CrmServer(paths.crm_db) as server:
         assert server.url.startswith("http://127.0.0.1:")
-        live, _ = read_all(server, "limit=100")
-        deleted, _ = read_all(server, "limit=100&archived=true")
-    rows = json.loads(paths.manifest.read_text())["rows"]["contacts"]
-    assert len({r["id"] for r in live + deleted}) == rows
+        live, _ = list_all(server, "limit=100")
+        deleted, _ = list_all(server, "limit=100&archived=true")
+        calls = {
+            kind: len(list_all_of(server, kind))
+            for kind in ("calls", "emails", "meetings", "notes")
+        }
+    manifest = json.loads(paths.manifest.read_text())["rows"]
+    assert len({r["id"] for r in live + deleted}) == manifest["contacts"]
     assert deleted and all(r["archived"] for r in deleted)
+    # the demo's engagements, served as HubSpot's calls, e-mails and meetings
+    assert sum(calls.values()) == manifest["engagements"] and calls["notes"] == 0
+
+
+def list_all_of(server: CrmServer, object_type: str) -> list[dict]:
+    results = []
+    for archived in ("false", "true"):
+        after = ""
+        while True:
+            path = f"/crm/v3/objects/{object_type}?limit=100&archived={archived}&after={after}"
+            _, body, _ = call(server, path)
+            results += body["results"]
+            if "paging" not in body:
+                break
+            after = body["paging"]["next"]["after"]
+    return results

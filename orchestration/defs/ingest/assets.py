@@ -84,7 +84,10 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
 
 
 def _crm(api_url: str | None) -> DltSource:
-    return crm_source(api_url, load_settings().crm_token if api_url else None)
+    if api_url is None:  # definition time, or the source is off: no setting is needed
+        return crm_source(None)
+    settings = load_settings()
+    return crm_source(api_url, settings.crm_token, erp_link=settings.crm_erp_link)
 
 
 erp_raw = _raw_assets("erp", erp_source)
