@@ -88,7 +88,7 @@ def test_the_erp_keeps_every_version_received_and_a_rerun_loads_no_duplicate(
     erp = tmp_path / "erp.sqlite"
     shutil.copy(small_demo.erp_db, erp)
     url = f"sqlite:///{erp}"
-    tables = [(t.name, t.primary_key[0]) for t in source_tables("erp").values()]
+    tables = [(t.name, entity_key(t)) for t in source_tables("erp").values()]
     pipeline("erp", warehouse).run(erp_source(url))
     first = raw_counts(warehouse, "raw_erp", tables)
     assert all(rows == ids > 0 for rows, ids in first.values())
@@ -110,6 +110,11 @@ def test_the_erp_keeps_every_version_received_and_a_rerun_loads_no_duplicate(
         "(select min(order_id) from raw_erp.orders) order by updated_at",
     )
     assert versions[-1] == ("cancelled",) and len(versions) == 2
+
+
+def entity_key(table):
+    """What identifies one entity of ``table`` across its versions: its key but the cursor."""
+    return f"({', '.join(k for k in table.primary_key if k != table.cursor)})"
 
 
 def test_an_erp_table_without_a_contract_column_fails_with_a_clear_message(warehouse, tmp_path):

@@ -1,6 +1,8 @@
 """One asset per raw table, keyed like the dbt source that reads it (``[source, table]``)."""
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 
 from orchestration.defs.ingest.systems import SourceSystems
+from orchestration.lib import sources
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import load_settings
 from orchestration.lib.sources.crm import crm_source
@@ -73,14 +76,67 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
     def _assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource, systems: SourceSystems):
         warehouse = load_settings().warehouse_path
         warehouse.parent.mkdir(parents=True, exist_ok=True)
-        with systems.location(source, context.log) as location:
-            yield from dlt.run(
-                context=context,
-                dlt_source=make_source(location),
-                dlt_pipeline=pipeline(source, warehouse),
-            )
+        raw = pipeline(source, warehouse)
+        with systems.location(source, context.log) as location, _readers_logged_to(context.log):
+            for result in dlt.run(
+                context=context, dlt_source=make_source(location), dlt_pipeline=raw
+            ):
+                yield _with_quarantine_count(result, raw, context.log)
 
     return _assets
+
+
+@contextmanager
+def _readers_logged_to(log: logging.Logger) -> Iterator[None]:
+    """What the source readers log (a missing optional table, the reasons rows were
+    quarantined) in the run's log: they are plain modules that log to Python's logging."""
+    handler = _Forward(log)
+    readers = logging.getLogger(sources.__name__)
+    level = readers.level
+    readers.addHandler(handler)
+    readers.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        readers.removeHandler(handler)
+        readers.setLevel(level)
+
+
+class _Forward(logging.Handler):
+    def __init__(self, log: logging.Logger) -> None:
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log.log(record.levelno, record.getMessage())
+
+
+def _with_quarantine_count(
+    result: dg.MaterializeResult, raw: dlt.Pipeline, log: logging.Logger
+) -> dg.MaterializeResult:
+    """``result`` with the number of rows of this run sent to the table's quarantine, when it
+    has one, and a warning when there are any: those rows are not in the table."""
+    table = result.asset_key.path[-1]
+    quarantine = f"{table}_quarantine"
+    if quarantine not in raw.default_schema.tables:
+        return result
+    count = raw.last_trace.last_normalize_info.row_counts.get(quarantine, 0)
+    if count:
+        log.warning(
+            "%s.%s: %d rows read this run were not loaded; they are in %s.%s with the reason.",
+            raw.dataset_name,
+            table,
+            count,
+            raw.dataset_name,
+            quarantine,
+        )
+    return dg.MaterializeResult(
+        asset_key=result.asset_key,
+        metadata={**(result.metadata or {}), "quarantined_rows": dg.MetadataValue.int(count)},
+        check_results=result.check_results,
+        data_version=result.data_version,
+        tags=result.tags,
+    )
 
 
 def _crm(api_url: str | None) -> DltSource:

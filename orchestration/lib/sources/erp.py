@@ -1,65 +1,384 @@
 """The ERP, read through SQLAlchemy from any database URL, incrementally on ``updated_at``.
 
 Hand-written rather than dlt's ``sql_table`` so the contract, not reflection, fixes the
-columns and types, and so a table missing a contract column fails with a clear message.
+columns and types, and so that no row is read wrong without a trace. Each value is typed by
+the contract here, from what the database driver returns; a row that cannot be loaded as it
+is goes to ``raw_erp.<table>_quarantine`` with the reason and the row as received:
+
+- a NULL cursor (``updated_at``) or a NULL key column: an incremental read cannot place the
+  row, so it is quarantined, and read again on every run until the ERP fixes it;
+- a value the contract's type cannot hold (text in a numeric column, which SQLite allows; an
+  amount with more decimals than the contract keeps; a date that is not one);
+- a key (id and ``updated_at``) read more than once: merging on the key would keep one copy
+  silently, so the first copy (in the order of their JSON text, which does not depend on the
+  database) is loaded and the others are quarantined, saying whether they differ from it.
+
+The cursor only moves over rows that were loaded or quarantined. A missing optional table
+lands empty with a warning; a missing required one stops the run, saying what to do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 import dlt
+import pyarrow as pa
 import sqlalchemy as sa
 
 from orchestration.lib.raw_contract import RawTable, source_tables
-from orchestration.lib.sources._contract import contract_resource, incremental_cursor
+from orchestration.lib.sources._contract import Quarantine, contract_resource, incremental_cursor
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH_ROWS = 20_000
+CONTRACT_FILE = "dbt_project/models/staging/erp/_erp__sources.yml"
+
+log = logging.getLogger(__name__)
 
 
 class ContractError(ValueError):
-    """A source table lacks columns that the raw contract requires."""
+    """The ERP lacks a table or columns that the raw contract requires."""
+
+
+class ErpUnreachable(ValueError):
+    """``ERP_DATABASE_URL`` does not lead to a database."""
 
 
 @dlt.source(name="erp")
 def erp_source(database_url: str | None = None, lookback_days: float = 3) -> Iterator[Any]:
     """One resource per ERP table; ``database_url`` None means the source is off."""
+    if database_url is not None:
+        check_database_url(database_url)
     for table in source_tables("erp").values():
-        cursor = incremental_cursor(table.cursor, EPOCH, lag=lookback_days * 86_400)
+        cursor = incremental_cursor(table.cursor, EPOCH, lag=lookback_days * 86_400, nullable=True)
         rows = None if database_url is None else _reader(database_url, table)
-        yield contract_resource(table, rows, cursor)
+        yield contract_resource(table, rows, cursor, quarantine(table))
 
 
-def _reader(database_url: str, table: RawTable):
-    def read(cursor: dlt.sources.incremental[Any]) -> Iterator[list[dict]]:
+def check_database_url(database_url: str) -> None:
+    """Fails on a URL to a SQLite file that does not exist, which SQLAlchemy would otherwise
+    create empty, so that a typing error in the path reads as an ERP with no tables."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if url.database.startswith("file:"):  # a SQLite URI: the file is what precedes the query
+        path = Path(url.database.removeprefix("file:").split("?")[0])
+    else:
+        path = Path(url.database)
+    if not path.is_file():
+        raise ErpUnreachable(
+            f"ERP_DATABASE_URL={database_url!r}: the SQLite file {path.resolve()} does not "
+            "exist. Give the path of the ERP database, e.g. sqlite:////srv/erp/erp.sqlite "
+            "(four slashes before an absolute path)."
+        )
+
+
+def quarantine(table: RawTable) -> Quarantine:
+    """``<table>_quarantine``: the row as received (JSON text), its key, why it was not loaded
+    and when it was first read; its cursor as typed, when it could be."""
+    return Quarantine(
+        table_name=f"{table.name}_quarantine",
+        columns={
+            "quarantine_key": pa.string(),
+            "row_key": pa.string(),
+            "reason": pa.string(),
+            "raw_row": pa.string(),
+            table.cursor: pa.timestamp("us", tz="UTC"),
+            "read_at": pa.timestamp("us", tz="UTC"),
+        },
+        primary_key=("quarantine_key",),
+        # A row read again (NULL cursor, look-back) keeps its first read_at and is not doubled.
+        strategy="insert-only",
+    )
+
+
+def _reader(database_url: str, table: RawTable) -> Callable[[Any], Iterator[Any]]:
+    def read(cursor: dlt.sources.incremental[Any]) -> Iterator[Any]:
         engine = sa.create_engine(database_url)
         try:
-            source = sa.Table(table.name, sa.MetaData(), autoload_with=engine)
-            missing = sorted(set(table.columns) - set(source.c.keys()))
-            if missing:
-                raise ContractError(
-                    f"ERP table {table.name!r} lacks contract columns {missing}; "
-                    "see dbt_project/models/staging/erp/_erp__sources.yml"
-                )
+            source = _source_table(engine, table, database_url)
+            if source is None:
+                return
             since = _naive_utc(cursor.last_value)
-            query = (
-                sa.select(*(source.c[name] for name in table.columns))
-                .where(source.c[table.cursor] >= since)
-                .order_by(source.c[table.cursor])
-            )
+            # As the driver returns them: SQLAlchemy's own conversions would fail the whole read
+            # on one bad value (text in a numeric SQLite column, say).
+            raw = sa.types.NullType()
+            columns = [sa.type_coerce(source.c[name], raw).label(name) for name in table.columns]
+            # Ordered by cursor then key, copies of one key come together; the database sorts
+            # only within rows of one cursor value, which its cursor index already orders.
+            key = [source.c[k] for k in table.primary_key if k != table.cursor]
+            order = [source.c[table.cursor], *key]
+            unplaced = sa.select(*columns).where(source.c[table.cursor].is_(None)).order_by(*key)
+            recent = sa.select(*columns).where(source.c[table.cursor] >= since).order_by(*order)
+            sorter = _Sorter(table, quarantine(table), datetime.now(UTC))
             with engine.connect() as connection:
-                result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
-                for batch in result.mappings().partitions():
-                    yield table.to_arrow([dict(row) for row in batch])
+                for query in (unplaced, recent):
+                    result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
+                    yield from sorter.batches(result.mappings())
+            if sorter.reasons:
+                log.info(
+                    "ERP table %s: %d rows quarantined in raw_erp.%s (%s)",
+                    table.name,
+                    sum(sorter.reasons.values()),
+                    sorter.quarantine.table_name,
+                    ", ".join(f"{n} {reason}" for reason, n in sorter.reasons.most_common()),
+                )
         finally:
             engine.dispose()
 
     return read
 
 
+def _source_table(engine: sa.Engine, table: RawTable, database_url: str) -> sa.Table | None:
+    """The ERP's table of that name, checked against the contract; None when it is optional
+    and absent (it then lands empty)."""
+    where = sa.make_url(database_url).render_as_string(hide_password=True)
+    if not sa.inspect(engine).has_table(table.name):
+        if table.required:
+            raise ContractError(
+                f"The ERP at {where} has no table {table.name!r}, which the raw contract "
+                f"requires. Create it there (or a view of that name) with the columns listed "
+                f"in {CONTRACT_FILE}, or set ERP_DATABASE_URL to the database that holds it."
+            )
+        log.warning(
+            "ERP table %r is not in %s: it is optional, so raw_erp.%s is landed empty and the "
+            "marts built on it will be empty.",
+            table.name,
+            where,
+            table.name,
+        )
+        return None
+    source = sa.Table(table.name, sa.MetaData(), autoload_with=engine)
+    missing = sorted(set(table.columns) - set(source.c.keys()))
+    if missing:
+        raise ContractError(
+            f"ERP table {table.name!r} at {where} lacks contract columns {missing}; "
+            f"see {CONTRACT_FILE}"
+        )
+    return source
+
+
+class _Sorter:
+    """Turns rows as the driver returns them into Arrow batches of the contract's types and
+    quarantine batches, counting the reasons."""
+
+    def __init__(self, table: RawTable, quarantine: Quarantine, read_at: datetime) -> None:
+        self.table = table
+        self.quarantine = quarantine
+        self.read_at = read_at
+        self.typers = {name: _typer(name, t) for name, t in table.columns.items()}
+        self.reasons: Counter[str] = Counter()
+
+    def batches(self, rows: Iterable[Any]) -> Iterator[Any]:
+        good: list[dict] = []
+        bad: list[dict] = []
+        key = self.table.primary_key
+        for _, copies in groupby(rows, key=lambda row: tuple(row[k] for k in key)):
+            self._sort([dict(row) for row in copies], good, bad)
+            if len(good) >= BATCH_ROWS:
+                yield from self._flush(good, bad)
+                good, bad = [], []
+        yield from self._flush(good, bad)
+
+    def _sort(self, copies: list[dict], good: list[dict], bad: list[dict]) -> None:
+        """One key's rows (more than one when duplicated) into ``good`` and ``bad``."""
+        if len(copies) == 1:  # the common case: no JSON text needed
+            try:
+                good.append(self._typed(copies[0]))
+            except ValueError as error:
+                bad.append(self._quarantined(copies[0], str(error)))
+            return
+        kept: str | None = None
+        texts = sorted((_json(raw), raw) for raw in copies)
+        for copy, (text, raw) in enumerate(texts, start=1):
+            try:
+                typed = self._typed(raw)
+            except ValueError as error:
+                bad.append(self._quarantined(raw, str(error), text, copy))
+                continue
+            if kept is None:
+                kept = text
+                good.append(typed)
+                continue
+            same = "identical to" if text == kept else "differs from"
+            names = " and ".join(self.table.primary_key)
+            reason = f"duplicate key: another row has the same {names}; this one {same} it"
+            bad.append(self._quarantined(raw, reason, text, copy))
+
+    def _typed(self, raw: dict) -> dict:
+        typed = {name: self.typers[name](raw[name]) for name in self.table.columns}
+        if typed[self.table.cursor] is None:
+            raise ValueError(
+                f"{self.table.cursor} is NULL: an incremental read cannot place the row, so it is "
+                "read again on every run until the ERP sets it"
+            )
+        for name in self.table.primary_key:
+            if typed[name] is None:
+                raise ValueError(f"{name} is NULL: the row has no key")
+        return typed
+
+    def _quarantined(self, raw: dict, reason: str, text: str | None = None, copy: int = 1) -> dict:
+        """The quarantine row of ``raw``; ``copy`` tells identical copies of a row apart."""
+        text = _json(raw) if text is None else text
+        self.reasons[reason.split(":")[0]] += 1
+        try:
+            cursor = self.typers[self.table.cursor](raw[self.table.cursor])
+        except ValueError:
+            cursor = None
+        identity = f"{reason}\n{copy}\n{text}".encode()
+        return {
+            "quarantine_key": hashlib.sha256(identity).hexdigest(),
+            "row_key": _json({k: raw[k] for k in self.table.primary_key}),
+            "reason": reason,
+            "raw_row": text,
+            self.table.cursor: cursor,
+            "read_at": self.read_at,
+        }
+
+    def _flush(self, good: list[dict], bad: list[dict]) -> Iterator[Any]:
+        if good:
+            try:
+                batch = self.table.to_arrow(good)
+            except (pa.ArrowException, ValueError, TypeError, OverflowError):
+                # Typing should have caught it; find the rows Arrow refuses, one by one.
+                batch = self._arrow_rows_one_by_one(good, bad)
+            yield batch
+        if bad:
+            yield self.quarantine.batch(bad)
+
+    def _arrow_rows_one_by_one(self, good: list[dict], bad: list[dict]) -> pa.Table:
+        loadable = []
+        for row in good:
+            try:
+                self.table.to_arrow([row])
+            except (pa.ArrowException, ValueError, TypeError, OverflowError) as error:
+                bad.append(self._quarantined(row, f"not loadable: {error}"))
+                continue
+            loadable.append(row)
+        return self.table.to_arrow(loadable)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
 def _naive_utc(value: datetime) -> datetime:
     # Databases store the contract's timestamps without a zone, in UTC.
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+# Typing by the contract. Each function takes what a driver returns (SQLite gives text for
+# dates and whatever was stored for numbers; PostgreSQL and MySQL give Python types) and
+# returns the contract's type, or raises ValueError saying why it cannot without changing it.
+
+
+def _typer(name: str, data_type: str) -> Callable[[Any], Any]:
+    if data_type.startswith("decimal"):
+        precision, scale = (int(n) for n in data_type[data_type.index("(") + 1 : -1].split(","))
+        convert = _decimal(precision, scale)
+        expected = f"a number with at most {scale} decimals that {data_type} holds"
+    else:
+        convert, expected = _CONVERTERS[data_type]
+
+    def typed(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return convert(value)
+        except (ValueError, TypeError, ArithmeticError):
+            raise ValueError(f"{name} is not {expected}: {value!r}") from None
+
+    return typed
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return value if isinstance(value, str) else str(value)
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError
+    if isinstance(value, int):
+        return value
+    number = Decimal(value.strip() if isinstance(value, str) else str(value))
+    if number != number.to_integral_value():
+        raise ValueError
+    return int(number)
+
+
+def _double(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError
+    return float(value.strip() if isinstance(value, str) else value)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "t", "yes"):
+        return True
+    if text in ("0", "false", "f", "no"):
+        return False
+    raise ValueError
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        if value.time() != time(0):
+            raise ValueError
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return _day(datetime.fromisoformat(value.strip()))
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        # Naive timestamps are UTC, as the contract says.
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=UTC)
+    return _instant(datetime.fromisoformat(value.strip()))
+
+
+def _decimal(precision: int, scale: int) -> Callable[[Any], Decimal]:
+    unit = Decimal(1).scaleb(-scale)
+    limit = Decimal(10) ** (precision - scale)
+
+    def convert(value: Any) -> Decimal:
+        if isinstance(value, bool):
+            raise TypeError
+        number = Decimal(value.strip() if isinstance(value, str) else str(value))
+        if not number.is_finite() or abs(number) >= limit:
+            raise ValueError
+        rounded = number.quantize(unit)
+        # A float (SQLite's REAL) may carry binary noise beyond the cents; any other value
+        # with more decimals than the contract keeps would be changed by loading it.
+        noise = Decimal("1e-9") * max(Decimal(1), abs(number)) if isinstance(value, float) else 0
+        if abs(rounded - number) > noise:
+            raise ValueError
+        return rounded
+
+    return convert
+
+
+_CONVERTERS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "varchar": (_text, "text"),
+    "bigint": (_whole, "a whole number"),
+    "integer": (_whole, "a whole number"),
+    "double": (_double, "a number"),
+    "boolean": (_boolean, "true or false"),
+    "date": (_day, "a date"),
+    "timestamp": (_instant, "a timestamp"),
+}

@@ -20,6 +20,7 @@ import dlt
 from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import (
     contract_resource,
+    file_quarantine,
     incremental_cursor,
     load_file,
 )
@@ -34,7 +35,7 @@ def hr_source(export_path: str | None = None) -> Iterator[Any]:
     (table,) = source_tables("hr").values()
     cursor = incremental_cursor(table.cursor, "")
     rows = None if export_path is None else _reader(Path(export_path), table)
-    yield contract_resource(table, rows, cursor)
+    yield contract_resource(table, rows, cursor, file_quarantine(table))
 
 
 def typed_response(record: dict[str, str], table: RawTable) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import duckdb
 from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import (
     contract_resource,
+    file_quarantine,
     incremental_cursor,
     load_file,
 )
@@ -33,7 +34,7 @@ def web_source(events_path: str | None = None) -> Iterator[Any]:
     (table,) = source_tables("web").values()
     cursor = incremental_cursor(table.cursor, "")
     rows = None if events_path is None else _reader(Path(events_path), table)
-    yield contract_resource(table, rows, cursor)
+    yield contract_resource(table, rows, cursor, file_quarantine(table))
 
 
 def check_event(record: Any) -> str | None:

@@ -1,0 +1,226 @@
+"""Extraction of the ERP from real SQLite files shaped by the raw contract: every contract table
+lands (empty or absent ones too), and no row is read wrong without a trace in quarantine."""
+
+import json
+import logging
+import sqlite3
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_dlt import DagsterDltResource
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from orchestration.defs.ingest.assets import erp_raw, pipeline
+from orchestration.defs.ingest.systems import SourceSystems
+from orchestration.lib.raw_contract import source_tables
+from orchestration.lib.sources.erp import ErpUnreachable, erp_source
+
+TABLES = source_tables("erp")
+REQUIRED = [name for name, table in TABLES.items() if table.required]
+OPTIONAL = [name for name, table in TABLES.items() if not table.required]
+SQLITE_TYPES = {"bigint": "INTEGER", "integer": "INTEGER", "varchar": "TEXT", "double": "REAL"}
+# What DuckDB reports for each contract type once landed.
+DUCKDB_TYPES = {
+    "bigint": "BIGINT",
+    "integer": "BIGINT",
+    "varchar": "VARCHAR",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def contract_erp(path, tables=tuple(TABLES), rows=None):
+    """A SQLite ERP with the contract's ``tables`` and their columns, holding ``rows``
+    (table → list of dicts, absent columns NULL). SQLite stores what it is given, text in a
+    numeric column included, as a careless ERP would."""
+    with sqlite3.connect(path) as db:
+        for name in tables:
+            columns = TABLES[name].columns
+            spec = ", ".join(f"{c} {SQLITE_TYPES.get(t, t.upper())}" for c, t in columns.items())
+            db.execute(f"create table {name} ({spec})")
+        for name, records in (rows or {}).items():
+            insert(db, name, records)
+    return f"sqlite:///{path}"
+
+
+def insert(db, name, records):
+    columns = list(TABLES[name].columns)
+    db.executemany(
+        f"insert into {name} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+        [[record.get(c) for c in columns] for record in records],
+    )
+
+
+def line(order_line_id, updated_at="2026-06-01 10:00:00", **values):
+    return {
+        "order_line_id": order_line_id,
+        "order_id": 1,
+        "product_id": 7,
+        "quantity": 2,
+        "unit_price": "10.50",
+        "discount_amount": 0,
+        "tax_amount": "2.10",
+        "updated_at": updated_at,
+        **values,
+    }
+
+
+def query(warehouse, sql):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def column_types(warehouse, table):
+    return dict(
+        query(
+            warehouse,
+            "select column_name, data_type from information_schema.columns "
+            f"where table_schema = 'raw_erp' and table_name = '{table}'",
+        )
+    )
+
+
+def expected_type(data_type):
+    if data_type.startswith("decimal"):
+        return data_type.upper().replace(" ", "")
+    return DUCKDB_TYPES[data_type]
+
+
+def quarantined(warehouse, table="order_lines"):
+    return query(
+        warehouse,
+        f"select row_key, reason, raw_row, read_at from raw_erp.{table}_quarantine order by 3",
+    )
+
+
+def test_an_erp_whose_tables_are_empty_lands_every_table_with_the_contracts_columns_and_types(
+    warehouse, tmp_path
+):
+    pipeline("erp", warehouse).run(erp_source(contract_erp(tmp_path / "erp.sqlite")))
+    for name, table in TABLES.items():
+        types = column_types(warehouse, name)
+        assert {c: types.get(c) for c in table.columns} == {
+            c: expected_type(t) for c, t in table.columns.items()
+        }
+        assert query(warehouse, f"select count(*) from raw_erp.{name}") == [(0,)]
+        assert query(warehouse, f"select count(*) from raw_erp.{name}_quarantine") == [(0,)]
+
+
+def test_an_absent_optional_table_lands_empty_with_a_warning_naming_it(warehouse, tmp_path, caplog):
+    url = contract_erp(tmp_path / "erp.sqlite", tables=REQUIRED, rows={"order_lines": [line(1)]})
+    with caplog.at_level(logging.WARNING, logger="orchestration.lib.sources"):
+        pipeline("erp", warehouse).run(erp_source(url))
+    assert query(warehouse, "select count(*) from raw_erp.order_lines") == [(1,)]
+    for name in OPTIONAL:
+        assert set(TABLES[name].columns) <= set(column_types(warehouse, name))
+        assert query(warehouse, f"select count(*) from raw_erp.{name}") == [(0,)]
+        (warning,) = [r.getMessage() for r in caplog.records if f"'{name}'" in r.getMessage()]
+        assert "optional" in warning and "empty" in warning and str(tmp_path) in warning
+
+
+def test_an_absent_required_table_stops_the_run_naming_it_the_database_and_what_to_do(
+    warehouse, tmp_path
+):
+    url = contract_erp(tmp_path / "erp.sqlite", tables=["customers", "order_lines"])
+    with pytest.raises(PipelineStepFailed) as failure:
+        pipeline("erp", warehouse).run(erp_source(url))
+    message = str(failure.value)
+    assert "no table 'orders'" in message and "requires" in message
+    assert str(tmp_path / "erp.sqlite") in message
+    assert "_erp__sources.yml" in message and "ERP_DATABASE_URL" in message
+
+
+def test_a_sqlite_url_to_a_missing_file_is_an_error_and_creates_no_database(tmp_path):
+    missing = tmp_path / "typo" / "erp.sqlite"
+    with pytest.raises(ErpUnreachable, match="does not exist"):
+        erp_source(f"sqlite:///{missing}")
+    assert not missing.exists()
+
+
+def test_a_row_with_a_null_updated_at_is_quarantined_once_and_read_again_on_every_run(
+    warehouse, tmp_path
+):
+    erp = tmp_path / "erp.sqlite"
+    url = contract_erp(erp, rows={"order_lines": [line(1), line(2, updated_at=None)]})
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert query(warehouse, "select order_line_id from raw_erp.order_lines") == [(1,)]
+    ((key, reason, raw_row, first_read),) = quarantined(warehouse)
+    assert json.loads(key) == {"order_line_id": 2, "updated_at": None}
+    assert reason.startswith("updated_at is NULL")
+    assert json.loads(raw_row)["unit_price"] == 10.5  # as SQLite returns it
+
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert [r[3] for r in quarantined(warehouse)] == [first_read]
+    trace = pipeline("erp", warehouse).last_trace.last_normalize_info.row_counts
+    assert trace["order_lines_quarantine"] == 1  # seen again, not stored twice
+
+    # Once the ERP sets it, the row loads, though older than the cursor's look-back.
+    with sqlite3.connect(erp) as db:
+        db.execute("update order_lines set updated_at = '2020-01-01' where order_line_id = 2")
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert query(warehouse, "select count(*) from raw_erp.order_lines") == [(1,)]
+
+
+def test_copies_of_one_key_load_once_and_the_other_copies_are_traced(warehouse, tmp_path):
+    copies = [line(1), line(1), line(1, quantity=3), line(2)]
+    url = contract_erp(tmp_path / "erp.sqlite", rows={"order_lines": copies})
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert query(
+        warehouse, "select order_line_id, quantity from raw_erp.order_lines order by 1"
+    ) == [(1, 2), (2, 2)]
+    reasons = sorted(reason for _, reason, _, _ in quarantined(warehouse))
+    assert len(reasons) == 2 and all(r.startswith("duplicate key") for r in reasons)
+    assert "differs from" in reasons[0] and "identical to" in reasons[1]
+
+    pipeline("erp", warehouse).run(erp_source(url))  # read again within the look-back
+    assert len(quarantined(warehouse)) == 2
+    assert query(warehouse, "select count(*) from raw_erp.order_lines") == [(2,)]
+
+
+def test_values_the_contract_cannot_hold_are_quarantined_and_the_rest_of_the_table_loads(
+    warehouse, tmp_path
+):
+    bad = {
+        3: {"unit_price": "abc"},
+        4: {"tax_amount": "1.005"},
+        5: {"quantity": 2.5},
+        6: {"updated_at": "yesterday"},
+    }
+    rows = [line(1), line(2, unit_price=12.2), *(line(n, **v) for n, v in bad.items())]
+    url = contract_erp(tmp_path / "erp.sqlite", rows={"order_lines": rows})
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert query(
+        warehouse, "select order_line_id, unit_price::varchar from raw_erp.order_lines order by 1"
+    ) == [(1, "10.50"), (2, "12.20")]
+    reasons = {json.loads(key)["order_line_id"]: r for key, r, _, _ in quarantined(warehouse)}
+    assert reasons == {
+        3: "unit_price is not a number with at most 2 decimals that decimal(18,2) holds: 'abc'",
+        4: "tax_amount is not a number with at most 2 decimals that decimal(18,2) holds: 1.005",
+        5: "quantity is not a whole number: 2.5",
+        6: "updated_at is not a timestamp: 'yesterday'",
+    }
+
+
+def test_the_extraction_asset_counts_quarantined_rows_per_table_and_warns(tmp_path, monkeypatch):
+    rows = {"order_lines": [line(1), line(2, updated_at=None), line(3, unit_price="n/a")]}
+    monkeypatch.setenv("ERP_DATABASE_URL", contract_erp(tmp_path / "erp.sqlite", rows=rows))
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [erp_raw],
+            instance=instance,
+            resources={"dlt": DagsterDltResource(), "systems": SourceSystems()},
+        )
+        warnings = [
+            e.message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING
+        ]
+    counts = {
+        e.asset_key.path[-1]: e.materialization.metadata["quarantined_rows"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert counts == {name: 2 if name == "order_lines" else 0 for name in TABLES}
+    (warning,) = [w for w in warnings if "order_lines_quarantine" in w]
+    assert "2 rows" in warning
