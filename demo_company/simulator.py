@@ -35,6 +35,12 @@ EPOCH = date(1970, 1, 1)
 HISTORY_YEARS = 3
 TAX_RATE = 0.20
 CURRENCY = "EUR"
+# The ERP's reference rates, as the ECB publishes them: units of each currency per euro, on
+# TARGET business days only. The demo's customers all pay in euros, so no amount converts;
+# the rates are there as a user's ERP would hold them. Levels are a random walk from these.
+RATE_CURRENCIES = {"USD": 1.10, "GBP": 0.86, "PLN": 4.30, "CHF": 0.96}
+RATE_DAILY_VOLATILITY = 0.004
+RATE_PUBLICATION_HOUR = 15  # 16:00 CET, in UTC
 # Leads are created up to this many days before their customer's first order, so customers are
 # simulated this far beyond "as of" to know today's leads.
 LEAD_HORIZON_DAYS = 120
@@ -57,6 +63,7 @@ class Stream(IntEnum):
     WEB = 12
     CHURN = 13
     HR = 14
+    RATES = 15
 
 
 @dataclass(frozen=True)
@@ -1050,8 +1057,64 @@ def _products_table(world: World) -> dict[str, list]:
     }
 
 
+def easter_sunday(year: int) -> date:
+    """Gregorian Easter Sunday (the anonymous Gregorian algorithm).
+
+    >>> easter_sunday(2026), easter_sunday(2024)
+    (datetime.date(2026, 4, 5), datetime.date(2024, 3, 31))
+    """
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 19 * ell) // 433
+    month = (h + ell - 7 * m + 90) // 25
+    return date(year, month, (h + ell - 7 * m + 33 * month + 19) % 32)
+
+
+def is_rate_day(day: date) -> bool:
+    """A TARGET business day, when the ECB publishes reference rates: not a weekend, New
+    Year's Day, Good Friday, Easter Monday, 1 May, 25 or 26 December."""
+    easter = easter_sunday(day.year)
+    holidays = {(1, 1), (5, 1), (12, 25), (12, 26)}
+    return (
+        day.weekday() < 5
+        and (day.month, day.day) not in holidays
+        and day not in (easter - timedelta(days=2), easter + timedelta(days=1))
+    )
+
+
+def _exchange_rates_table(world: World) -> dict[str, list]:
+    calendar = world.calendar
+    epoch_days = [
+        d
+        for d in range(calendar.day0, calendar.day0 + calendar.as_of + 1)
+        if is_rate_day(day_of(d))
+    ]
+    # One draw per publication day, keyed by the day: a later "as of" only adds days.
+    moves = np.array(
+        [
+            rng_for(world.config, Stream.RATES, d).normal(
+                0, RATE_DAILY_VOLATILITY, len(RATE_CURRENCIES)
+            )
+            for d in epoch_days
+        ]
+    ).reshape(len(epoch_days), len(RATE_CURRENCIES))
+    levels = np.round(np.array(list(RATE_CURRENCIES.values())) * np.exp(moves.cumsum(axis=0)), 4)
+    days = np.repeat(np.array(epoch_days, dtype=np.int64), len(RATE_CURRENCIES))
+    return {
+        "rate_date": iso_dates(days).tolist(),
+        "base_currency": [CURRENCY] * len(days),
+        "currency": list(RATE_CURRENCIES) * len(epoch_days),
+        "rate": levels.ravel().tolist(),
+        "updated_at": erp_timestamps(days * DAY + RATE_PUBLICATION_HOUR * 3600).tolist(),
+    }
+
+
 def erp_tables(world: World, chunk_days: int = 60) -> Iterator[tuple[str, dict[str, list]]]:
-    """The five ERP tables as of the world's day, as (table, columns) chunks.
+    """The ERP tables as of the world's day, as (table, columns) chunks.
 
     Order lines are rebuilt day by day (the same draws as for the headers) so that memory
     stays bounded at any scale.
@@ -1092,10 +1155,12 @@ def erp_tables(world: World, chunk_days: int = 60) -> Iterator[tuple[str, dict[s
             "order_id": (refunded + 1).tolist(),
             "refund_date": iso_dates(refunded_at // DAY).tolist(),
             "amount": orders.refund_amount[refunded].tolist(),
+            "currency": [CURRENCY] * len(refunded),
             "reason": [REFUND_REASONS[r] for r in orders.refund_reason[refunded]],
             "updated_at": erp_timestamps(refunded_at).tolist(),
         },
     )
+    yield "exchange_rates", _exchange_rates_table(world)
 
 
 def _lines_chunk(world: World, start: int, stop: int) -> dict[str, list]:

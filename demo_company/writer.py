@@ -1,6 +1,6 @@
 """Writes the demo company to a folder, the way its source systems would hold it.
 
-- ``erp.sqlite``: the five ERP tables of the raw contract (one row per id, its latest version);
+- ``erp.sqlite``: the ERP tables of the raw contract (one row per key, its latest version);
 - ``crm.sqlite``: the store the CRM API serves, one table per object type;
 - ``web/events_YYYY-MM-DD.jsonl``: one file of web events per day;
 - ``hr/pulse_YYYY-MM.csv``: one export of employee pulse responses per survey month;
@@ -63,7 +63,13 @@ ERP_SCHEMA = {
     },
     "refunds": {
         "refund_id": "INTEGER PRIMARY KEY", "order_id": "INTEGER NOT NULL", "refund_date": "DATE",
-        "amount": "NUMERIC(18, 2)", "reason": "TEXT", "updated_at": "TIMESTAMP NOT NULL",
+        "amount": "NUMERIC(18, 2)", "currency": "TEXT", "reason": "TEXT",
+        "updated_at": "TIMESTAMP NOT NULL",
+    },
+    "exchange_rates": {
+        "rate_date": "DATE NOT NULL", "base_currency": "TEXT NOT NULL",
+        "currency": "TEXT NOT NULL", "rate": "DOUBLE NOT NULL",
+        "updated_at": "TIMESTAMP NOT NULL",
     },
 }  # fmt: skip
 MANIFEST = "demo.json"

@@ -8,13 +8,13 @@ orders as (
 
 order_lines as (
 
-    select * from {{ ref('stg_erp__order_lines') }}
+    select * from {{ ref('int_order_lines_converted') }}
 
 ),
 
 refunds as (
 
-    select * from {{ ref('stg_erp__refunds') }}
+    select * from {{ ref('int_refunds_converted') }}
 
 ),
 
@@ -26,12 +26,14 @@ customers as (
 
 order_line_totals as (
 
+    -- amounts in the reporting currency; null when a line has no exchange rate, never a
+    -- partial sum
     select
         order_id,
         count(*) as line_count,
         -- revenue is net of discounts and excludes tax
-        sum(quantity * unit_price - discount_amount) as line_revenue,
-        sum(tax_amount) as tax_amount,
+        case when count(line_revenue) = count(*) then sum(line_revenue) end as line_revenue,
+        case when count(tax_amount) = count(*) then sum(tax_amount) end as tax_amount,
         max(_loaded_at) as _loaded_at
     from order_lines
     group by order_id
@@ -41,14 +43,48 @@ order_line_totals as (
 order_refunds as (
 
     -- credit notes count against the order they refund, on the order date (not the refund
-    -- date), so a customer's value follows their orders
+    -- date), so a customer's value follows their orders; each is converted at the rate of its
+    -- own date, and a credit note without a rate leaves the sum null
     select
         order_id,
         count(*) as refund_count,
-        sum(refund_amount) as refunded_amount,
+        case
+            when count(refund_amount) = count(*) then sum(refund_amount)
+        end as refunded_amount,
         max(_loaded_at) as _loaded_at
     from refunds
     group by order_id
+
+),
+
+order_amounts as (
+
+    -- per order, in the reporting currency: 0 without lines or refunds, null when one of them
+    -- has no exchange rate (never counted as 0)
+    select
+        orders.order_id,
+        coalesce(order_line_totals.line_count, 0) as line_count,
+        case
+            when order_line_totals.order_id is null then 0
+            else order_line_totals.line_revenue
+        end as line_revenue,
+        case
+            when order_refunds.order_id is null then 0
+            else order_refunds.refunded_amount
+        end as refunded_amount,
+        case
+            when order_line_totals.order_id is null then 0
+            else order_line_totals.tax_amount
+        end as tax_amount,
+        greatest(
+            coalesce(order_line_totals._loaded_at, orders._loaded_at),
+            coalesce(order_refunds._loaded_at, orders._loaded_at)
+        ) as _loaded_at
+    from orders
+    left join order_line_totals
+        on orders.order_id = order_line_totals.order_id
+    left join order_refunds
+        on orders.order_id = order_refunds.order_id
 
 ),
 
@@ -67,37 +103,34 @@ final as (
         orders.status,
         orders.is_cancelled,
         orders.channel,
+        -- the currency the ERP holds the order in; every amount here is converted from it
         orders.currency,
 
-        -- measures (net of tax)
-        coalesce(order_line_totals.line_count, 0) as line_count,
-        cast(coalesce(order_line_totals.line_revenue, 0) as decimal(18, 2)) as line_revenue,
-        cast(coalesce(order_refunds.refunded_amount, 0) as decimal(18, 2)) as refunded_amount,
+        -- measures (net of tax, in the reporting currency)
+        order_amounts.line_count,
+        cast(order_amounts.line_revenue as decimal(18, 2)) as line_revenue,
+        cast(order_amounts.refunded_amount as decimal(18, 2)) as refunded_amount,
         cast(
-            coalesce(order_line_totals.line_revenue, 0)
-            - coalesce(order_refunds.refunded_amount, 0)
-            as decimal(18, 2)
+            order_amounts.line_revenue - order_amounts.refunded_amount as decimal(18, 2)
         ) as net_revenue,
-        cast(coalesce(order_line_totals.tax_amount, 0) as decimal(18, 2)) as tax_amount,
+        cast(order_amounts.tax_amount as decimal(18, 2)) as tax_amount,
 
         -- dates
         orders.order_date,
         orders.earliest_order_date,
 
-        -- lineage: the latest raw load among everything this row is built from; incremental
-        -- marts recompute from the order date of every order loaded since their last build
+        -- lineage: the latest raw load among everything this row is built from (exchange
+        -- rates included); incremental marts recompute from the order date of every order
+        -- loaded since their last build
         greatest(
             orders._loaded_at,
-            coalesce(order_line_totals._loaded_at, orders._loaded_at),
-            coalesce(order_refunds._loaded_at, orders._loaded_at),
+            order_amounts._loaded_at,
             coalesce(customers._loaded_at, orders._loaded_at)
         ) as _loaded_at
 
     from orders
-    left join order_line_totals
-        on orders.order_id = order_line_totals.order_id
-    left join order_refunds
-        on orders.order_id = order_refunds.order_id
+    inner join order_amounts
+        on orders.order_id = order_amounts.order_id
     left join customers
         on orders.customer_id = customers.customer_id
 

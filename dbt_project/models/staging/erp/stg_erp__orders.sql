@@ -28,7 +28,9 @@ final as (
         -- dimensions
         lower(nullif(trim(status), '')) as status,
         coalesce(lower(trim(status)) = 'cancelled', false) as is_cancelled,
-        upper(nullif(trim(currency), '')) as currency,
+        -- an order without a currency is in the reporting currency (a business in one
+        -- currency need not fill it)
+        coalesce(upper(nullif(trim(currency), '')), {{ reporting_currency() }}) as currency,
         lower(nullif(trim(channel), '')) as channel,
 
         -- dates: order_date is already the calendar day in the reporting time zone

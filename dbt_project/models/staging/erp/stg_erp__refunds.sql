@@ -24,8 +24,10 @@ final as (
 
         -- dimensions
         nullif(trim(reason), '') as reason,
+        -- null when the ERP sent none: the refund is then in its order's currency
+        upper(nullif(trim(currency), '')) as currency,
 
-        -- measures (net of tax, positive)
+        -- measures (net of tax, positive, in the refund's currency)
         cast(amount as decimal(18, 2)) as refund_amount,
 
         -- dates

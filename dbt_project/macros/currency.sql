@@ -1,0 +1,25 @@
+{#
+    Money in the marts is in the reporting currency, var('reporting_currency') (set from the
+    REPORTING_CURRENCY setting), converted at the rate of the day of the order or refund.
+    int_exchange_rates_daily holds the rates; these macros are the one way amounts use them.
+#}
+
+{# The reporting currency as an upper-case SQL string literal. #}
+{% macro reporting_currency() -%}
+    '{{ var("reporting_currency") | upper }}'
+{%- endmacro %}
+
+
+{#
+    `amount` (in `currency`) in the reporting currency, rounded to the cent: as it is when
+    already in the reporting currency (no rate needed), else times `rate` (units of reporting
+    currency per unit of `currency`, from int_exchange_rates_daily). A missing rate gives
+    null, never 1:1; assert_every_order_and_refund_has_an_exchange_rate names those rows.
+#}
+{% macro to_reporting_currency(amount, currency, rate) -%}
+    case
+        when {{ currency }} = {{ reporting_currency() }}
+            then cast(({{ amount }}) as decimal(18, 2))
+        else cast(({{ amount }}) * {{ rate }} as decimal(18, 2))
+    end
+{%- endmacro %}
