@@ -4,7 +4,8 @@ Companies (b2b customers and prospects), contacts (customers' people and leads t
 buy), deals, support tickets, survey feedback (CSAT and CES after tickets, quarterly NPS),
 logged conversations and online reviews. Every object has the envelope HubSpot sends (id,
 createdAt, updatedAt, archived) and string properties named as in the raw contract; an unset
-property is an empty string.
+property is an empty string. This is the store the demo CRM server (``crm_server``) shows as
+HubSpot does: its own object types, property names, associations and pipeline stage ids.
 
 An object exists once it was created by the end of the "as of" day; its properties and
 ``updatedAt`` are those of its latest change by then (a lead becoming a customer, a ticket
