@@ -274,17 +274,23 @@ def test_associations_fill_the_link_columns_primary_first(recorded, warehouse):
 
 
 @pytest.mark.parametrize(
-    ("erp_link", "expected"),
-    [("erp_customer_id", "4711"), ("sap_customer_number", "5001"), ("domain", None)],
+    ("erp_link", "company_link", "consumer_link"),
+    [
+        ("erp_customer_id", "4711", "4800"),
+        ("sap_customer_number", "5001", ""),
+        ("domain", None, "4800"),  # companies by domain; consumers by the default property
+    ],
 )
 def test_the_erp_link_is_the_configured_company_property_or_the_domain(
-    recorded, warehouse, erp_link, expected
+    recorded, warehouse, erp_link, company_link, consumer_link
 ):
     url, account = recorded()
-    pipeline("crm", warehouse).run(crm_source(url, erp_link=erp_link).with_resources("companies"))
+    source = crm_source(url, erp_link=erp_link).with_resources("companies", "contacts")
+    pipeline("crm", warehouse).run(source)
     company = landed(warehouse, "companies")["101"]
-    assert company["erp_customer_id"] == expected
+    assert company["erp_customer_id"] == company_link
     assert company["domain"] == "acme-tools.example"  # what staging matches with domain
+    assert landed(warehouse, "contacts")["202"]["erp_customer_id"] == consumer_link
     (search,) = [body for _, u, body in account.requests if u.endswith("/companies/search")]
     erp_properties = set(search["properties"]) & {"erp_customer_id", "sap_customer_number"}
     assert erp_properties == (set() if erp_link == "domain" else {erp_link})

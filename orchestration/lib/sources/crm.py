@@ -88,11 +88,14 @@ def crm_objects(
 ) -> dict[str, list[CrmObject]]:
     """Contract table → the HubSpot object types read into it.
 
-    ``erp_link`` names the company (and contact) property holding the ERP customer number;
-    ``domain`` reads none, and staging links a company to the ERP customer at its domain.
+    ``erp_link`` names the company property holding the ERP customer number; ``domain``
+    reads none, and staging links a company to the ERP customer at its domain. Contacts (a
+    consumer buys as themselves) carry it in the contact property of the same name, or
+    ``erp_customer_id`` when the companies are linked by domain.
     ``reviews_object`` is the custom object holding online reviews (None: no reviews).
     """
     erp = {} if erp_link == "domain" else {"erp_customer_id": erp_link}
+    contact_erp = {"erp_customer_id": DEFAULT_ERP_LINK if erp_link == "domain" else erp_link}
     company = Link("company_id", "companies")
     contact = Link("contact_id", "contacts")
     engagements = [
@@ -137,7 +140,7 @@ def crm_objects(
                     "lifecyclestage": "lifecyclestage",
                     "lead_source": "hs_analytics_source",
                     "createdate": "createdate",
-                    **erp,
+                    **contact_erp,
                 },
                 (company,),
                 modified="lastmodifieddate",

@@ -15,30 +15,44 @@ latest as (
 
 ),
 
+live as (
+
+    -- HubSpot may not report the associations of a deleted object: a deleted ticket
+    -- keeps the links of its latest live version
+    select *
+    from source
+    where not coalesce(archived, false)
+    {{ latest_version('id') }}
+
+),
+
 final as (
 
     select
         -- ids
-        id as ticket_id,
-        nullif(trim(company_id), '') as company_id,
+        latest.id as ticket_id,
+        coalesce(nullif(trim(latest.company_id), ''), nullif(trim(live.company_id), ''))
+            as company_id,
 
         -- dimensions
-        lower(nullif(trim(hs_pipeline_stage), '')) as pipeline_stage,
-        lower(nullif(trim(hs_ticket_category), '')) as category,
-        lower(nullif(trim(hs_ticket_priority), '')) as priority,
+        lower(nullif(trim(latest.hs_pipeline_stage), '')) as pipeline_stage,
+        lower(nullif(trim(latest.hs_ticket_category), '')) as category,
+        lower(nullif(trim(latest.hs_ticket_priority), '')) as priority,
         -- archived objects are deleted in the CRM; kept and flagged so models choose
-        coalesce(archived, false) as is_deleted,
+        coalesce(latest.archived, false) as is_deleted,
 
         -- free text (may mention people; read by text analysis, never copied to marts)
-        nullif(trim(subject), '') as subject,
+        nullif(trim(latest.subject), '') as subject,
 
         -- timestamps
-        {{ iso_text_to_reporting_timezone('closed_date') }} as closed_at,
-        {{ to_reporting_timezone('created_at') }} as created_at,
-        {{ to_reporting_timezone('updated_at') }} as updated_at,
-        {{ dlt_load_id_to_timestamp('_dlt_load_id') }} as _loaded_at
+        {{ iso_text_to_reporting_timezone('latest.closed_date') }} as closed_at,
+        {{ to_reporting_timezone('latest.created_at') }} as created_at,
+        {{ to_reporting_timezone('latest.updated_at') }} as updated_at,
+        {{ dlt_load_id_to_timestamp('latest._dlt_load_id') }} as _loaded_at
 
     from latest
+    left join live
+        on latest.id = live.id
 
 )
 
