@@ -308,7 +308,8 @@ class HubSpot:
         read_at_bound: set[str] = set()
         while True:
             last, last_ids, complete = bound, set(read_at_bound), True
-            for page, total, seen in self._search(obj, [_filter(obj.modified, "GTE", bound)]):
+            for page, done in self._search(obj, [_filter(obj.modified, "GTE", bound)]):
+                complete = done
                 fresh = [
                     o for o in page if _modified(obj, o) != bound or o["id"] not in read_at_bound
                 ]
@@ -318,7 +319,6 @@ class HubSpot:
                     last = when
                 if fresh:
                     yield fresh
-                complete = seen >= total
             if complete:
                 return
             if last == bound:  # a whole window at one instant: read it by id, then go on
@@ -332,20 +332,22 @@ class HubSpot:
         while True:
             filters = [_filter(obj.modified, "EQ", moment), _filter("hs_object_id", "GT", after_id)]
             complete = True
-            for page, total, seen in self._search(obj, filters, sort="hs_object_id"):
+            for page, done in self._search(obj, filters, sort="hs_object_id"):
+                complete = done
                 if page:
                     after_id = int(page[-1]["id"])
                 fresh = [o for o in page if o["id"] not in skip]
                 if fresh:
                     yield fresh
-                complete = seen >= total
             if complete:
                 return
 
     def _search(
         self, obj: CrmObject, filters: list[dict], sort: str | None = None
-    ) -> Iterator[tuple[list[dict], int, int]]:
-        """(page, total, results read so far) of one search, up to the end of its window."""
+    ) -> Iterator[tuple[list[dict], bool]]:
+        """The pages of one search up to the end of its window, each with whether the search
+        is complete once it is read: not when the window ends it (the next page would start
+        past it, or the pages end while ``total`` counts more)."""
         body = {
             "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": sort or obj.modified, "direction": "ASCENDING"}],
@@ -358,15 +360,14 @@ class HubSpot:
             answer = self.call("POST", path, json=body)
             results = answer.get("results", [])
             seen += len(results)
-            total = int(answer.get("total", seen))
-            if results:
-                yield results, total, seen
             after = answer.get("paging", {}).get("next", {}).get("after")
-            if not after or int(after) >= self.window:
-                if not results:
-                    yield [], total, seen
-                return
-            body = {**body, "after": after}
+            cut = bool(after) and int(after) >= self.window
+            if after and not cut:
+                yield results, False
+                body = {**body, "after": after}
+                continue
+            yield results, not cut and seen >= int(answer.get("total", seen))
+            return
 
     @staticmethod
     def _properties(obj: CrmObject) -> list[str]:
