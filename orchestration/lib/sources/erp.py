@@ -23,10 +23,11 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ def _reader(database_url: str, table: RawTable) -> Callable[[Any], Iterator[Any]
             with engine.connect() as connection:
                 for query in (unplaced, recent):
                     result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
-                    yield from sorter.batches(result.mappings())
+                    yield from sorter.batches(result)
             if sorter.reasons:
                 log.info(
                     "ERP table %s: %d rows quarantined in raw_erp.%s (%s)",
@@ -174,21 +175,23 @@ class _Sorter:
         self.table = table
         self.quarantine = quarantine
         self.read_at = read_at
-        self.typers = {name: _typer(name, t) for name, t in table.columns.items()}
+        self.names = list(table.columns)
+        self.typers = [_typer(name, data_type) for name, data_type in table.columns.items()]
+        self.cursor_at = self.names.index(table.cursor)
+        self.key_at = [self.names.index(name) for name in table.primary_key]
         self.reasons: Counter[str] = Counter()
 
-    def batches(self, rows: Iterable[Any]) -> Iterator[Any]:
-        good: list[dict] = []
+    def batches(self, rows: Iterable[Sequence]) -> Iterator[Any]:
+        good: list[list] = []
         bad: list[dict] = []
-        key = self.table.primary_key
-        for _, copies in groupby(rows, key=lambda row: tuple(row[k] for k in key)):
-            self._sort([dict(row) for row in copies], good, bad)
+        for _, copies in groupby(rows, key=itemgetter(*self.key_at)):
+            self._sort(list(copies), good, bad)
             if len(good) >= BATCH_ROWS:
                 yield from self._flush(good, bad)
                 good, bad = [], []
         yield from self._flush(good, bad)
 
-    def _sort(self, copies: list[dict], good: list[dict], bad: list[dict]) -> None:
+    def _sort(self, copies: list[Sequence], good: list[list], bad: list[dict]) -> None:
         """One key's rows (more than one when duplicated) into ``good`` and ``bad``."""
         if len(copies) == 1:  # the common case: no JSON text needed
             try:
@@ -197,7 +200,7 @@ class _Sorter:
                 bad.append(self._quarantined(copies[0], str(error)))
             return
         kept: str | None = None
-        texts = sorted((_json(raw), raw) for raw in copies)
+        texts = sorted(((self._json(raw), raw) for raw in copies), key=itemgetter(0))
         for copy, (text, raw) in enumerate(texts, start=1):
             try:
                 typed = self._typed(raw)
@@ -213,57 +216,70 @@ class _Sorter:
             reason = f"duplicate key: another row has the same {names}; this one {same} it"
             bad.append(self._quarantined(raw, reason, text, copy))
 
-    def _typed(self, raw: dict) -> dict:
-        typed = {name: self.typers[name](raw[name]) for name in self.table.columns}
-        if typed[self.table.cursor] is None:
+    def _typed(self, raw: Sequence) -> list:
+        typed = [None if v is None else typer(v) for typer, v in zip(self.typers, raw, strict=True)]
+        if typed[self.cursor_at] is None:
             raise ValueError(
                 f"{self.table.cursor} is NULL: an incremental read cannot place the row, so it is "
                 "read again on every run until the ERP sets it"
             )
-        for name in self.table.primary_key:
-            if typed[name] is None:
-                raise ValueError(f"{name} is NULL: the row has no key")
+        for at in self.key_at:
+            if typed[at] is None:
+                raise ValueError(f"{self.names[at]} is NULL: the row has no key")
         return typed
 
-    def _quarantined(self, raw: dict, reason: str, text: str | None = None, copy: int = 1) -> dict:
+    def _json(self, raw: Sequence) -> str:
+        return _json(dict(zip(self.names, raw, strict=True)))
+
+    def _quarantined(
+        self, raw: Sequence, reason: str, text: str | None = None, copy: int = 1
+    ) -> dict:
         """The quarantine row of ``raw``; ``copy`` tells identical copies of a row apart."""
-        text = _json(raw) if text is None else text
+        text = self._json(raw) if text is None else text
         self.reasons[reason.split(":")[0]] += 1
         try:
-            cursor = self.typers[self.table.cursor](raw[self.table.cursor])
+            value = raw[self.cursor_at]
+            cursor = None if value is None else self.typers[self.cursor_at](value)
         except ValueError:
             cursor = None
         identity = f"{reason}\n{copy}\n{text}".encode()
         return {
             "quarantine_key": hashlib.sha256(identity).hexdigest(),
-            "row_key": _json({k: raw[k] for k in self.table.primary_key}),
+            "row_key": _json({self.names[at]: raw[at] for at in self.key_at}),
             "reason": reason,
             "raw_row": text,
             self.table.cursor: cursor,
             "read_at": self.read_at,
         }
 
-    def _flush(self, good: list[dict], bad: list[dict]) -> Iterator[Any]:
+    def _flush(self, good: list[list], bad: list[dict]) -> Iterator[Any]:
         if good:
             try:
-                batch = self.table.to_arrow(good)
+                batch = self._arrow(good)
             except (pa.ArrowException, ValueError, TypeError, OverflowError):
                 # Typing should have caught it; find the rows Arrow refuses, one by one.
-                batch = self._arrow_rows_one_by_one(good, bad)
+                batch = self._arrow_row_by_row(good, bad)
             yield batch
         if bad:
             yield self.quarantine.batch(bad)
 
-    def _arrow_rows_one_by_one(self, good: list[dict], bad: list[dict]) -> pa.Table:
+    def _arrow(self, rows: list[list]) -> pa.Table:
+        """Typed rows as an Arrow table of the contract's schema, built column by column."""
+        schema = self.table.arrow_schema()
+        columns = list(zip(*rows, strict=True)) or [[] for _ in schema]
+        arrays = [pa.array(v, type=f.type) for v, f in zip(columns, schema, strict=True)]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    def _arrow_row_by_row(self, rows: list[list], bad: list[dict]) -> pa.Table:
         loadable = []
-        for row in good:
+        for row in rows:
             try:
-                self.table.to_arrow([row])
+                self._arrow([row])
             except (pa.ArrowException, ValueError, TypeError, OverflowError) as error:
                 bad.append(self._quarantined(row, f"not loadable: {error}"))
                 continue
             loadable.append(row)
-        return self.table.to_arrow(loadable)
+        return self._arrow(loadable)
 
 
 def _json(value: Any) -> str:
@@ -289,8 +305,6 @@ def _typer(name: str, data_type: str) -> Callable[[Any], Any]:
         convert, expected = _CONVERTERS[data_type]
 
     def typed(value: Any) -> Any:
-        if value is None:
-            return None
         try:
             return convert(value)
         except (ValueError, TypeError, ArithmeticError):
@@ -300,16 +314,16 @@ def _typer(name: str, data_type: str) -> Callable[[Any], Any]:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return value if isinstance(value, str) else str(value)
+    if type(value) is str:
+        return value
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def _whole(value: Any) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         raise TypeError
-    if isinstance(value, int):
-        return value
     number = Decimal(value.strip() if isinstance(value, str) else str(value))
     if number != number.to_integral_value():
         raise ValueError
@@ -344,31 +358,34 @@ def _day(value: Any) -> date:
 
 
 def _instant(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        # Naive timestamps are UTC, as the contract says.
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime.combine(value, time(0), tzinfo=UTC)
-    return _instant(datetime.fromisoformat(value.strip()))
+    if not isinstance(value, datetime):
+        value = (
+            datetime.combine(value, time(0))
+            if isinstance(value, date)
+            else datetime.fromisoformat(value.strip())
+        )
+    # Naive timestamps are UTC, as the contract says.
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _decimal(precision: int, scale: int) -> Callable[[Any], Decimal]:
     unit = Decimal(1).scaleb(-scale)
-    limit = Decimal(10) ** (precision - scale)
+    limit = 10 ** (precision - scale)
 
     def convert(value: Any) -> Decimal:
+        if type(value) is float:
+            # SQLite's REAL carries binary noise beyond the cents: within it, the value is
+            # the one with the contract's decimals; beyond it, loading would change it.
+            rounded = round(value, scale)
+            if not abs(rounded) < limit or abs(rounded - value) > 1e-9 * max(1.0, abs(value)):
+                raise ValueError
+            return Decimal(repr(rounded))
         if isinstance(value, bool):
             raise TypeError
-        number = Decimal(value.strip() if isinstance(value, str) else str(value))
-        if not number.is_finite() or abs(number) >= limit:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+        if not number.is_finite() or abs(number) >= limit or number != number.quantize(unit):
             raise ValueError
-        rounded = number.quantize(unit)
-        # A float (SQLite's REAL) may carry binary noise beyond the cents; any other value
-        # with more decimals than the contract keeps would be changed by loading it.
-        noise = Decimal("1e-9") * max(Decimal(1), abs(number)) if isinstance(value, float) else 0
-        if abs(rounded - number) > noise:
-            raise ValueError
-        return rounded
+        return number
 
     return convert
 
