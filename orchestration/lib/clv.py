@@ -530,7 +530,12 @@ def summarise_transactions(
 
 
 class ClvFitError(RuntimeError):
-    """The BG/NBD or the Gamma-Gamma model cannot be fitted on the transactions given."""
+    """The BG/NBD or the Gamma-Gamma model cannot be fitted on the transactions given.
+
+    Raised only for what the data cannot support, never for a bug: the dbt model
+    int_customer_clv_predictions then writes the customers without predictions, with this
+    message as the reason, and lets every other error fail the build.
+    """
 
 
 @dataclass(frozen=True)
