@@ -19,7 +19,7 @@ import dagster as dg
 import duckdb
 from dotenv import load_dotenv
 
-from orchestration.lib.radar import load_radar, render_radar
+from orchestration.lib.radar import data_notes, load_radar, render_radar
 from orchestration.lib.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from orchestration.lib.source_check import check_sources, exit_status
 
@@ -100,7 +100,7 @@ def run(as_of: date | None = None) -> int:
         return 1
     sent, _ = raise_alerts(instance, cursor_at(before[0] if before else None), logging.getLogger())
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        print(render_radar(load_radar(con), sent))
+        print(render_radar(load_radar(con), sent, settings.as_of, data_notes(con, settings.as_of)))
     print(f"CEO dashboard: {settings.dashboard_path.as_uri()}")
     print(f"BI tools read {settings.serving_path} (read-only; see README, Connecting a BI tool)")
     return 0

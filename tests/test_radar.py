@@ -2,7 +2,7 @@ from datetime import date
 
 import duckdb
 
-from orchestration.lib.radar import RadarLine, render_radar, unavailable_predictions
+from orchestration.lib.radar import RadarLine, data_notes, render_radar, unavailable_predictions
 
 DAY = date(2026, 6, 30)
 
@@ -74,3 +74,30 @@ def test_a_fitted_clv_or_a_base_without_orders_adds_no_radar_line():
     assert unavailable_predictions(customers_warehouse([(1, "fitted", None)])) == []
     assert unavailable_predictions(customers_warehouse([(1, None, None)])) == []
     assert unavailable_predictions(customers_warehouse([])) == []
+
+
+def test_a_kpi_older_than_the_as_of_day_says_from_which_day_it_is():
+    older = RadarLine("enps", "Employee NPS", "points", date(2026, 6, 1), 12.0, 10.0, None)
+    text = render_radar([line("EUR", 3035.0, 3075.0), older], [], as_of=DAY)
+    rows = text.splitlines()
+    assert rows[0] == "KPI radar as of 2026-06-30 (change over 28 days)"
+    assert rows[2].endswith("ok")
+    assert rows[3].endswith("ok (value of 2026-06-01)")
+
+
+def test_the_notes_name_a_last_order_before_the_as_of_day_and_quarantined_rows():
+    con = duckdb.connect()
+    con.execute(
+        "create schema marts; create schema raw_erp; "
+        "create table marts.fct_orders as select date '2026-06-16' as order_date; "
+        "create table raw_erp.orders_quarantine as select 'NULL updated_at' as reason "
+        "from range(3); "
+        "create table raw_erp.refunds_quarantine (reason varchar)"
+    )
+    assert data_notes(con, DAY) == [
+        "Latest order on 2026-06-16, 14 days before 2026-06-30.",
+        "3 rows held in raw_erp.orders_quarantine, with the reason of each.",
+    ]
+    assert data_notes(con, date(2026, 6, 16))[0].startswith("3 rows held")
+    text = render_radar([], [], as_of=DAY, notes=data_notes(con, DAY))
+    assert "Latest order on 2026-06-16" in text

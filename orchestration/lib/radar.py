@@ -91,6 +91,30 @@ def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
     return lines + unavailable_predictions(con)
 
 
+def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
+    """What a reader of the radar must know about the data behind it.
+
+    The last order when it is over a day older than the as-of day (the marts run to the as-of day all the
+    same, so the values are that day's, not the last order day's), and the rows held in each
+    quarantine table, which no mart counts.
+    """
+    notes = []
+    ((last_order,),) = con.execute("select max(order_date) from marts.fct_orders").fetchall()
+    # A day without orders yet (a run early in the morning) is not worth a note.
+    if last_order is not None and (days := (as_of - last_order).days) > 1:
+        notes.append(f"Latest order on {last_order}, {days} days before {as_of}.")
+    quarantines = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where starts_with(table_schema, 'raw_') and ends_with(table_name, '_quarantine') "
+        "order by all"
+    ).fetchall()
+    for schema, table in quarantines:
+        ((rows,),) = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
+        if rows:
+            notes.append(f"{rows:,} rows held in {schema}.{table}, with the reason of each.")
+    return notes
+
+
 def unavailable_predictions(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
     """A line saying predicted CLV is unavailable and why, when the fit failed; else none.
 
@@ -111,16 +135,28 @@ def unavailable_predictions(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
     ]
 
 
-def render_radar(lines: Iterable[RadarLine], alerts: Iterable[Mapping[str, Any]]) -> str:
+def render_radar(
+    lines: Iterable[RadarLine],
+    alerts: Iterable[Mapping[str, Any]],
+    as_of: date | None = None,
+    notes: Iterable[str] = (),
+) -> str:
+    """The radar of ``as_of`` (default: the latest KPI day); a KPI whose latest value is older,
+    such as a monthly survey, says from which day it is."""
     lines = list(lines)
-    as_of = max((line.as_of for line in lines if line.as_of), default=None)
+    as_of = as_of or max((line.as_of for line in lines if line.as_of), default=None)
     out = [f"KPI radar as of {as_of or 'no data'} (change over {CHANGE_DAYS} days)", ""]
     width = max((len(line.label) for line in lines), default=10)
     for line in lines:
         change = line.change
         status = line.alert or "ok"
+        if line.as_of and as_of and line.as_of < as_of:
+            status += f" (value of {line.as_of})"
         value = format_value(line.value, line.unit)
         out.append(f"  {line.label:<{width}}  {value:>16}  {change:>9}  {status}")
+    notes = list(notes)
+    if notes:
+        out += ["", *notes]
     alerts = list(alerts)
     out += ["", f"Alerts raised ({len(alerts)}):" if alerts else "No new alert."]
     out += [f"  {headline(alert)}" for alert in alerts]
