@@ -94,9 +94,9 @@ def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
 def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     """What a reader of the radar must know about the data behind it.
 
-    The last order when it is over a day older than the as-of day (the marts run to the as-of day all the
-    same, so the values are that day's, not the last order day's), and the rows held in each
-    quarantine table, which no mart counts.
+    The last order when it is over a day older than the as-of day (the marts run to the as-of
+    day all the same, so the values are that day's, not the last order day's), and the rows
+    held in each quarantine table, which no mart counts.
     """
     notes = []
     ((last_order,),) = con.execute("select max(order_date) from marts.fct_orders").fetchall()
