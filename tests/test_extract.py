@@ -166,3 +166,4 @@ def test_a_source_switched_off_lands_the_contracts_tables_empty(warehouse):
         )
         assert set(table.columns) <= {c for (c,) in columns}
         assert query(warehouse, f"select count(*) from raw_erp.{table.name}") == [(0,)]
+        assert query(warehouse, f"select count(*) from raw_erp.{table.name}_quarantine") == [(0,)]

@@ -157,11 +157,15 @@ def test_a_row_with_a_null_updated_at_is_quarantined_once_and_read_again_on_ever
     trace = pipeline("erp", warehouse).last_trace.last_normalize_info.row_counts
     assert trace["order_lines_quarantine"] == 1  # seen again, not stored twice
 
-    # Once the ERP sets it, the row loads, though older than the cursor's look-back.
+    # Once the ERP sets it, the row loads, even at a time the cursor has long passed.
     with sqlite3.connect(erp) as db:
         db.execute("update order_lines set updated_at = '2020-01-01' where order_line_id = 2")
     pipeline("erp", warehouse).run(erp_source(url))
-    assert query(warehouse, "select count(*) from raw_erp.order_lines") == [(1,)]
+    assert query(warehouse, "select order_line_id from raw_erp.order_lines order by 1") == [
+        (1,),
+        (2,),
+    ]
+    assert len(quarantined(warehouse)) == 1  # the trace of the NULL version stays
 
 
 def test_copies_of_one_key_load_once_and_the_other_copies_are_traced(warehouse, tmp_path):
@@ -202,6 +206,24 @@ def test_values_the_contract_cannot_hold_are_quarantined_and_the_rest_of_the_tab
         5: "quantity is not a whole number: 2.5",
         6: "updated_at is not a timestamp: 'yesterday'",
     }
+
+
+def test_a_row_dated_in_the_future_is_quarantined_and_the_cursor_does_not_jump_past_later_rows(
+    warehouse, tmp_path
+):
+    erp = tmp_path / "erp.sqlite"
+    url = contract_erp(erp, rows={"order_lines": [line(1), line(2, updated_at="2999-01-01")]})
+    pipeline("erp", warehouse).run(erp_source(url))
+    ((_, reason, _, _),) = quarantined(warehouse)
+    assert reason.startswith("updated_at is in the future")
+
+    with sqlite3.connect(erp) as db:
+        insert(db, "order_lines", [line(3, updated_at="2026-06-02 08:00:00")])
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert query(warehouse, "select order_line_id from raw_erp.order_lines order by 1") == [
+        (1,),
+        (3,),
+    ]
 
 
 def test_the_extraction_asset_counts_quarantined_rows_per_table_and_warns(tmp_path, monkeypatch):

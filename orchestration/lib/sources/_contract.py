@@ -17,23 +17,14 @@ from orchestration.lib.raw_contract import RawTable
 Rows = Callable[[Any], Iterator[Any]]
 
 
-def incremental_cursor(
-    column: str, initial_value: Any, lag: float | None = None, *, nullable: bool = False
-) -> Any:
+def incremental_cursor(column: str, initial_value: Any, lag: float | None = None) -> Any:
     """An incremental cursor on ``column``, read again over ``lag`` (seconds) for late writes.
 
     dlt's own de-duplication at the cursor boundary is off (``primary_key=()``): many rows
     share a cursor value (a whole web file, a batch of ERP updates) and merging on the
-    contract's key already makes a second read load no duplicate. ``nullable``: rows whose
-    cursor is NULL (quarantined rows that lack one) pass without moving the cursor.
+    contract's key already makes a second read load no duplicate.
     """
-    return dlt.sources.incremental(
-        column,
-        initial_value=initial_value,
-        lag=lag,
-        primary_key=(),
-        on_cursor_value_missing="include" if nullable else "raise",
-    )
+    return dlt.sources.incremental(column, initial_value=initial_value, lag=lag, primary_key=())
 
 
 @dataclass(frozen=True)
@@ -82,13 +73,14 @@ def file_quarantine(table: RawTable) -> Quarantine:
 
 
 def contract_resource(
-    table: RawTable, rows: Rows | None, cursor: Any, quarantine: Quarantine | None = None
+    table: RawTable, rows: Rows | None, cursor: Any = None, quarantine: Quarantine | None = None
 ) -> DltResource:
     """A dlt resource for ``table``: typed by the contract, merged on its key.
 
     Raw keeps every version received because the key includes ``updated_at``; merging on it
     makes a re-run (or a look-back window read twice) load no duplicate. With ``rows`` None the
-    source is switched off.
+    source is switched off. ``cursor``: dlt's incremental, or None for a reader that keeps its
+    own in the resource state.
 
     Every run lands the table, and its quarantine table, even when no row comes: dlt creates a
     table only for data it receives, and the models reading a source that is off, configured
@@ -96,12 +88,7 @@ def contract_resource(
     columns and types (an empty Arrow batch of the contract's schema carries them).
     """
 
-    @dlt.resource(
-        name=table.name,
-        primary_key=list(table.primary_key),
-        write_disposition="merge",
-    )
-    def resource(cursor: dlt.sources.incremental[Any] = cursor) -> Iterator[Any]:
+    def items(cursor: Any) -> Iterator[Any]:
         if rows is not None:
             yield from rows(cursor)
         # Last: an empty batch before the first rows would trip dlt's incremental with a lag.
@@ -109,7 +96,18 @@ def contract_resource(
         if quarantine is not None:
             yield quarantine.batch([])
 
-    return resource
+    if cursor is None:
+
+        def resource() -> Iterator[Any]:
+            yield from items(None)
+    else:
+
+        def resource(cursor: dlt.sources.incremental[Any] = cursor) -> Iterator[Any]:
+            yield from items(cursor)
+
+    return dlt.resource(
+        resource, name=table.name, primary_key=list(table.primary_key), write_disposition="merge"
+    )
 
 
 def load_file(

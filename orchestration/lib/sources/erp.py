@@ -6,9 +6,12 @@ the contract here, from what the database driver returns; a row that cannot be l
 is goes to ``raw_erp.<table>_quarantine`` with the reason and the row as received:
 
 - a NULL cursor (``updated_at``) or a NULL key column: an incremental read cannot place the
-  row, so it is quarantined, and read again on every run until the ERP fixes it;
+  row, so it is quarantined, and read again on every run until the ERP fixes it (then it
+  loads, whatever time the ERP gives it);
 - a value the contract's type cannot hold (text in a numeric column, which SQLite allows; an
   amount with more decimals than the contract keeps; a date that is not one);
+- a cursor more than a day in the future, which would move the cursor past rows not written
+  yet (it loads once its time has come);
 - a key (id and ``updated_at``) read more than once: merging on the key would keep one copy
   silently, so the first copy (in the order of their JSON text, which does not depend on the
   database) is loaded and the others are quarantined, saying whether they differ from it.
@@ -24,7 +27,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
@@ -33,14 +36,19 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from orchestration.lib.raw_contract import RawTable, source_tables
-from orchestration.lib.sources._contract import Quarantine, contract_resource, incremental_cursor
+from orchestration.lib.sources._contract import Quarantine, contract_resource
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH_ROWS = 20_000
 CONTRACT_FILE = "dbt_project/models/staging/erp/_erp__sources.yml"
+# Resource state: the latest cursor read, and the ids (key but the cursor) of the rows whose
+# cursor was NULL.
+CURSOR = "cursor"
+UNPLACED = "null_cursor_ids"
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +66,10 @@ def erp_source(database_url: str | None = None, lookback_days: float = 3) -> Ite
     """One resource per ERP table; ``database_url`` None means the source is off."""
     if database_url is not None:
         check_database_url(database_url)
+    lookback = timedelta(days=lookback_days)
     for table in source_tables("erp").values():
-        cursor = incremental_cursor(table.cursor, EPOCH, lag=lookback_days * 86_400, nullable=True)
-        rows = None if database_url is None else _reader(database_url, table)
-        yield contract_resource(table, rows, cursor, quarantine(table))
+        rows = None if database_url is None else _reader(database_url, table, lookback)
+        yield contract_resource(table, rows, quarantine=quarantine(table))
 
 
 def check_database_url(database_url: str) -> None:
@@ -101,29 +109,32 @@ def quarantine(table: RawTable) -> Quarantine:
     )
 
 
-def _reader(database_url: str, table: RawTable) -> Callable[[Any], Iterator[Any]]:
-    def read(cursor: dlt.sources.incremental[Any]) -> Iterator[Any]:
+def _reader(
+    database_url: str, table: RawTable, lookback: timedelta
+) -> Callable[[Any], Iterator[Any]]:
+    def read(_: None) -> Iterator[Any]:
         engine = sa.create_engine(database_url)
         try:
             source = _source_table(engine, table, database_url)
             if source is None:
                 return
-            since = _naive_utc(cursor.last_value)
-            # As the driver returns them: SQLAlchemy's own conversions would fail the whole read
-            # on one bad value (text in a numeric SQLite column, say).
-            raw = sa.types.NullType()
-            columns = [sa.type_coerce(source.c[name], raw).label(name) for name in table.columns]
-            # Ordered by cursor then key, copies of one key come together; the database sorts
-            # only within rows of one cursor value, which its cursor index already orders.
-            key = [source.c[k] for k in table.primary_key if k != table.cursor]
-            order = [source.c[table.cursor], *key]
-            unplaced = sa.select(*columns).where(source.c[table.cursor].is_(None)).order_by(*key)
-            recent = sa.select(*columns).where(source.c[table.cursor] >= since).order_by(*order)
+            # The cursor lives in the resource state, saved with the load it belongs to: a run
+            # that fails moves nothing. Kept here rather than by dlt's incremental, which would
+            # drop the rows read below it (a NULL cursor set late to an old time).
+            state = dlt.current.resource_state()
+            last = datetime.fromisoformat(state[CURSOR]) if CURSOR in state else None
+            since = EPOCH if last is None else last - lookback
             sorter = _Sorter(table, quarantine(table), datetime.now(UTC))
+            queries = _queries(source, table, _naive_utc(since), state)
             with engine.connect() as connection:
-                for query in (unplaced, recent):
+                for query in queries:
                     result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
                     yield from sorter.batches(result)
+            # Only as far as the rows loaded or quarantined.
+            latest = max(filter(None, (last, sorter.latest)), default=None)
+            if latest is not None:
+                state[CURSOR] = latest.isoformat()
+            state[UNPLACED] = [list(ids) for ids in sorter.unplaced]
             if sorter.reasons:
                 log.info(
                     "ERP table %s: %d rows quarantined in raw_erp.%s (%s)",
@@ -136,6 +147,34 @@ def _reader(database_url: str, table: RawTable) -> Callable[[Any], Iterator[Any]
             engine.dispose()
 
     return read
+
+
+def _queries(source: sa.Table, table: RawTable, since: datetime, state: dict) -> list[sa.Select]:
+    """What one run reads, in three parts that share no row:
+
+    - rows with a NULL cursor, every run (they are quarantined until the ERP sets it);
+    - the rows of the ids that had a NULL cursor at the last run, whatever their cursor now:
+      the ERP may set it to a time the cursor has passed (the row's creation, say);
+    - the rows written since the cursor (minus the look-back), the incremental read proper.
+
+    Rows come as the driver returns them: SQLAlchemy's own conversions would fail the whole
+    read on one bad value (text in a numeric SQLite column, say). Ordered by cursor then key,
+    copies of one key come together; the database sorts only among rows of one cursor value.
+    """
+    raw = sa.types.NullType()
+    columns = [sa.type_coerce(source.c[name], raw).label(name) for name in table.columns]
+    cursor = source.c[table.cursor]
+    entity = [source.c[name] for name in table.primary_key if name != table.cursor]
+    queries = [sa.select(*columns).where(cursor.is_(None)).order_by(*entity)]
+    waiting = [tuple(key) for key in state.get(UNPLACED, [])]
+    for start in range(0, len(waiting), 500):
+        ids = waiting[start : start + 500]
+        match = (
+            entity[0].in_([i for (i,) in ids]) if len(entity) == 1 else sa.tuple_(*entity).in_(ids)
+        )
+        queries.append(sa.select(*columns).where(match, cursor < since).order_by(cursor, *entity))
+    queries.append(sa.select(*columns).where(cursor >= since).order_by(cursor, *entity))
+    return queries
 
 
 def _source_table(engine: sa.Engine, table: RawTable, database_url: str) -> sa.Table | None:
@@ -179,7 +218,13 @@ class _Sorter:
         self.typers = [_typer(name, data_type) for name, data_type in table.columns.items()]
         self.cursor_at = self.names.index(table.cursor)
         self.key_at = [self.names.index(name) for name in table.primary_key]
+        self.id_at = [at for at in self.key_at if at != self.cursor_at]
         self.reasons: Counter[str] = Counter()
+        self.latest: datetime | None = None  # the latest cursor among the rows read
+        # A day ahead: an ERP writing local time in a zone ahead of UTC is not in the future.
+        self.horizon = read_at + timedelta(days=1)
+        # The ids of rows read with a NULL cursor, to read again whatever cursor they get.
+        self.unplaced: set[tuple] = set()
 
     def batches(self, rows: Iterable[Sequence]) -> Iterator[Any]:
         good: list[list] = []
@@ -219,6 +264,8 @@ class _Sorter:
     def _typed(self, raw: Sequence) -> list:
         typed = [None if v is None else typer(v) for typer, v in zip(self.typers, raw, strict=True)]
         if typed[self.cursor_at] is None:
+            if self.id_at and all(typed[at] is not None for at in self.id_at):
+                self.unplaced.add(tuple(raw[at] for at in self.id_at))
             raise ValueError(
                 f"{self.table.cursor} is NULL: an incremental read cannot place the row, so it is "
                 "read again on every run until the ERP sets it"
@@ -226,6 +273,11 @@ class _Sorter:
         for at in self.key_at:
             if typed[at] is None:
                 raise ValueError(f"{self.names[at]} is NULL: the row has no key")
+        if typed[self.cursor_at] > self.horizon:
+            raise ValueError(
+                f"{self.table.cursor} is in the future: loading the row would move the cursor "
+                "past rows not written yet; it loads once that time has come"
+            )
         return typed
 
     def _json(self, raw: Sequence) -> str:
@@ -259,9 +311,17 @@ class _Sorter:
             except (pa.ArrowException, ValueError, TypeError, OverflowError):
                 # Typing should have caught it; find the rows Arrow refuses, one by one.
                 batch = self._arrow_row_by_row(good, bad)
+            self._saw(pc.max(batch[self.table.cursor]).as_py())
             yield batch
         if bad:
+            for row in bad:
+                if row[self.table.cursor] is not None and row[self.table.cursor] <= self.horizon:
+                    self._saw(row[self.table.cursor])
             yield self.quarantine.batch(bad)
+
+    def _saw(self, cursor: datetime | None) -> None:
+        if cursor is not None and (self.latest is None or cursor > self.latest):
+            self.latest = cursor
 
     def _arrow(self, rows: list[list]) -> pa.Table:
         """Typed rows as an Arrow table of the contract's schema, built column by column."""
