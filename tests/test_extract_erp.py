@@ -226,9 +226,12 @@ def test_a_row_dated_in_the_future_is_quarantined_and_the_cursor_does_not_jump_p
     ]
 
 
-def test_the_extraction_asset_counts_quarantined_rows_per_table_and_warns(tmp_path, monkeypatch):
+def test_the_extraction_run_counts_quarantined_rows_per_table_and_names_absent_tables(
+    tmp_path, monkeypatch
+):
     rows = {"order_lines": [line(1), line(2, updated_at=None), line(3, unit_price="n/a")]}
-    monkeypatch.setenv("ERP_DATABASE_URL", contract_erp(tmp_path / "erp.sqlite", rows=rows))
+    url = contract_erp(tmp_path / "erp.sqlite", tables=REQUIRED, rows=rows)
+    monkeypatch.setenv("ERP_DATABASE_URL", url)
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
     with dg.instance_for_test() as instance:
         result = dg.materialize(
@@ -246,3 +249,6 @@ def test_the_extraction_asset_counts_quarantined_rows_per_table_and_warns(tmp_pa
     assert counts == {name: 2 if name == "order_lines" else 0 for name in TABLES}
     (warning,) = [w for w in warnings if "order_lines_quarantine" in w]
     assert "2 rows" in warning
+    for name in OPTIONAL:
+        (warning,) = [w for w in warnings if f"'{name}'" in w]
+        assert "landed empty" in warning
