@@ -89,3 +89,9 @@ def test_a_bad_setting_stops_the_command_before_any_work(monkeypatch, capsys):
     monkeypatch.setenv("DEMO_SCALE", "abc")
     assert main(["run"]) == 2
     assert "DEMO_SCALE='abc': not a number" in capsys.readouterr().err
+
+
+def test_the_crm_reviews_object_can_be_named_or_switched_off():
+    assert load_settings({}).crm_reviews_object == "p_reviews"
+    assert load_settings({"CRM_REVIEWS_OBJECT": "2-1234567"}).crm_reviews_object == "2-1234567"
+    assert load_settings({"CRM_REVIEWS_OBJECT": "off"}).crm_reviews_object is None

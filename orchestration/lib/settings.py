@@ -61,6 +61,8 @@ class Settings:
     crm: Source
     crm_token: str | None
     crm_erp_link: str
+    # The HubSpot custom object holding online reviews; None when reviews are not in the CRM.
+    crm_reviews_object: str | None
     web: Source
     hr: Source
     # The day the whole job reports on: daily marts run to it, the radar and alerts state it.
@@ -106,6 +108,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crm=_source("crm", env.get("CRM_API_URL")),
         crm_token=env.get("CRM_API_TOKEN") or None,
         crm_erp_link=read("CRM_ERP_LINK", DEFAULT_CRM_ERP_LINK, _link, "erp_customer_id or domain"),
+        crm_reviews_object=read("CRM_REVIEWS_OBJECT", "p_reviews", _object, "p_reviews or off"),
         web=_source("web", env.get("WEB_EVENTS_PATH")),
         hr=_source("hr", env.get("HR_SURVEY_PATH")),
         as_of=read("AS_OF", "", lambda v: _day(v, timezone), "2026-06-30"),
@@ -167,6 +170,14 @@ def _currency(value: str) -> str:
 def _link(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise ValueError("neither `domain` nor the internal name of a CRM company property")
+    return value
+
+
+def _object(value: str) -> str | None:
+    if value.lower() == "off":
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise ValueError("not a HubSpot object name or type id")
     return value
 
 

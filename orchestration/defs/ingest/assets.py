@@ -143,7 +143,12 @@ def _crm(api_url: str | None) -> DltSource:
     if api_url is None:  # definition time, or the source is off: no setting is needed
         return crm_source(None)
     settings = load_settings()
-    return crm_source(api_url, settings.crm_token, erp_link=settings.crm_erp_link)
+    return crm_source(
+        api_url,
+        settings.crm_token,
+        erp_link=settings.crm_erp_link,
+        reviews_object=settings.crm_reviews_object,
+    )
 
 
 erp_raw = _raw_assets("erp", erp_source)
