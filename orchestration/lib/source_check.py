@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import requests
 import sqlalchemy as sa
 
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import Settings
+from orchestration.lib.sources.crm import crm_objects
 
 Level = Literal["ok", "warning", "error"]
 
@@ -37,6 +39,7 @@ def check_sources(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     for source, check in (
         (settings.erp, _check_erp),
+        (settings.crm, _check_crm),
         (settings.web, _check_folder),
         (settings.hr, _check_folder),
     ):
@@ -96,13 +99,39 @@ def _check_table(connection, inspector, present: set[str], table) -> Iterator[Fi
     ).one()
     yield Finding(table.source, table.name, "ok", f"{rows:,} rows")
     if no_cursor:
-        what = f"{no_cursor:,} rows have no {table.cursor}: they are quarantined, not loaded"
+        what = f"{no_cursor:,} of {rows:,} rows lack {table.cursor}: quarantined, not loaded"
         yield Finding(table.source, table.name, "warning", what)
 
 
 def _sqlite_file_exists(url: str) -> bool:
     database = sa.engine.make_url(url).database
     return database in (None, "", ":memory:") or Path(database).is_file()
+
+
+def _check_crm(name: str, url: str, settings: Settings) -> Iterator[Finding]:
+    """One request per HubSpot object type the reader uses: readable, absent or refused."""
+    headers = {"Authorization": f"Bearer {settings.crm_token}"} if settings.crm_token else {}
+    objects = crm_objects(settings.crm_erp_link, settings.crm_reviews_object)
+    with requests.Session() as session:
+        session.headers.update(headers)
+        for table, sources in objects.items():
+            for source in sources:
+                endpoint = f"{url.rstrip('/')}/crm/v3/objects/{source.object_type}"
+                try:
+                    status = session.get(endpoint, params={"limit": 1}, timeout=30).status_code
+                except requests.RequestException as error:
+                    yield Finding(name, table, "error", f"cannot reach {endpoint}: {error}")
+                    return
+                level, meaning = _CRM_STATUS.get(status, ("error", f"answered HTTP {status}"))
+                yield Finding(name, table, level, f"HubSpot object {source.object_type} {meaning}")
+
+
+_CRM_STATUS: dict[int, tuple[Level, str]] = {
+    200: ("ok", "is readable"),
+    404: ("warning", "is not in this account: the table lands empty, its marts are empty"),
+    401: ("error", "refused (401): check CRM_API_TOKEN"),
+    403: ("error", "refused (403): give the private app its read scope"),
+}
 
 
 def _check_folder(name: str, location: str, settings: Settings) -> Iterator[Finding]:

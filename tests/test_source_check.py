@@ -1,0 +1,75 @@
+"""`python -m orchestration check`: the user's sources against the raw contract, before a run."""
+
+import sqlite3
+
+import pytest
+
+from demo_company.crm_server import CrmServer
+from orchestration.__main__ import main
+from orchestration.lib.settings import load_settings
+from orchestration.lib.source_check import check_sources, exit_status
+
+OFF = {"ERP_DATABASE_URL": "off", "CRM_API_URL": "off", "WEB_EVENTS_PATH": "off"}
+ORDERS = (
+    "create table orders (order_id integer, customer_id integer, order_date date, "
+    "status text, currency text, channel text, created_at timestamp, updated_at timestamp)"
+)
+
+
+def findings(env):
+    return {(f.source, f.table): (f.level, f.message) for f in check_sources(load_settings(env))}
+
+
+@pytest.fixture
+def erp(tmp_path):
+    """An ERP with orders (one lacking updated_at), customers lacking columns, no lines."""
+    path = tmp_path / "erp.sqlite"
+    with sqlite3.connect(path) as con:
+        con.execute("create table customers (customer_id integer, updated_at timestamp)")
+        con.execute(ORDERS)
+        con.execute(
+            "insert into orders values (1, 1, '2026-06-01', 'completed', 'EUR', 'web', "
+            "'2026-06-01', '2026-06-01'), (2, 1, '2026-06-02', 'completed', 'EUR', 'web', "
+            "'2026-06-02', null)"
+        )
+    return path
+
+
+def test_each_erp_table_is_found_missing_or_lacking_columns(erp):
+    found = findings({**OFF, "ERP_DATABASE_URL": f"sqlite:///{erp}", "HR_SURVEY_PATH": "off"})
+    level, message = found["erp", "customers"]
+    assert level == "error" and message.startswith("missing contract columns: customer_name")
+    level, message = found["erp", "order_lines"]
+    assert level == "error" and message.startswith("required table missing")
+    assert found["erp", "refunds"][0] == "warning"
+    assert found["erp", "orders"] == (
+        "warning",
+        "1 of 2 rows lack updated_at: quarantined, not loaded",
+    )
+
+
+def test_a_missing_sqlite_file_is_an_error_and_nothing_is_created(tmp_path):
+    missing = tmp_path / "nowhere.sqlite"
+    found = findings({**OFF, "ERP_DATABASE_URL": f"sqlite:///{missing}"})
+    assert found["erp", "-"] == ("error", f"sqlite:///{missing}: the SQLite file does not exist")
+    assert not missing.exists()
+
+
+def test_each_crm_object_is_readable_absent_or_refused(small_demo):
+    with CrmServer(small_demo.crm_db, token="secret", disabled=("feedback_submissions",)) as crm:
+        found = findings({**OFF, "CRM_API_URL": crm.url, "CRM_API_TOKEN": "secret"})
+        refused = findings({**OFF, "CRM_API_URL": crm.url, "CRM_API_TOKEN": "wrong"})
+    assert found["crm", "companies"] == ("ok", "HubSpot object companies is readable")
+    level, message = found["crm", "feedback"]
+    assert level == "warning" and "feedback_submissions is not in this account" in message
+    level, message = refused["crm", "companies"]
+    assert level == "error" and "CRM_API_TOKEN" in message
+
+
+def test_the_command_prints_the_findings_and_fails_on_an_error(erp, monkeypatch, capsys):
+    for name, value in {**OFF, "ERP_DATABASE_URL": f"sqlite:///{erp}"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR    erp  order_lines" in out and "WARNING  erp  refunds" in out
+    assert exit_status(check_sources(load_settings(OFF))) == 0
