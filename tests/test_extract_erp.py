@@ -8,6 +8,7 @@ import sqlite3
 import dagster as dg
 import duckdb
 import pytest
+import sqlalchemy as sa
 from dagster_dlt import DagsterDltResource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -138,6 +139,15 @@ def test_a_sqlite_url_to_a_missing_file_is_an_error_and_creates_no_database(tmp_
     with pytest.raises(ErpUnreachable, match="does not exist"):
         erp_source(f"sqlite:///{missing}")
     assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql+psycopg://erp@127.0.0.1/erp", "mysql+pymysql://erp@127.0.0.1/erp"]
+)
+def test_the_postgresql_and_mysql_drivers_ship_with_the_project(url):
+    engine = sa.create_engine(url)  # loads the driver, connects to nothing
+    assert engine.dialect.dbapi is not None
+    engine.dispose()
 
 
 def test_a_row_with_a_null_updated_at_is_quarantined_once_and_read_again_on_every_run(
