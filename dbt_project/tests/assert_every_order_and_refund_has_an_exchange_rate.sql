@@ -33,7 +33,7 @@ documents_without_rate as (
         order_id,
         cast(null as {{ dbt.type_bigint() }}) as refund_id
     from order_lines
-    where exchange_rate is null
+    where exchange_rate is null and {{ on_or_before_as_of('order_date') }}
 
     union all
 
@@ -43,7 +43,7 @@ documents_without_rate as (
         cast(null as {{ dbt.type_bigint() }}) as order_id,
         refund_id
     from refunds
-    where exchange_rate is null
+    where exchange_rate is null and {{ on_or_before_as_of('conversion_date') }}
 
 ),
 

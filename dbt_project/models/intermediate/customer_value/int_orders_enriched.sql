@@ -2,7 +2,9 @@ with
 
 orders as (
 
+    -- the orders of the run's as-of day and before; later ones wait for their day
     select * from {{ ref('stg_erp__orders') }}
+    where {{ on_or_before_as_of('order_date') }}
 
 ),
 
@@ -14,7 +16,9 @@ order_lines as (
 
 refunds as (
 
+    -- a credit note written after the as-of day was not known on that day
     select * from {{ ref('int_refunds_converted') }}
+    where refund_date is null or {{ on_or_before_as_of('refund_date') }}
 
 ),
 

@@ -21,7 +21,9 @@ lead_funnel as (
 
 orders as (
 
+    -- the orders of the run's as-of day and before; later ones wait for their day
     select * from {{ ref('stg_erp__orders') }}
+    where {{ on_or_before_as_of('order_date') }}
 
 ),
 
