@@ -51,7 +51,14 @@ class RawTable:
     required: bool = False
 
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([(name, _arrow_type(t)) for name, t in self.columns.items()])
+        """The contract's columns as Arrow fields; the key's are not nullable, as dlt makes
+        them in the warehouse (it would warn of the difference on every batch otherwise)."""
+        return pa.schema(
+            [
+                pa.field(name, _arrow_type(t), nullable=name not in self.primary_key)
+                for name, t in self.columns.items()
+            ]
+        )
 
     def to_arrow(self, rows: list[dict]) -> pa.Table:
         """A batch of rows as an Arrow table of the contract's types.

@@ -53,7 +53,13 @@ class Quarantine:
             write_disposition={"disposition": "merge", "strategy": self.strategy},
             primary_key=list(self.primary_key),
         )
-        table = pa.Table.from_pylist(rows, schema=pa.schema(list(self.columns.items())))
+        schema = pa.schema(
+            [
+                pa.field(name, data_type, nullable=name not in self.primary_key)
+                for name, data_type in self.columns.items()
+            ]
+        )
+        table = pa.Table.from_pylist(rows, schema=schema)
         return dlt.mark.with_hints(table, hints, create_table_variant=True)
 
 
