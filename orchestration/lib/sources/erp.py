@@ -12,9 +12,10 @@ is goes to ``raw_erp.<table>_quarantine`` with the reason and the row as receive
   amount with more decimals than the contract keeps; a date that is not one);
 - a cursor more than a day in the future, which would move the cursor past rows not written
   yet (it loads once its time has come);
-- a key (id and ``updated_at``) read more than once: merging on the key would keep one copy
-  silently, so the first copy (in the order of their JSON text, which does not depend on the
-  database) is loaded and the others are quarantined, saying whether they differ from it.
+- a key (id and ``updated_at``) read more than once, which merging on the key would settle
+  silently: copies of one row load once and the other copies are kept as a trace; different
+  rows under one key are all held, since loading any would be a guess, and read again on
+  every run until the ERP keeps one.
 
 The cursor only moves over rows that were loaded or quarantined. A missing optional table
 lands empty with a warning; a missing required one stops the run, saying what to do.
@@ -45,10 +46,10 @@ from orchestration.lib.sources._contract import Quarantine, contract_resource
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH_ROWS = 20_000
 CONTRACT_FILE = "dbt_project/models/staging/erp/_erp__sources.yml"
-# Resource state: the latest cursor read, and the ids (key but the cursor) of the rows whose
-# cursor was NULL.
+# Resource state: the latest cursor read, and the ids (key but the cursor) of the rows held in
+# quarantine until the ERP fixes them (a NULL cursor, different rows under one key).
 CURSOR = "cursor"
-UNPLACED = "null_cursor_ids"
+HELD = "held_ids"
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def _reader(
             latest = max(filter(None, (last, sorter.latest)), default=None)
             if latest is not None:
                 state[CURSOR] = latest.isoformat()
-            state[UNPLACED] = [list(ids) for ids in sorter.unplaced]
+            state[HELD] = [list(ids) for ids in sorter.held]
             if sorter.reasons:
                 log.info(
                     "ERP table %s: %d rows quarantined in raw_erp.%s (%s)",
@@ -153,8 +154,9 @@ def _queries(source: sa.Table, table: RawTable, since: datetime, state: dict) ->
     """What one run reads, in three parts that share no row:
 
     - rows with a NULL cursor, every run (they are quarantined until the ERP sets it);
-    - the rows of the ids that had a NULL cursor at the last run, whatever their cursor now:
-      the ERP may set it to a time the cursor has passed (the row's creation, say);
+    - the rows of the ids held at the last run (a NULL cursor, different rows under one key),
+      whatever their cursor now: the ERP may fix them without a newer ``updated_at`` (set it
+      to the row's creation, delete the wrong copy);
     - the rows written since the cursor (minus the look-back), the incremental read proper.
 
     Rows come as the driver returns them: SQLAlchemy's own conversions would fail the whole
@@ -166,7 +168,7 @@ def _queries(source: sa.Table, table: RawTable, since: datetime, state: dict) ->
     cursor = source.c[table.cursor]
     entity = [source.c[name] for name in table.primary_key if name != table.cursor]
     queries = [sa.select(*columns).where(cursor.is_(None)).order_by(*entity)]
-    waiting = [tuple(key) for key in state.get(UNPLACED, [])]
+    waiting = [tuple(key) for key in state.get(HELD, [])] if entity else []
     for start in range(0, len(waiting), 500):
         ids = waiting[start : start + 500]
         match = (
@@ -223,8 +225,8 @@ class _Sorter:
         self.latest: datetime | None = None  # the latest cursor among the rows read
         # A day ahead: an ERP writing local time in a zone ahead of UTC is not in the future.
         self.horizon = read_at + timedelta(days=1)
-        # The ids of rows read with a NULL cursor, to read again whatever cursor they get.
-        self.unplaced: set[tuple] = set()
+        # The ids of rows held until the ERP fixes them, to read again whatever their cursor.
+        self.held: set[tuple] = set()
 
     def batches(self, rows: Iterable[Sequence]) -> Iterator[Any]:
         good: list[list] = []
@@ -244,28 +246,38 @@ class _Sorter:
             except ValueError as error:
                 bad.append(self._quarantined(copies[0], str(error)))
             return
-        kept: str | None = None
+        typable: list[tuple[int, str, Sequence, list]] = []
         texts = sorted(((self._json(raw), raw) for raw in copies), key=itemgetter(0))
         for copy, (text, raw) in enumerate(texts, start=1):
             try:
-                typed = self._typed(raw)
+                typable.append((copy, text, raw, self._typed(raw)))
             except ValueError as error:
                 bad.append(self._quarantined(raw, str(error), text, copy))
-                continue
-            if kept is None:
-                kept = text
-                good.append(typed)
-                continue
-            same = "identical to" if text == kept else "differs from"
-            names = " and ".join(self.table.primary_key)
-            reason = f"duplicate key: another row has the same {names}; this one {same} it"
-            bad.append(self._quarantined(raw, reason, text, copy))
+        if not typable:
+            return
+        names = " and ".join(self.table.primary_key)
+        if len({text for _, text, _, _ in typable}) == 1:
+            # Copies of one row: it loads once, the other copies are kept as a trace.
+            good.append(typable[0][3])
+            reason = f"duplicate key: a copy of a row loaded with the same {names}"
+            bad += [
+                self._quarantined(raw, reason, text, copy) for copy, text, raw, _ in typable[1:]
+            ]
+            return
+        # Different rows under one key: loading any would be a guess, so all are held (and read
+        # again on every run) until the ERP keeps one.
+        self.held.add(tuple(typable[0][2][at] for at in self.id_at))
+        reason = (
+            f"duplicate key: {len(typable)} different rows have the same {names}; none is "
+            "loaded until the ERP keeps one"
+        )
+        bad += [self._quarantined(raw, reason, text, copy) for copy, text, raw, _ in typable]
 
     def _typed(self, raw: Sequence) -> list:
         typed = [None if v is None else typer(v) for typer, v in zip(self.typers, raw, strict=True)]
         if typed[self.cursor_at] is None:
             if self.id_at and all(typed[at] is not None for at in self.id_at):
-                self.unplaced.add(tuple(raw[at] for at in self.id_at))
+                self.held.add(tuple(raw[at] for at in self.id_at))
             raise ValueError(
                 f"{self.table.cursor} is NULL: an incremental read cannot place the row, so it is "
                 "read again on every run until the ERP sets it"
