@@ -20,7 +20,7 @@ from orchestration.lib.dashboard import (
     publish_page,
     render_dashboard,
 )
-from orchestration.lib.explain import format_value
+from orchestration.lib.explain import format_value, unit_shown
 from orchestration.lib.settings import PROJECT_ROOT
 
 DAY = date(2026, 6, 30)
@@ -110,13 +110,15 @@ def kpi(name, label, unit, value, before, status="ok", alert=None, members=(), d
     }
 
 
-def alert(name, label, state, kind="decline", dimension="total", member="all", reason="Why."):
+def alert(
+    name, label, state, kind="decline", dimension="total", member="all", reason="Why.", unit="EUR"
+):
     return {
         "alert_id": f"{name}|{dimension}|{member}|{kind}",
         "evaluated_on": DAY,
         "kpi_name": name,
         "label": label,
-        "unit": "EUR",
+        "unit": unit,
         "dimension": dimension,
         "dimension_value": member,
         "kind": kind,
@@ -130,14 +132,16 @@ def alert(name, label, state, kind="decline", dimension="total", member="all", r
     }
 
 
-@pytest.fixture
-def data():
+def page_data(currency: str = "EUR") -> dict:
+    """What load_dashboard_data reads from a warehouse built in ``currency``: its money KPIs
+    and alerts carry it as their unit."""
     flattening = alert(
         "average_customer_value",
         "Average customer value",
         "escalated",
         kind="flattening",
         reason="Average customer value has stopped growing <script>alert(1)</script>.",
+        unit=currency,
     )
     revenue = alert(
         "window_revenue",
@@ -145,16 +149,18 @@ def data():
         "new",
         dimension="segment",
         member='smb" onmouseover="steal()',
+        unit=currency,
     )
     return {
         "generated_at": datetime(2026, 7, 1, 6, 5, tzinfo=UTC),
         "as_of": DAY,
+        "currency": currency,
         "kpis": [
             kpi("active_customers", "Active customers", "customers", 1375.0, 1300.0),
             kpi(
                 "average_customer_value",
                 "Average customer value",
-                "EUR",
+                currency,
                 2849.3,
                 3200.0,
                 status="flattening",
@@ -163,7 +169,7 @@ def data():
             kpi(
                 "window_revenue",
                 "Revenue <b>&</b> more",
-                "EUR",
+                currency,
                 3917835.6,
                 4292553.0,
                 members=['smb" onmouseover="steal()'],
@@ -270,6 +276,11 @@ def data():
     }
 
 
+@pytest.fixture
+def data():
+    return page_data()
+
+
 def test_the_page_is_self_contained_and_refreshes_itself(data):
     page = render_dashboard(data, refresh_seconds=120)
     links = re.findall(r"""(?:src|href|url)\s*[=(]\s*["']?\s*([^"'\s)>]*)""", page, re.I)
@@ -347,6 +358,25 @@ def test_the_charts_carry_their_numbers(data):
     assert dom.value(data_testid="chart-prospects-conversion-latest") == 26.2
     assert dom.value(data_testid="chart-stakeholders-enps-latest") == 24.4
     assert dom.text(data_testid="as-of") == "30 June 2026"
+
+
+def test_a_page_in_dollars_labels_every_amount_in_dollars_and_none_in_euros():
+    page = render_dashboard(page_data("USD"))
+    dom = Dom(page)
+    assert dom.text(data_testid="acv-value") == "2,849 USD"
+    [basket] = dom.find_all(within=dom.find(data_testid="acv-basket"), class_="factor-value")
+    assert basket["text"] == "446 USD"
+    [smb] = dom.find_all(within=dom.find(data_testid="acv-members"), data_member="smb")
+    assert "3,685 USD" in smb["text"]
+    assert dom.text(data_testid="chart-revenue-bridge-latest") == "Jun 2026: 291,349 USD"
+    assert "Jun 2026: Lost (left) 60,829 USD" in dom.text(data_testid="bridge-2026-06-01")
+    assert dom.text(data_testid="customers-predicted-clv").endswith("3.3M USD")
+    [revenue] = dom.find_all(within=dom.find(data_testid="kpi-window_revenue"), class_="tile-value")
+    assert " ".join(revenue["text"].split()) == "3,917,836 USD"
+    assert "EUR" not in page
+    # nor the catalogue's word for money in place of a currency
+    assert not [e for e in dom.elements if "money" in e["text"]]
+    assert dom.find(data_testid="kpi-window_revenue")["attrs"]["data-unit"] == "USD"
 
 
 def test_an_empty_warehouse_gives_a_page_that_says_so():
@@ -442,6 +472,8 @@ def test_the_asset_writes_the_page_where_the_settings_say(demo):
     assert path == root / "dashboard" / "index.html" and path.exists()
     assert metadata["size_bytes"].value == path.stat().st_size > 50_000
     assert metadata["build_seconds"].value < 30
+    # the demo company reports in euros, as the warehouse records it
+    assert metadata["reporting_currency"].value == "EUR"
 
 
 @pytest.mark.e2e
@@ -528,6 +560,9 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
     in_alert = {
         (k, kind) for k, dim, kind, state in alerts if dim == "total" and state in OPEN_STATES
     }
+    # The money KPIs read in the currency the warehouse was built in: euros for the demo.
+    ((currency,),) = rows(root, "select reporting_currency from reference.run_settings")
+    assert currency == "EUR"
     assert len(latest) > 20
     for name, unit, value in latest:
         testid = "acv" if name == "average_customer_value" else f"kpi-{name}"
@@ -536,7 +571,9 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
         [shown] = dom.find_all(
             within=element, class_="hero-value" if testid == "acv" else "tile-value"
         )
-        assert " ".join(shown["text"].split()) == format_value(value, unit), name
+        assert " ".join(shown["text"].split()) == format_value(value, unit_shown(unit, currency)), (
+            name
+        )
         status = element["attrs"]["data-status"]
         kinds = {kind for k, kind in in_alert if k == name}
         assert status in (kinds or {"ok", "not watched", "suppressed"}), (name, status)

@@ -15,8 +15,10 @@ from orchestration.lib.explain import (
     RevenueBridge,
     Snapshot,
     decompose_acv,
+    format_value,
     render_reason,
     segment_contributions,
+    unit_shown,
 )
 from orchestration.lib.trend import Finding
 
@@ -179,6 +181,7 @@ def test_a_basket_driven_fall_reads_with_its_numbers():
         DECLINE,
         split=_split(frequency_share=0.08, frequency_pct=-0.4, basket_pct=-4.4),
         contributions=SEGMENTS,
+        unit="EUR",
     )
     assert text == (
         "Average customer value fell 4.8 % since 3 March 2026 (from 1,204 EUR to 1,146 EUR). "
@@ -195,6 +198,7 @@ def test_a_frequency_driven_fall_says_customers_buy_less_often():
         split=_split(frequency_share=0.97, frequency_pct=-4.7, basket_pct=-0.1),
         contributions=SEGMENTS,
         dimension_name="region",
+        unit="EUR",
     )
     assert "spend as much per order as before but buy less often" in text
     assert "frequency effect explains 97 % of the fall" in text
@@ -206,6 +210,7 @@ def test_factors_moving_both_ways_name_the_driver_and_the_offset():
         "Average customer value",
         DECLINE,
         split=_split(frequency_share=-0.3, frequency_pct=1.5, basket_pct=-6.2),
+        unit="EUR",
     )
     assert (
         f"The fall comes from smaller baskets ({MINUS}6.2 % per order), partly offset by more "
@@ -218,6 +223,7 @@ def test_both_factors_falling_are_both_quoted():
         "Average customer value",
         DECLINE,
         split=_split(frequency_share=0.4, frequency_pct=-1.9, basket_pct=-2.9),
+        unit="EUR",
     )
     assert f"buy less often ({MINUS}1.9 % orders per customer)" in text
     assert f"spend less per order ({MINUS}2.9 % per order)" in text
@@ -233,14 +239,14 @@ def test_a_flattening_quotes_the_slope_against_the_expected_growth():
         relative_change=80 / 1100,
         weekly_slope=0.001,
     )
-    text = render_reason("Average customer value", stall, expected_weekly_growth=0.005)
+    text = render_reason("Average customer value", stall, expected_weekly_growth=0.005, unit="EUR")
     assert text == (
         "Average customer value has stopped growing: +0.1 % a week over 12 weeks "
         "against the +0.5 % expected."
     )
     slipping = Finding("flattening", weekly_slope=-0.002)
     assert "has started to slip: \u22120.2 % a week" in render_reason(
-        "ACV", slipping, expected_weekly_growth=0.005
+        "ACV", slipping, expected_weekly_growth=0.005, unit="EUR"
     )
 
 
@@ -254,6 +260,7 @@ def test_a_real_split_and_contributions_render_end_to_end():
         DECLINE,
         split=decompose_acv(total_before, total_after),
         contributions=segment_contributions(before, after),
+        unit="EUR",
     )
     # Orders unchanged: the whole fall of 54 EUR per customer is basket, all from smb.
     assert "the basket effect explains all of the fall" in text
@@ -263,10 +270,11 @@ def test_a_real_split_and_contributions_render_end_to_end():
 def test_statuses_without_an_alert_still_read_as_a_sentence():
     ok = Finding("ok", baseline_value=1204.0, current_value=1210.0, relative_change=0.005)
     assert (
-        render_reason("ACV", ok) == "ACV is within its normal range (from 1,204 EUR to 1,210 EUR)."
+        render_reason("ACV", ok, unit="EUR")
+        == "ACV is within its normal range (from 1,204 EUR to 1,210 EUR)."
     )
     stale = Finding("no_data", detail="No value in the last 7 days (last on 2026-03-01).")
-    assert render_reason("ACV", stale).startswith("ACV: no assessment (no data).")
+    assert render_reason("ACV", stale, unit="EUR").startswith("ACV: no assessment (no data).")
     churn = Finding("decline", baseline_value=0.1, current_value=0.1134, relative_change=0.134)
     assert (
         render_reason("Churn rate", churn, unit="") == "Churn rate rose 13.4 % (from 0.10 to 0.11)."
@@ -294,7 +302,7 @@ def _bridge(lost: float, gained: float, retained_change: float) -> RevenueBridge
 
 def test_the_bridge_tells_customers_leaving_from_customers_buying_less():
     # customers: 220,000 - 437,645 = -217,645; retained -150,000: leaving weighs most
-    text = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -150_000))
+    text = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -150_000), unit="EUR")
     assert (
         "Revenue from 17 January 2026 to 30 June 2026 against the same weeks a year earlier: "
         f"{MINUS}437,645 EUR from customers who stopped buying, +220,000 EUR from new or "
@@ -302,15 +310,15 @@ def test_the_bridge_tells_customers_leaving_from_customers_buying_less():
         "customers leaving weighs most."
     ) in text
     # customers -20,000 against retained -200,000
-    shrinking = render_reason("ACV", DECLINE, bridge=_bridge(80_000, 60_000, -200_000))
+    shrinking = render_reason("ACV", DECLINE, bridge=_bridge(80_000, 60_000, -200_000), unit="EUR")
     assert shrinking.endswith("so customers who stay buying less weighs most.")
     # customers -217,645 against retained -180,000: 180/217.6 is above 0.8, about equal
-    even = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -180_000))
+    even = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -180_000), unit="EUR")
     assert even.endswith("so both weigh about equally.")
 
 
 def test_a_bridge_without_a_loss_names_no_cause():
-    text = render_reason("ACV", DECLINE, bridge=_bridge(50_000, 70_000, 0.0))
+    text = render_reason("ACV", DECLINE, bridge=_bridge(50_000, 70_000, 0.0), unit="EUR")
     assert text.endswith(
         "+70,000 EUR from new or returning customers, 0 EUR from customers who bought in both."
     )
@@ -349,3 +357,34 @@ def test_a_rate_moves_by_points_not_by_percent():
     )
     csat = Finding("decline", baseline_value=84.6, current_value=66.7, relative_change=-0.21)
     assert render_reason("CSAT", csat, unit="%").startswith("CSAT fell 17.9 points")
+
+
+# --- money in the reporting currency -------------------------------------------------------
+
+
+def test_the_catalogue_unit_money_is_shown_as_the_reporting_currency():
+    assert unit_shown("money", "USD") == "USD"
+    assert unit_shown("money", "EUR") == "EUR"
+    for unit in ("customers", "count", "ratio", "share", "%", "points", "score", "days"):
+        assert unit_shown(unit, "USD") == unit
+    assert format_value(1204.4, unit_shown("money", "USD")) == "1,204 USD"
+    assert format_value(7.5, unit_shown("money", "JPY")) == "7.50 JPY"
+
+
+def test_a_related_amount_in_any_currency_names_its_currency_once():
+    acv = Finding(
+        "decline", since=date(2026, 3, 3), baseline_value=1204, current_value=1146,
+        relative_change=-0.048,
+    )  # fmt: skip
+    related = [
+        RelatedSignal("Average order value", "USD", 602.0, 573.0),
+        RelatedSignal("Lost revenue (30 days)", "GBP", 10_000.0, 10_050.0),
+    ]
+    text = render_reason(
+        "Average customer value", acv, unit="USD", related=related, since=date(2026, 3, 3)
+    )
+    assert text == (
+        "Average customer value fell 4.8 % since 3 March 2026 (from 1,204 USD to 1,146 USD). "
+        "Related signals since 3 March 2026: Average order value fell from 602 to 573 USD, "
+        "Lost revenue (30 days) held at 10,050 GBP."
+    )

@@ -23,17 +23,30 @@ LAST_DAY = START + timedelta(days=DAYS - 1)
 RESOURCES = {"reporting_day": ReportingDay()}
 
 
-def build_marts(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -> None:
-    """A total and two segments; from ONSET smb orders are worth ``smb_basket_after_onset``."""
+def build_marts(
+    con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float, currency: str | None = None
+) -> None:
+    """A total and two segments; from ONSET smb orders are worth ``smb_basket_after_onset``.
+
+    With ``currency``, the catalogue's money is `money` and the build's reporting currency is
+    recorded in reference.run_settings, as dbt writes them; else the money KPI is in EUR.
+    """
     con.execute("create schema reference; create schema marts")
     con.execute(
         """create table reference.kpi_catalogue as select * from (values
-        ('average_customer_value', 'Average customer value', 'EUR', 'higher_is_better',
+        ('average_customer_value', 'Average customer value', ?, 'higher_is_better',
          0.03, 0.0, true, 'segment', 'active_customers'),
         ('active_customers', 'Active customers', 'customers', 'higher_is_better',
          0.02, 0.0, true, 'none', '')) as t(kpi_name, label, unit, direction, min_effect,
-         expected_weekly_growth, enabled, alert_level, related_kpis)"""
+         expected_weekly_growth, enabled, alert_level, related_kpis)""",
+        ["money" if currency else "EUR"],
     )
+    if currency:
+        con.execute(
+            "create table reference.run_settings as "
+            "select ?::date as as_of, ? as reporting_currency, 'UTC' as reporting_timezone",
+            [LAST_DAY, currency],
+        )
     rng = np.random.default_rng(7)
     rows = []
     for offset in range(DAYS):
@@ -179,6 +192,34 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
         assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
         kpi_alert_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
         assert len(channel.read_text().splitlines()) == len(sent)
+
+
+def test_alerts_of_a_warehouse_reporting_in_dollars_speak_dollars(tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        build_marts(con, smb_basket_after_onset=60.0, currency="USD")
+    channel = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+    monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
+    monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
+        kpi_alert_sensor(dg.build_sensor_context(instance=instance))
+    sent = {a["dimension_value"]: a for a in map(json.loads, channel.read_text().splitlines())}
+    # The same numbers as in euros above, in the currency the warehouse was built in.
+    assert (
+        f"{MINUS}100 USD from customers who stopped buying, +60 USD from new or returning "
+        f"customers, {MINUS}160 USD from customers who bought in both"
+    ) in sent["smb"]["text"]
+    assert "Average customer value fell" in sent["all"]["text"]
+    assert " USD to " in sent["all"]["text"]
+    for alert in sent.values():
+        assert alert["unit"] == "USD"
+        assert "EUR" not in alert["text"] and "money" not in alert["text"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select distinct unit from monitoring.kpi_alerts").fetchall() == [
+            ("USD",)
+        ]
 
 
 def test_a_move_concentrated_in_one_region_is_told_by_region():

@@ -2,7 +2,14 @@ from datetime import date
 
 import duckdb
 
-from orchestration.lib.radar import RadarLine, data_notes, render_radar, unavailable_predictions
+from orchestration.lib.radar import (
+    RadarLine,
+    data_notes,
+    load_radar,
+    render_radar,
+    reporting_currency,
+    unavailable_predictions,
+)
 
 DAY = date(2026, 6, 30)
 
@@ -101,3 +108,53 @@ def test_the_notes_name_a_last_order_before_the_as_of_day_and_quarantined_rows()
     assert data_notes(con, date(2026, 6, 16))[0].startswith("3 rows held")
     text = render_radar([], [], as_of=DAY, notes=data_notes(con, DAY))
     assert "Latest order on 2026-06-16" in text
+
+
+def radar_warehouse(currency: str | None):
+    """The money KPIs of the catalogue with a value each, a failed CLV fit, and the row the
+    build writes in reference.run_settings (none when ``currency`` is None)."""
+    con = customers_warehouse([(1, "failed", "BG/NBD fit failed")])
+    con.execute(
+        """
+        create schema reference; create schema monitoring;
+        create table reference.kpi_catalogue as select * from (values
+            ('average_customer_value', 'Average customer value', 'money', true),
+            ('active_customers', 'Active customers', 'customers', true),
+            ('lost_revenue_30d', 'Lost revenue (30 days)', 'money', true)
+        ) as t(kpi_name, label, unit, enabled);
+        create table marts.fct_kpi_daily as select * from (values
+            (date '2026-06-02', 'average_customer_value', 'total', 'all', 3075.0),
+            (date '2026-06-30', 'average_customer_value', 'total', 'all', 3035.0),
+            (date '2026-06-30', 'active_customers', 'total', 'all', 1375.0),
+            (date '2026-06-30', 'lost_revenue_30d', 'total', 'all', 12500.0)
+        ) as t(kpi_date, kpi_name, dimension, dimension_value, value);
+        create table monitoring.kpi_alerts (evaluated_on date, kpi_name varchar,
+            dimension varchar, kind varchar, state varchar);
+        """
+    )
+    if currency:
+        con.execute(
+            "create table reference.run_settings as "
+            "select date '2026-06-30' as as_of, ? as reporting_currency",
+            [currency],
+        )
+    return con
+
+
+def test_the_radar_labels_money_with_the_currency_the_warehouse_was_built_in():
+    text = render_radar(load_radar(radar_warehouse("USD")), [], as_of=DAY)
+    rows = {row.split("  ")[1]: row for row in text.splitlines() if row.startswith("  ")}
+    assert "3,035 USD" in rows["Average customer value"]
+    assert "-1.3%" in rows["Average customer value"]
+    assert "12,500 USD" in rows["Lost revenue (30 days)"]
+    assert "1,375 customers" in rows["Active customers"]
+    assert {line.unit for line in load_radar(radar_warehouse("USD"))} == {"USD", "customers"}
+    assert "EUR" not in text and "money" not in text
+
+
+def test_a_warehouse_that_records_no_currency_is_in_the_default_reporting_currency():
+    assert reporting_currency(radar_warehouse("GBP")) == "GBP"
+    # built before reference.run_settings existed, or by hand: dbt's default var
+    assert reporting_currency(radar_warehouse(None)) == "EUR"
+    text = render_radar(load_radar(radar_warehouse(None)), [], as_of=DAY)
+    assert "3,035 EUR" in text

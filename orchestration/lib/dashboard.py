@@ -24,8 +24,8 @@ from typing import Any
 import duckdb
 
 from orchestration.lib.alert_state import OPEN_STATES
-from orchestration.lib.explain import MINUS, MONTHS, POINT_UNITS, format_value
-from orchestration.lib.radar import CHANGE_DAYS
+from orchestration.lib.explain import MINUS, MONEY, MONTHS, POINT_UNITS, format_value, unit_shown
+from orchestration.lib.radar import CHANGE_DAYS, DEFAULT_CURRENCY, reporting_currency
 
 ACV = "average_customer_value"
 # A year of history: the trend against the seasonality the CEO already knows.
@@ -49,10 +49,13 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, now: datetime | None = N
     as_of = _scalar(con, "select max(kpi_date) from marts.fct_kpi_daily where dimension = 'total'")
     start = as_of - timedelta(days=TREND_DAYS + CHANGE_DAYS) if as_of else date.min
     alerts = _latest_alerts(con)
+    currency = reporting_currency(con)
     return {
         "generated_at": now or datetime.now(UTC),
         "as_of": as_of,
-        "kpis": _kpis(con, start, alerts),
+        # every amount of money on the page is in it
+        "currency": currency,
+        "kpis": _kpis(con, start, alerts, currency),
         "alerts": alerts,
         "alerts_evaluated_on": alerts[0]["evaluated_on"] if alerts else None,
         "customer_value": _customer_value(con),
@@ -151,8 +154,11 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, now: datetime | None = N
     }
 
 
-def _kpis(con: duckdb.DuckDBPyConnection, start: date, alerts: list[Row]) -> list[Row]:
-    """Each enabled KPI of the catalogue, in the catalogue's order, with its year of history."""
+def _kpis(
+    con: duckdb.DuckDBPyConnection, start: date, alerts: list[Row], currency: str
+) -> list[Row]:
+    """Each enabled KPI of the catalogue, in the catalogue's order, with its year of history;
+    a money KPI's unit is ``currency``."""
     series: dict[str, dict[date, float]] = defaultdict(dict)
     for name, day, value in con.execute(
         "select kpi_name, kpi_date, value from marts.fct_kpi_daily "
@@ -193,6 +199,7 @@ def _kpis(con: duckdb.DuckDBPyConnection, start: date, alerts: list[Row]) -> lis
         kpis.append(
             {
                 **row,
+                "unit": unit_shown(row["unit"], currency),
                 "day": day,
                 "value": value,
                 "value_before": days.get(day - timedelta(days=CHANGE_DAYS)) if day else None,
@@ -387,18 +394,20 @@ def render_dashboard(data: Mapping[str, Any], refresh_seconds: int = 300) -> str
     alerts = list(data.get("alerts") or [])
     generated: datetime = data.get("generated_at") or datetime.now(UTC)
     as_of = data.get("as_of")
+    # load_dashboard_data reads it from the warehouse; data made by hand may leave it out
+    currency = data.get("currency") or DEFAULT_CURRENCY
     body = "\n".join(
         [
             _header(as_of, generated, sum(a["state"] in OPEN_STATES for a in alerts)),
             '<main class="grid">',
-            _hero(acv, data.get("customer_value") or {}, alerts),
+            _hero(acv, data.get("customer_value") or {}, alerts, currency),
             _alerts_panel(alerts, data.get("alerts_evaluated_on")),
             _tiles([k for k in kpis if k["kpi_name"] != ACV]),
             _section_title("Revenue and customers", "money"),
-            _bridge(data.get("bridge") or []),
+            _bridge(data.get("bridge") or [], currency),
             _customer_flow(data.get("customer_flow") or []),
             _cohort_table(data.get("cohorts") or []),
-            _customer_base(data.get("customers") or {}),
+            _customer_base(data.get("customers") or {}, currency),
             _section_title("Voice of the customer", "feedback"),
             _feedback(data.get("feedback") or []),
             _section_title("Prospects", "prospects"),
@@ -467,7 +476,7 @@ def _header(as_of: date | None, generated: datetime, open_count: int) -> str:
 </header>"""
 
 
-def _hero(acv: Row | None, value: Row, alerts: list[Row]) -> str:
+def _hero(acv: Row | None, value: Row, alerts: list[Row], currency: str) -> str:
     if acv is None or acv["value"] is None:
         return _el(
             "section",
@@ -519,8 +528,8 @@ def _hero(acv: Row | None, value: Row, alerts: list[Row]) -> str:
         head
         + _el("div", numbers + trend, class_="hero-body")
         + _el("p", _e(reason), class_="why", data_testid="acv-reason")
-        + _factors((value or {}).get("total"))
-        + _members_table((value or {}).get("members") or [], alerts),
+        + _factors((value or {}).get("total"), currency)
+        + _members_table((value or {}).get("members") or [], alerts, currency),
         class_=f"panel hero span-7 status-{_slug(status)}",
         data_testid="acv",
         id="acv",
@@ -536,17 +545,18 @@ def _hero(acv: Row | None, value: Row, alerts: list[Row]) -> str:
 # customers they are averaged over.
 FACTORS = (
     ("Orders per active customer", "acv-frequency", "orders_per_active_customer", "ratio", "×"),
-    ("Average order value", "acv-basket", "average_order_value", "EUR", "·"),
+    ("Average order value", "acv-basket", "average_order_value", MONEY, "·"),
     ("Active customers", "acv-active-customers", "active_customers", "count", ""),
 )
 
 
-def _factors(total: Row | None) -> str:
+def _factors(total: Row | None, currency: str) -> str:
     if not total:
         return ""
     before = total.get("before") or {}
     items = []
     for label, testid, column, unit, operator in FACTORS:
+        unit = unit_shown(unit, currency)
         change, text = _change(total[column], before.get(column), unit)
         items.append(
             _el(
@@ -563,7 +573,7 @@ def _factors(total: Row | None) -> str:
     return _el("div", "".join(items), class_="factors", data_testid="acv-factors")
 
 
-def _members_table(members: list[Row], alerts: list[Row]) -> str:
+def _members_table(members: list[Row], alerts: list[Row], currency: str) -> str:
     if not members:
         return ""
     in_alert = {
@@ -574,11 +584,12 @@ def _members_table(members: list[Row], alerts: list[Row]) -> str:
     rows = []
     for m in members:
         value = m["average_customer_value"]
-        change, text = _change(value, (m.get("before") or {}).get("average_customer_value"), "EUR")
+        before = (m.get("before") or {}).get("average_customer_value")
+        change, text = _change(value, before, currency)
         flagged = (m["dimension"], m["dimension_value"]) in in_alert
         cells = (
             _el("th", f"{_e(m['dimension_value'])} <small>{_e(m['dimension'])}</small>")
-            + _el("td", _e(format_value(value, "EUR")))
+            + _el("td", _e(format_value(value, currency)))
             + _el("td", _change_el(change, text, "higher_is_better"))
             + _el("td", _e(format_value(m["active_customers"], "count")))
             + _el("td", _badge("alert", "decline") if flagged else "")
@@ -735,7 +746,7 @@ FLOW_PARTS = (
 )
 
 
-def _bridge(rows: list[Row]) -> str:
+def _bridge(rows: list[Row], currency: str) -> str:
     periods = [
         {"period": r["period_start"], "complete": r["is_complete_period"], "values": r}
         for r in rows
@@ -745,7 +756,7 @@ def _bridge(rows: list[Row]) -> str:
         last = rows[-1]
         headline = _el(
             "span",
-            _e(f"{_month(last['period_start'])}: {format_value(last['ending_revenue'], 'EUR')}"),
+            _e(f"{_month(last['period_start'])}: {format_value(last['ending_revenue'], currency)}"),
             class_="chart-value",
             data_testid="chart-revenue-bridge-latest",
             data_value=_num(last["ending_revenue"]),
@@ -756,7 +767,7 @@ def _bridge(rows: list[Row]) -> str:
         "How the previous month's revenue became this month's: won above the line (new, "
         "reactivated, expansion), lost below (contraction: existing customers buy less; "
         "lost: customers left).",
-        _diverging_bars("bridge", periods, BRIDGE_PARTS, "EUR", width=_width(7))
+        _diverging_bars("bridge", periods, BRIDGE_PARTS, currency, width=_width(7))
         + _legend(BRIDGE_PARTS),
         headline,
         span=7,
@@ -844,7 +855,7 @@ def _cohort_table(cohorts: list[Row]) -> str:
     )
 
 
-def _customer_base(customers: Row) -> str:
+def _customer_base(customers: Row, currency: str) -> str:
     segments = customers.get("segments") or []
     everyone = sum(s["customers"] for s in segments) or 1
     bars = _hbars(
@@ -870,7 +881,7 @@ def _customer_base(customers: Row) -> str:
                 "customers-predicted-clv",
                 "predicted_clv_12m",
                 _compact,
-                "EUR",
+                currency,
             ),
             (
                 "P(alive) of the active",

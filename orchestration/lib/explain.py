@@ -49,8 +49,14 @@ BOTH_WEIGH = 0.8
 # Units whose changes read in points (a relative change of a share, or of an NPS near zero,
 # says little), and the points of one unit.
 POINT_UNITS = {"share": 100.0, "%": 1.0, "points": 1.0}
-# Units written as a word after the number, said once in "from 1,352 to 1,379 customers".
-WORD_UNITS = ("EUR", "customers", "points", "days")
+# Units written as a word after the number, said once in "from 1,352 to 1,379 customers";
+# a currency code is one too (see is_currency).
+WORD_UNITS = ("customers", "points", "days")
+# The KPI catalogue's unit for an amount of money. The catalogue names no currency: the
+# warehouse is built in the reporting currency of the run (reference.run_settings), and a
+# reader shows that code in its place (unit_shown), so a company reporting in dollars never
+# sees its dollars called euros.
+MONEY = "money"
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,24 @@ class FindingLike(Protocol):
     detail: str
 
 
+def unit_shown(unit: str, currency: str) -> str:
+    """The unit a reader sees: ``currency`` (an ISO 4217 code) for money, any other as it is.
+
+    >>> unit_shown("money", "USD"), unit_shown("customers", "USD")
+    ('USD', 'customers')
+    """
+    return currency if unit == MONEY else unit
+
+
+def is_currency(unit: str) -> bool:
+    """Whether ``unit`` is a currency code (three capital letters, as ISO 4217 writes them).
+
+    >>> is_currency("USD"), is_currency("days"), is_currency("money")
+    (True, False, False)
+    """
+    return len(unit) == 3 and unit.isalpha() and unit.isupper()
+
+
 def decompose_acv(before: Snapshot, after: Snapshot) -> AcvSplit:
     """Split the change of ACV from ``before`` to ``after`` into frequency and basket effects."""
     acv0, acv1 = before.acv, after.acv
@@ -241,7 +265,7 @@ def render_reason(
     expected_weekly_growth: float = 0.0,
     flat_weeks: int = 12,
     dimension_name: str = "segment",
-    unit: str = "EUR",
+    unit: str,
     bridge: RevenueBridge | None = None,
     related: Sequence[RelatedSignal] = (),
     since: date | None = None,
@@ -254,7 +278,9 @@ def render_reason(
     the revenue bridge of the period against a year earlier; ``related`` signals. A KPI
     without any has only the first sentence. ``direction``, ``expected_weekly_growth`` and
     ``flat_weeks`` are the values the finding was evaluated with (growth in the good direction,
-    as trend.evaluate takes it); a flattening quotes them.
+    as trend.evaluate takes it); a flattening quotes them. ``unit`` is the KPI's unit as shown
+    (money as its currency code, see :func:`unit_shown`): it labels the KPI's levels and the
+    segment and bridge amounts, which are in the KPI's own unit.
     """
     sentences = [_headline(kpi_label, finding, direction, expected_weekly_growth, flat_weeks, unit)]
     if finding.status in ("decline", "flattening"):
@@ -413,7 +439,7 @@ def _move(signal: RelatedSignal) -> str:
         return f"{signal.label} held at {_amount(after, signal.unit)}"
     verb = "rose" if after > before else "fell"
     start = _amount(before, signal.unit)
-    if signal.unit in WORD_UNITS:  # "from 1,352 to 1,379 customers"
+    if signal.unit in WORD_UNITS or is_currency(signal.unit):  # "from 1,352 to 1,379 customers"
         start = start.removesuffix(f" {signal.unit}")
     return f"{signal.label} {verb} from {start} to {_amount(after, signal.unit)}"
 
@@ -444,7 +470,7 @@ def _day(day: date) -> str:
 def _amount(value: float, unit: str, signed: bool = False) -> str:
     """A value in its catalogue unit, as a person reads it.
 
-    1,204 EUR, 51 EUR, 7.50 EUR (decimals only below 10, where they still matter); a ratio or
+    1,204 USD, 51 USD, 7.50 USD (decimals only below 10, where they still matter); a ratio or
     a score keeps two decimals; a share (0-1) reads as a percentage; points (NPS-like) and
     counts are whole numbers.
     """

@@ -27,7 +27,9 @@ from orchestration.lib.explain import (
     decompose_acv,
     render_reason,
     segment_contributions,
+    unit_shown,
 )
+from orchestration.lib.radar import reporting_currency
 from orchestration.lib.trend import Finding, evaluate, severity
 
 ACV = "average_customer_value"
@@ -162,10 +164,21 @@ def suppression_reason(
 
 
 def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
-    """Every enabled KPI; those at alert level none only explain the others."""
+    """Every enabled KPI; those at alert level none only explain the others.
+
+    Money KPIs carry the warehouse's reporting currency as their unit, so their reasons and
+    the alert states recorded say which currency the amounts are in.
+    """
+    currency = reporting_currency(con)
     return {
-        row[0]: Kpi(*row[:-1], related_kpis=tuple((row[-1] or "").split()))
-        for row in con.execute(
+        name: Kpi(
+            name,
+            label,
+            unit_shown(unit, currency),
+            *rest,
+            related_kpis=tuple((related or "").split()),
+        )
+        for name, label, unit, *rest, related in con.execute(
             "select kpi_name, label, unit, direction, min_effect::double, "
             "expected_weekly_growth::double, alert_level, related_kpis "
             "from reference.kpi_catalogue where enabled"

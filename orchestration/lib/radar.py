@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -9,10 +10,13 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.explain import POINT_UNITS, format_value
+from orchestration.lib.explain import MONEY, POINT_UNITS, format_value, unit_shown
 from orchestration.lib.notify import headline
 
 CHANGE_DAYS = 28
+# dbt's default var reporting_currency: what a warehouse that does not record its currency
+# (built before reference.run_settings existed, or by hand) was built in.
+DEFAULT_CURRENCY = "EUR"
 
 RADAR_SQL = f"""
 with total as (
@@ -87,8 +91,31 @@ having count(*) > 0
 
 
 def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
+    """The radar's lines, money labelled with the warehouse's reporting currency."""
+    currency = reporting_currency(con)
     lines = [RadarLine(*row) for row in con.execute(RADAR_SQL).fetchall()]
-    return lines + unavailable_predictions(con)
+    return [
+        dataclasses.replace(line, unit=unit_shown(line.unit, currency))
+        for line in lines + unavailable_predictions(con)
+    ]
+
+
+def reporting_currency(con: duckdb.DuckDBPyConnection) -> str:
+    """The currency of every amount of money in the warehouse, as its build recorded it.
+
+    The marts are converted into the reporting currency of the build, and the build writes
+    it to reference.run_settings: readers take it from there rather than assume one.
+    """
+    recorded = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'reference' and table_name = 'run_settings'"
+    ).fetchall()[0][0]
+    if not recorded:
+        return DEFAULT_CURRENCY
+    ((currency,),) = con.execute(
+        "select any_value(reporting_currency) from reference.run_settings"
+    ).fetchall()
+    return currency or DEFAULT_CURRENCY
 
 
 def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
@@ -125,7 +152,7 @@ def unavailable_predictions(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
         RadarLine(
             kpi_name="predicted_clv_12m",
             label="Predicted CLV (12 months)",
-            unit="EUR",
+            unit=MONEY,
             as_of=None,
             value=None,
             value_before=None,

@@ -49,6 +49,7 @@ def ceo_dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "size_bytes": size,
             "build_seconds": round(seconds, 3),
             "as_of": str(data["as_of"]),
+            "reporting_currency": data["currency"],
             "open_alerts": sum(alert["state"] in OPEN_STATES for alert in data["alerts"]),
         }
     )
