@@ -63,6 +63,10 @@ class Settings:
     crm_erp_link: str
     # The HubSpot custom object holding online reviews; None when reviews are not in the CRM.
     crm_reviews_object: str | None
+    # Bounds of a CRM read, in seconds: one request, one object type, the whole read.
+    crm_request_timeout: float
+    crm_object_deadline: float
+    crm_run_deadline: float
     web: Source
     hr: Source
     # The day the whole job reports on: daily marts run to it, the radar and alerts state it.
@@ -109,6 +113,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crm_token=env.get("CRM_API_TOKEN") or None,
         crm_erp_link=read("CRM_ERP_LINK", DEFAULT_CRM_ERP_LINK, _link, "erp_customer_id or domain"),
         crm_reviews_object=read("CRM_REVIEWS_OBJECT", "p_reviews", _object, "p_reviews or off"),
+        crm_request_timeout=read("CRM_REQUEST_TIMEOUT_SECONDS", "30", _positive, "30"),
+        crm_object_deadline=read("CRM_OBJECT_DEADLINE_SECONDS", "1800", _positive, "1800"),
+        crm_run_deadline=read("CRM_RUN_DEADLINE_SECONDS", "7200", _positive, "7200"),
         web=_source("web", env.get("WEB_EVENTS_PATH")),
         hr=_source("hr", env.get("HR_SURVEY_PATH")),
         as_of=read("AS_OF", "", lambda v: _day(v, timezone), "2026-06-30"),

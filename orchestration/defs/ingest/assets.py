@@ -148,6 +148,9 @@ def _crm(api_url: str | None) -> DltSource:
         settings.crm_token,
         erp_link=settings.crm_erp_link,
         reviews_object=settings.crm_reviews_object,
+        request_timeout=settings.crm_request_timeout,
+        object_deadline=settings.crm_object_deadline,
+        run_deadline=settings.crm_run_deadline,
     )
 
 

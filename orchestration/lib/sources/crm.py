@@ -14,21 +14,44 @@ Each contract table is fed by one or more HubSpot object types (``CRM_OBJECTS``)
   the contract's stage columns keep their meaning whatever pipelines the account has.
 
 An object type that answers 404 (not in this account: feedback submissions need Service Hub,
-the reviews custom object may not exist) is a warning, and its table lands empty. ``429``
-(honouring ``Retry-After``) and ``5xx`` are retried with exponential back-off.
+the reviews custom object may not exist) is a warning, and its table lands empty.
+
+Every read is bounded, so a faulty API ends the run with a message instead of holding it:
+
+- ``429``, ``5xx``, a timeout or a dropped connection is retried with exponential back-off
+  (honouring ``Retry-After``), each retry logged, at most ``MAX_TRIES`` tries a request;
+  a ``Retry-After`` above ``MAX_RETRY_AFTER`` (HubSpot's daily limit is used up) fails at
+  once, saying when to retry;
+- each request waits at most ``request_timeout`` seconds for the API; the time spent on one
+  object type is bounded by ``object_deadline``, the whole read by ``run_deadline``;
+- a page whose ``paging.next.after`` was already answered in the same paging (the API pages
+  in a loop) fails, naming the object and the cursor;
+- an answer that is not JSON, or not of the shape HubSpot documents, fails naming the URL,
+  the HTTP status and the first bytes of the body.
+
+The retries are the reader's own rather than dlt's ``Client`` retries: those wait up to 300 s
+a retry whatever the time left, and cannot tell a daily limit from a burst. A failed read
+lands nothing and leaves dlt's cursor where it was (dlt commits neither the extracted rows nor
+the moved cursor of a failed extraction): the next read starts from the same point.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import dlt
 from dlt.sources.helpers.requests import Client
 from requests import HTTPError, Response
+from requests.exceptions import ChunkedEncodingError, Timeout
+from requests.exceptions import ConnectionError as ConnectionFailed
 
 from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import contract_resource, incremental_cursor
@@ -40,6 +63,22 @@ PAGE_SIZE = 100  # objects a page; a page's associations are then read in one ba
 SEARCH_WINDOW = 10_000  # HubSpot's search returns no result past this offset
 DEFAULT_ERP_LINK = "erp_customer_id"
 DEFAULT_REVIEWS_OBJECT = "p_reviews"  # a custom object, addressed by its short name
+# Bounds of a read (the settings CRM_REQUEST_TIMEOUT_SECONDS, CRM_OBJECT_DEADLINE_SECONDS and
+# CRM_RUN_DEADLINE_SECONDS), in seconds.
+DEFAULT_REQUEST_TIMEOUT = 30.0
+DEFAULT_OBJECT_DEADLINE = 1800.0
+DEFAULT_RUN_DEADLINE = 7200.0
+MAX_TRIES = 5  # of one request, the first included
+BACKOFF = 1.0  # seconds before the first retry, doubled at each further one
+MAX_BACKOFF = 60.0
+# HubSpot's burst limits ask for seconds; a longer wait is its daily limit, reset at midnight
+# in the account's time zone: waiting for it inside a run would hold the run for hours.
+MAX_RETRY_AFTER = 300
+BODY_START = 200  # bytes of an unexpected answer quoted in the error
+RETRIED_STATUS = frozenset({429, *range(500, 600)})
+
+# What is wrong with an answer's shape, or None: the answer is as HubSpot documents it.
+Check = Callable[[Any], str | None]
 
 # HubSpot-defined primary associations: contact, deal and ticket to their primary company.
 PRIMARY_TYPE_IDS = {1, 5, 339}
@@ -59,6 +98,10 @@ CHANNELS = {
 
 class NotAvailable(Exception):
     """The account answers 404 for an object type (or its pipelines)."""
+
+
+class CrmReadError(Exception):
+    """The read stopped on a fault of the API; the message says where, what and what to do."""
 
 
 @dataclass(frozen=True)
@@ -218,10 +261,25 @@ def crm_source(
     lookback_days: float = 3,
     erp_link: str = DEFAULT_ERP_LINK,
     reviews_object: str | None = DEFAULT_REVIEWS_OBJECT,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    object_deadline: float = DEFAULT_OBJECT_DEADLINE,
+    run_deadline: float = DEFAULT_RUN_DEADLINE,
 ) -> Iterator[Any]:
-    """One resource per contract table; ``api_url`` None means the source is off."""
+    """One resource per contract table; ``api_url`` None means the source is off.
+
+    ``request_timeout``, ``object_deadline`` and ``run_deadline`` (seconds) bound the read: a
+    request, the time spent on one object type, the whole read from its first request.
+    """
     objects = crm_objects(erp_link, reviews_object)
-    api = None if api_url is None else HubSpot(api_url, token)
+    api = None
+    if api_url is not None:
+        api = HubSpot(
+            api_url,
+            token,
+            request_timeout=request_timeout,
+            object_deadline=object_deadline,
+            run_deadline=run_deadline,
+        )
     for table in source_tables("crm").values():
         cursor = incremental_cursor(table.cursor, EPOCH, lag=lookback_days * 86_400)
         rows = None if api is None else _reader(api, table, objects[table.name])
@@ -234,9 +292,9 @@ def _reader(api: HubSpot, table: RawTable, objects: list[CrmObject]):
         since, landed = cursor.last_value, False
         for obj in objects:
             try:
-                for page in api.pages(obj, since):
+                for rows in api.read(obj, since):
                     landed = True
-                    yield table.to_arrow(api.rows(obj, page))
+                    yield table.to_arrow(rows)
             except NotAvailable as error:
                 log.warning(
                     "CRM object %r is not available in this HubSpot account (%s): "
@@ -259,27 +317,131 @@ _MEANING = {
 
 
 class HubSpot:
-    """The HTTP calls the reader makes, retried on 429 and 5xx, and what it knows of the
-    account's pipelines (read once)."""
+    """The HTTP calls the reader makes, retried on 429, 5xx, timeouts and dropped connections
+    within the read's bounds, and what it knows of the account's pipelines (read once)."""
 
-    def __init__(self, api_url: str, token: str | None, window: int = SEARCH_WINDOW) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        window: int = SEARCH_WINDOW,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        object_deadline: float = DEFAULT_OBJECT_DEADLINE,
+        run_deadline: float = DEFAULT_RUN_DEADLINE,
+        backoff: float = BACKOFF,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.window = window
-        self.session = Client(raise_for_status=False).session
+        self.request_timeout = request_timeout
+        self.backoff = backoff
+        self.clock = _Clock(object_deadline, run_deadline)
+        # dlt's session (its user agent and timeout), its own retries off: see the module.
+        client = Client(
+            request_timeout=request_timeout,
+            raise_for_status=False,
+            status_codes=(),
+            exceptions=(),
+            request_max_attempts=1,
+        )
+        self.session = client.session
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self._stages: dict[str, dict[str, str]] = {}
 
-    def call(self, method: str, path: str, **kwargs: Any) -> dict:
-        response: Response = self.session.request(method, self.api_url + path, **kwargs)
-        if response.status_code == 404:
-            raise NotAvailable(f"404 on {method} {path}: {_message(response)}")
-        if response.status_code >= 400:
-            raise HTTPError(
-                f"{response.status_code} on {method} {path}: {_message(response)}",
-                response=response,
+    def call(self, method: str, path: str, check: Check | None = None, **kwargs: Any) -> Any:
+        """The JSON answer to a request, once ``check`` (the answer's expected shape: None, or
+        what is wrong) accepts it; faults retried within the bounds, else a ``CrmReadError``."""
+        url = self.api_url + path
+        where = self.clock.where()
+        for attempt in range(1, MAX_TRIES + 1):
+            left, bound = self.clock.left()
+            if left <= 0:
+                raise CrmReadError(f"{where}: {method} {url} not sent: the read reached {bound}.")
+            try:
+                response: Response = self.session.request(
+                    method, url, timeout=min(self.request_timeout, left), **kwargs
+                )
+            except (ConnectionFailed, Timeout, ChunkedEncodingError) as error:
+                fault, wait = f"no answer ({type(error).__name__}: {error})", self._backoff(attempt)
+            else:
+                if response.status_code not in RETRIED_STATUS:
+                    return self._answer(where, method, url, response, check or _json_object)
+                fault = f"HTTP {response.status_code}, {_body_start(response)}"
+                wait = self._wait(where, method, url, response, attempt)
+            if attempt == MAX_TRIES:
+                raise CrmReadError(
+                    f"{where}: {method} {url} failed {MAX_TRIES} times, the last with {fault}."
+                )
+            left, bound = self.clock.left()
+            if wait >= left:
+                raise CrmReadError(
+                    f"{where}: {method} {url} failed with {fault}; a retry in {wait:g} s would "
+                    f"pass {bound}."
+                )
+            log.warning(
+                "%s: %s %s failed with %s; retry %d of %d in %g s.",
+                where,
+                method,
+                url,
+                fault,
+                attempt,
+                MAX_TRIES - 1,
+                wait,
             )
-        return response.json()
+            time.sleep(wait)
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF)
+
+    def _wait(self, where: str, method: str, url: str, response: Response, attempt: int) -> float:
+        """Seconds before the next try: ``Retry-After`` when the API sends one (an error
+        beyond ``MAX_RETRY_AFTER``, saying when to run again), else the back-off."""
+        header = response.headers.get("Retry-After", "").strip()
+        seconds = _retry_after(header)
+        if seconds is None:
+            return self._backoff(attempt)
+        if seconds > MAX_RETRY_AFTER:
+            when = datetime.now(UTC) + timedelta(seconds=seconds)
+            raise CrmReadError(
+                f"{where}: {method} {url} answered HTTP {response.status_code} with Retry-After: "
+                f"{header}, more than the {MAX_RETRY_AFTER} s a read waits (the API's daily "
+                f"limit is likely used up). Run again after {when:%Y-%m-%d %H:%M:%S} UTC. "
+                f"The answer: {_body_start(response)}"
+            )
+        return seconds
+
+    @staticmethod
+    def _answer(where: str, method: str, url: str, response: Response, check: Check) -> Any:
+        status = response.status_code
+        if status == 404:
+            raise NotAvailable(f"404 on {method} {urlsplit(url).path}: {_message(response)}")
+        if status >= 400:
+            raise HTTPError(f"{status} on {method} {url}: {_message(response)}", response=response)
+        try:
+            body = response.json()
+        except ValueError:
+            problem: str | None = "a body that is not JSON"
+        else:
+            problem = check(body)
+        if problem is None:
+            return body
+        raise CrmReadError(
+            f"{where}: {method} {url} answered HTTP {status} with {problem}; "
+            f"{_body_start(response)}"
+        )
+
+    def read(self, obj: CrmObject, since: datetime) -> Iterator[list[dict]]:
+        """Contract rows of the objects changed since ``since``, then of every deleted one,
+        a page at a time; the time spent reading them is charged to the object type."""
+        pages = self.pages(obj, since)
+        while True:
+            with self.clock.reading(obj.object_type):
+                page = next(pages, None)
+                if page is None:
+                    return
+                rows = self.rows(obj, page)
+            yield rows
 
     # -- objects ---------------------------------------------------------------------------
 
@@ -288,13 +450,16 @@ class HubSpot:
         yield from self.changed(obj, since)
         properties = ",".join(self._properties(obj))
         params = {"limit": PAGE_SIZE, "archived": "true", "properties": properties}
+        path = f"/crm/v3/objects/{obj.object_type}"
+        cursors = _Cursors(obj, f"GET {self.api_url}{path}?archived=true")
         while True:
-            body = self.call("GET", f"/crm/v3/objects/{obj.object_type}", params=params)
+            body = self.call("GET", path, check=_objects_page(obj), params=params)
             if body.get("results"):
                 yield body["results"]
-            after = body.get("paging", {}).get("next", {}).get("after")
+            after = _after(body)
             if not after:
                 return
+            cursors.add(after)
             params = {**params, "after": after}
 
     def changed(self, obj: CrmObject, since: datetime) -> Iterator[list[dict]]:
@@ -335,7 +500,14 @@ class HubSpot:
             for page, done in self._search(obj, filters, sort="hs_object_id"):
                 complete = done
                 if page:
-                    after_id = int(page[-1]["id"])
+                    last_id = int(page[-1]["id"])
+                    if last_id <= after_id:
+                        raise CrmReadError(
+                            f"CRM {obj.object_type}: the search for hs_object_id > {after_id} "
+                            f"answered up to id {last_id}: the API pages in a loop; stopped "
+                            "rather than read the same objects again."
+                        )
+                    after_id = last_id
                 fresh = [o for o in page if o["id"] not in skip]
                 if fresh:
                     yield fresh
@@ -356,11 +528,14 @@ class HubSpot:
         }
         seen = 0
         path = f"/crm/v3/objects/{obj.object_type}/search"
+        cursors = _Cursors(obj, f"POST {self.api_url}{path}")
         while True:
-            answer = self.call("POST", path, json=body)
+            answer = self.call("POST", path, check=_objects_page(obj, search=True), json=body)
             results = answer.get("results", [])
             seen += len(results)
-            after = answer.get("paging", {}).get("next", {}).get("after")
+            after = _after(answer)
+            if after:
+                cursors.add(after)
             cut = bool(after) and int(after) >= self.window
             if after and not cut:
                 yield results, False
@@ -406,6 +581,7 @@ class HubSpot:
             answer = self.call(
                 "POST",
                 f"/crm/v4/associations/{from_type}/{to_type}/batch/read",
+                check=_associations,
                 json={"inputs": inputs},
             )
             for result in answer.get("results", []):
@@ -425,7 +601,8 @@ class HubSpot:
         """
         if object_type not in self._stages:
             try:
-                pipelines = self.call("GET", f"/crm/v3/pipelines/{object_type}")["results"]
+                path = f"/crm/v3/pipelines/{object_type}"
+                pipelines = self.call("GET", path, check=_pipelines)["results"]
             except NotAvailable as error:
                 log.warning("CRM %s pipelines unreadable (%s): stage ids kept.", object_type, error)
                 pipelines = []
@@ -435,6 +612,198 @@ class HubSpot:
                 for stage in pipeline.get("stages", [])
             }
         return self._stages[object_type]
+
+
+class _Clock:
+    """The time a read has left: under the run deadline, from the read's first request, and
+    under the deadline of the object type being read, counting only the time spent on that
+    type (dlt reads the tables in turn, a page each)."""
+
+    def __init__(self, object_deadline: float, run_deadline: float) -> None:
+        self.object_deadline = object_deadline
+        self.run_deadline = run_deadline
+        self._run_start: float | None = None
+        self._spent: dict[str, float] = {}
+        self._object: str | None = None
+        self._object_start = 0.0
+
+    @contextmanager
+    def reading(self, object_type: str) -> Iterator[None]:
+        """Charges the time spent inside to ``object_type``."""
+        self._object, self._object_start = object_type, time.monotonic()
+        try:
+            yield
+        finally:
+            self._spent[object_type] = self._spent_on(object_type)
+            self._object = None
+
+    def _spent_on(self, object_type: str) -> float:
+        running = time.monotonic() - self._object_start if self._object == object_type else 0
+        return self._spent.get(object_type, 0.0) + running
+
+    def where(self) -> str:
+        return "CRM" if self._object is None else f"CRM {self._object}"
+
+    def left(self) -> tuple[float, str]:
+        """Seconds left before the nearest deadline, and that deadline in words."""
+        now = time.monotonic()
+        if self._run_start is None:
+            self._run_start = now
+        left = self.run_deadline - (now - self._run_start)
+        bound = f"the run's deadline of {self.run_deadline:g} s (CRM_RUN_DEADLINE_SECONDS)"
+        if self._object is not None:
+            object_left = self.object_deadline - self._spent_on(self._object)
+            if object_left < left:
+                left = object_left
+                bound = (
+                    f"the deadline of {self.object_deadline:g} s for one object type "
+                    "(CRM_OBJECT_DEADLINE_SECONDS)"
+                )
+        return left, bound
+
+
+class _Cursors:
+    """The ``paging.next.after`` cursors one paging has answered: one answered again means the
+    API pages in a loop, which would read the same pages for ever."""
+
+    def __init__(self, obj: CrmObject, request: str) -> None:
+        self.obj = obj
+        self.request = request
+        self.seen: set[str] = set()
+
+    def add(self, after: str) -> None:
+        if after in self.seen:
+            raise CrmReadError(
+                f"CRM {self.obj.object_type}: the API pages in a loop: {self.request} answered "
+                f"paging.next.after={after!r} again after {len(self.seen)} pages; stopped rather "
+                "than read the same pages again."
+            )
+        self.seen.add(after)
+
+
+def _retry_after(header: str) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None when
+    there is none or it cannot be read."""
+    if not header:
+        return None
+    if header.isdigit():
+        return float(header)
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _body_start(response: Response) -> str:
+    content = response.content or b""
+    start = content[:BODY_START].decode("utf-8", errors="replace")
+    more = f" of {len(content)}" if len(content) > BODY_START else ""
+    return f"the body begins {start!r} ({min(len(content), BODY_START)}{more} bytes)"
+
+
+# -- the shapes of HubSpot's answers: each check says what is wrong, or None -------------------
+
+
+def _json_object(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return f"a JSON {type(body).__name__} where an object is expected"
+    return None
+
+
+def _is_time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        _timestamp(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _objects_page(obj: CrmObject, search: bool = False) -> Check:
+    """A page of a list or a search: ``results`` of CRM objects and an optional cursor (a
+    search's counts its results, as HubSpot's does)."""
+
+    def check(body: Any) -> str | None:
+        if problem := _json_object(body):
+            return problem
+        results = body.get("results", [])
+        if not isinstance(results, list):
+            return "`results` that is not a list"
+        for o in results:
+            if not isinstance(o, dict) or not isinstance(o.get("id"), str | int):
+                return "a result without an `id`"
+            properties = o.get("properties") or {}
+            if not isinstance(properties, dict):
+                return f"object {o['id']}: `properties` that is not an object"
+            times = [o.get("updatedAt"), *(o[k] for k in ("createdAt", "archivedAt") if o.get(k))]
+            if properties.get(obj.modified):
+                times.append(properties[obj.modified])
+            if not all(_is_time(t) for t in times):
+                return f"object {o['id']}: a date that is not an ISO 8601 time or epoch millis"
+        paging = body.get("paging") or {}
+        following = (paging.get("next") or {}) if isinstance(paging, dict) else None
+        if not isinstance(following, dict) or not isinstance(following.get("after", ""), str | int):
+            return "a `paging` that is not `{next: {after: cursor}}`"
+        if search and not str(following.get("after", "0")).isdigit():
+            return "a search cursor `paging.next.after` that is not an offset"
+        if search and not isinstance(body.get("total", 0), int):
+            return "a `total` that is not a number"
+        return None
+
+    return check
+
+
+def _after(body: dict) -> str | None:
+    """The next page's cursor of a checked page, if any."""
+    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+    return str(after) if after not in (None, "") else None
+
+
+def _associations(body: Any) -> str | None:
+    if problem := _json_object(body):
+        return problem
+    results = body.get("results", [])
+    if not isinstance(results, list):
+        return "`results` that is not a list"
+    for result in results:
+        if not (
+            isinstance(result, dict)
+            and isinstance(result.get("from"), dict)
+            and "id" in result["from"]
+            and isinstance(result.get("to", []), list)
+            and all(
+                isinstance(target, dict)
+                and str(target.get("toObjectId", "")).isdigit()
+                and isinstance(target.get("associationTypes", []), list)
+                and all(isinstance(kind, dict) for kind in target.get("associationTypes", []))
+                for target in result.get("to", [])
+            )
+        ):
+            return "an association that is not `{from: {id}, to: [{toObjectId}]}`"
+    return None
+
+
+def _pipelines(body: Any) -> str | None:
+    if problem := _json_object(body):
+        return problem
+    pipelines = body.get("results")
+    if not isinstance(pipelines, list) or not all(
+        isinstance(pipeline, dict)
+        and isinstance(pipeline.get("stages", []), list)
+        and all(
+            isinstance(stage, dict)
+            and "id" in stage
+            and isinstance(stage.get("metadata", {}), dict)
+            for stage in pipeline.get("stages", [])
+        )
+        for pipeline in pipelines
+    ):
+        return "`results` that are not pipelines with their stages"
+    return None
 
 
 def _primary(target: dict) -> bool:
