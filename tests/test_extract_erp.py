@@ -178,6 +178,21 @@ def test_a_row_with_a_null_updated_at_is_quarantined_once_and_read_again_on_ever
     assert len(quarantined(warehouse)) == 1  # the trace of the NULL version stays
 
 
+def test_a_held_row_of_a_table_keyed_on_several_columns_loads_once_fixed(warehouse, tmp_path):
+    erp = tmp_path / "erp.sqlite"
+    rate = {"rate_date": "2026-06-01", "base_currency": "EUR", "currency": "USD", "rate": 1.08}
+    later = {**rate, "rate_date": "2026-06-02", "updated_at": "2026-06-20 00:00:00"}
+    url = contract_erp(erp, rows={"exchange_rates": [rate, later]})
+    pipeline("erp", warehouse).run(erp_source(url).with_resources("exchange_rates"))
+    with sqlite3.connect(erp) as db:
+        db.execute("update exchange_rates set updated_at = '2026-06-01' where updated_at is null")
+    pipeline("erp", warehouse).run(erp_source(url).with_resources("exchange_rates"))
+    assert query(warehouse, "select rate_date::varchar from raw_erp.exchange_rates order by 1") == [
+        ("2026-06-01",),
+        ("2026-06-02",),
+    ]
+
+
 def test_copies_of_a_row_load_once_and_different_rows_under_one_key_are_all_held(
     warehouse, tmp_path
 ):
