@@ -235,12 +235,14 @@ def test_values_the_contract_cannot_hold_are_quarantined_and_the_rest_of_the_tab
         5: {"quantity": 2.5},
         6: {"updated_at": "yesterday"},
     }
-    rows = [line(1), line(2, unit_price=12.2), *(line(n, **v) for n, v in bad.items())]
-    url = contract_erp(tmp_path / "erp.sqlite", rows={"order_lines": rows})
+    later = line(7, updated_at="2026-06-20 10:00:00")  # moves the cursor past the others
+    rows = [line(1), line(2, unit_price=12.2), *(line(n, **v) for n, v in bad.items()), later]
+    erp = tmp_path / "erp.sqlite"
+    url = contract_erp(erp, rows={"order_lines": rows})
     pipeline("erp", warehouse).run(erp_source(url))
     assert query(
         warehouse, "select order_line_id, unit_price::varchar from raw_erp.order_lines order by 1"
-    ) == [(1, "10.50"), (2, "12.20")]
+    ) == [(1, "10.50"), (2, "12.20"), (7, "10.50")]
     reasons = {json.loads(key)["order_line_id"]: r for key, r, _, _ in quarantined(warehouse)}
     assert reasons == {
         3: "unit_price is not a number with at most 2 decimals that decimal(18,2) holds: 'abc'",
@@ -248,6 +250,13 @@ def test_values_the_contract_cannot_hold_are_quarantined_and_the_rest_of_the_tab
         5: "quantity is not a whole number: 2.5",
         6: "updated_at is not a timestamp: 'yesterday'",
     }
+
+    # Corrected in place, without a newer updated_at: the held row loads all the same.
+    with sqlite3.connect(erp) as db:
+        db.execute("update order_lines set unit_price = 11 where order_line_id = 3")
+    pipeline("erp", warehouse).run(erp_source(url))
+    loaded = query(warehouse, "select order_line_id from raw_erp.order_lines order by 1")
+    assert [i for (i,) in loaded] == [1, 2, 3, 7]
 
 
 def test_a_row_dated_in_the_future_is_quarantined_and_the_cursor_does_not_jump_past_later_rows(

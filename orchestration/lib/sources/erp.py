@@ -6,17 +6,17 @@ the contract here, from what the database driver returns; a row that cannot be l
 is goes to ``raw_erp.<table>_quarantine`` with the reason and the row as received:
 
 - a NULL cursor (``updated_at``) or a NULL key column: an incremental read cannot place the
-  row, so it is quarantined, and read again on every run until the ERP fixes it (then it
-  loads, whatever time the ERP gives it);
+  row (without this, it would never be read at all);
 - a value the contract's type cannot hold (text in a numeric column, which SQLite allows; an
   amount with more decimals than the contract keeps; a date that is not one);
 - a cursor more than a day in the future, which would move the cursor past rows not written
   yet (it loads once its time has come);
 - a key (id and ``updated_at``) read more than once, which merging on the key would settle
   silently: copies of one row load once and the other copies are kept as a trace; different
-  rows under one key are all held, since loading any would be a guess, and read again on
-  every run until the ERP keeps one.
+  rows under one key are all held, since loading any would be a guess.
 
+A quarantined row is read again on every run until it loads, whatever time the ERP gives it
+when fixing it; quarantine keeps each row once, with the time it was first read.
 The cursor only moves over rows that were loaded or quarantined. A missing optional table
 lands empty with a warning; a missing required one stops the run, saying what to do.
 """
@@ -47,7 +47,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH_ROWS = 20_000
 CONTRACT_FILE = "dbt_project/models/staging/erp/_erp__sources.yml"
 # Resource state: the latest cursor read, and the ids (key but the cursor) of the rows held in
-# quarantine until the ERP fixes them (a NULL cursor, different rows under one key).
+# quarantine, read again on every run until they load.
 CURSOR = "cursor"
 HELD = "held_ids"
 
@@ -154,9 +154,8 @@ def _queries(source: sa.Table, table: RawTable, since: datetime, state: dict) ->
     """What one run reads, in three parts that share no row:
 
     - rows with a NULL cursor, every run (they are quarantined until the ERP sets it);
-    - the rows of the ids held at the last run (a NULL cursor, different rows under one key),
-      whatever their cursor now: the ERP may fix them without a newer ``updated_at`` (set it
-      to the row's creation, delete the wrong copy);
+    - the rows of the ids held in quarantine at the last run, whatever their cursor now: the
+      ERP may fix them without a newer ``updated_at``;
     - the rows written since the cursor (minus the look-back), the incremental read proper.
 
     Rows come as the driver returns them: SQLAlchemy's own conversions would fail the whole
@@ -244,7 +243,7 @@ class _Sorter:
             try:
                 good.append(self._typed(copies[0]))
             except ValueError as error:
-                bad.append(self._quarantined(copies[0], str(error)))
+                bad.append(self._held(copies[0], str(error)))
             return
         typable: list[tuple[int, str, Sequence, list]] = []
         texts = sorted(((self._json(raw), raw) for raw in copies), key=itemgetter(0))
@@ -252,7 +251,7 @@ class _Sorter:
             try:
                 typable.append((copy, text, raw, self._typed(raw)))
             except ValueError as error:
-                bad.append(self._quarantined(raw, str(error), text, copy))
+                bad.append(self._held(raw, str(error), text, copy))
         if not typable:
             return
         names = " and ".join(self.table.primary_key)
@@ -264,24 +263,30 @@ class _Sorter:
                 self._quarantined(raw, reason, text, copy) for copy, text, raw, _ in typable[1:]
             ]
             return
-        # Different rows under one key: loading any would be a guess, so all are held (and read
-        # again on every run) until the ERP keeps one.
-        self.held.add(tuple(typable[0][2][at] for at in self.id_at))
+        # Different rows under one key: loading any would be a guess, so all are held until
+        # the ERP keeps one.
         reason = (
             f"duplicate key: {len(typable)} different rows have the same {names}; none is "
             "loaded until the ERP keeps one"
         )
-        bad += [self._quarantined(raw, reason, text, copy) for copy, text, raw, _ in typable]
+        bad += [self._held(raw, reason, text, copy) for copy, text, raw, _ in typable]
+
+    def _held(self, raw: Sequence, reason: str, text: str | None = None, copy: int = 1) -> dict:
+        """``raw`` quarantined, its id read again on every run until the row loads: the ERP
+        may fix it without a newer cursor (a NULL ``updated_at`` set to the creation time, a
+        wrong amount corrected in place, the wrong copy deleted)."""
+        ids = tuple(raw[at] for at in self.id_at)
+        if ids and None not in ids:
+            self.held.add(ids)
+        return self._quarantined(raw, reason, text, copy)
 
     def _typed(self, raw: Sequence) -> list:
-        typed = [None if v is None else typer(v) for typer, v in zip(self.typers, raw, strict=True)]
-        if typed[self.cursor_at] is None:
-            if self.id_at and all(typed[at] is not None for at in self.id_at):
-                self.held.add(tuple(raw[at] for at in self.id_at))
+        if raw[self.cursor_at] is None:
             raise ValueError(
                 f"{self.table.cursor} is NULL: an incremental read cannot place the row, so it is "
                 "read again on every run until the ERP sets it"
             )
+        typed = [None if v is None else typer(v) for typer, v in zip(self.typers, raw, strict=True)]
         for at in self.key_at:
             if typed[at] is None:
                 raise ValueError(f"{self.names[at]} is NULL: the row has no key")
@@ -348,7 +353,7 @@ class _Sorter:
             try:
                 self._arrow([row])
             except (pa.ArrowException, ValueError, TypeError, OverflowError) as error:
-                bad.append(self._quarantined(row, f"not loadable: {error}"))
+                bad.append(self._held(row, f"not loadable: {error}"))
                 continue
             loadable.append(row)
         return self._arrow(loadable)
