@@ -363,6 +363,7 @@ def test_the_charts_carry_their_numbers(data):
 def test_a_page_in_dollars_labels_every_amount_in_dollars_and_none_in_euros():
     page = render_dashboard(page_data("USD"))
     dom = Dom(page)
+    assert dom.text(data_testid="currency") == "USD"
     assert dom.text(data_testid="acv-value") == "2,849 USD"
     [basket] = dom.find_all(within=dom.find(data_testid="acv-basket"), class_="factor-value")
     assert basket["text"] == "446 USD"

@@ -398,7 +398,7 @@ def render_dashboard(data: Mapping[str, Any], refresh_seconds: int = 300) -> str
     currency = data.get("currency") or DEFAULT_CURRENCY
     body = "\n".join(
         [
-            _header(as_of, generated, sum(a["state"] in OPEN_STATES for a in alerts)),
+            _header(as_of, currency, generated, sum(a["state"] in OPEN_STATES for a in alerts)),
             '<main class="grid">',
             _hero(acv, data.get("customer_value") or {}, alerts, currency),
             _alerts_panel(alerts, data.get("alerts_evaluated_on")),
@@ -450,11 +450,12 @@ FOOTER = """<footer class="bottom">Each KPI is defined in the KPI catalogue
   the alerts are the states of <code>monitoring.kpi_alerts</code>.</footer>"""
 
 
-def _header(as_of: date | None, generated: datetime, open_count: int) -> str:
+def _header(as_of: date | None, currency: str, generated: datetime, open_count: int) -> str:
     stamp = generated.astimezone(UTC)
     age = '<span id="page-age" class="age" data-testid="page-age"></span>'
     facts = (
         ("Data as of", "as-of", as_of, _e(_day(as_of) if as_of else "no data")),
+        ("Amounts in", "currency", currency, _e(currency)),
         ("Open alerts", "open-alerts", open_count, str(open_count)),
         (
             "Generated",
