@@ -15,6 +15,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from orchestration.defs.ingest.assets import erp_raw, pipeline
 from orchestration.defs.ingest.systems import SourceSystems
 from orchestration.lib.raw_contract import source_tables
+from orchestration.lib.sources import erp as erp_reader
 from orchestration.lib.sources.erp import ErpUnreachable, erp_source
 
 TABLES = source_tables("erp")
@@ -257,6 +258,21 @@ def test_values_the_contract_cannot_hold_are_quarantined_and_the_rest_of_the_tab
     pipeline("erp", warehouse).run(erp_source(url))
     loaded = query(warehouse, "select order_line_id from raw_erp.order_lines order by 1")
     assert [i for (i,) in loaded] == [1, 2, 3, 7]
+
+
+def test_past_the_limit_of_held_rows_the_run_says_the_others_wait_for_a_new_updated_at(
+    warehouse, tmp_path, caplog, monkeypatch
+):
+    monkeypatch.setattr(erp_reader, "MAX_HELD", 2)
+    rows = [line(n, unit_price="n/a") for n in range(1, 6)]
+    url = contract_erp(tmp_path / "erp.sqlite", rows={"order_lines": rows})
+    with caplog.at_level(logging.WARNING, logger="orchestration.lib.sources"):
+        pipeline("erp", warehouse).run(erp_source(url).with_resources("order_lines"))
+    assert len(quarantined(warehouse)) == 5
+    (warning,) = [r.getMessage() for r in caplog.records if "read again only" in r.getMessage()]
+    assert warning.startswith("ERP table order_lines: 3 quarantined rows")
+    state = pipeline("erp", warehouse).state["sources"]["erp"]["resources"]["order_lines"]
+    assert len(state["held_ids"]) == 2
 
 
 def test_a_row_dated_in_the_future_is_quarantined_and_the_cursor_does_not_jump_past_later_rows(

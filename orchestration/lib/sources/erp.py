@@ -50,6 +50,9 @@ CONTRACT_FILE = "dbt_project/models/staging/erp/_erp__sources.yml"
 # quarantine, read again on every run until they load.
 CURSOR = "cursor"
 HELD = "held_ids"
+# Beyond this many held rows a table is not a few bad rows but a mapping to fix: the others
+# are read again only once their updated_at moves, so the state and each run stay small.
+MAX_HELD = 10_000
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,17 @@ def _reader(
             if latest is not None:
                 state[CURSOR] = latest.isoformat()
             state[HELD] = [list(ids) for ids in sorter.held]
+            if sorter.overflow:
+                log.warning(
+                    "ERP table %s: %d quarantined rows will be read again only once their %s "
+                    "changes (beyond the %d read again on every run): see the reasons in "
+                    "raw_erp.%s and fix the mapping.",
+                    table.name,
+                    sorter.overflow,
+                    table.cursor,
+                    MAX_HELD,
+                    sorter.quarantine.table_name,
+                )
             if sorter.reasons:
                 log.info(
                     "ERP table %s: %d rows quarantined in raw_erp.%s (%s)",
@@ -224,8 +238,10 @@ class _Sorter:
         self.latest: datetime | None = None  # the latest cursor among the rows read
         # A day ahead: an ERP writing local time in a zone ahead of UTC is not in the future.
         self.horizon = read_at + timedelta(days=1)
-        # The ids of rows held until the ERP fixes them, to read again whatever their cursor.
+        # The ids of rows held until the ERP fixes them, to read again whatever their cursor,
+        # and how many more there were.
         self.held: set[tuple] = set()
+        self.overflow = 0
 
     def batches(self, rows: Iterable[Sequence]) -> Iterator[Any]:
         good: list[list] = []
@@ -277,7 +293,10 @@ class _Sorter:
         wrong amount corrected in place, the wrong copy deleted)."""
         ids = tuple(raw[at] for at in self.id_at)
         if ids and None not in ids:
-            self.held.add(ids)
+            if len(self.held) < MAX_HELD:
+                self.held.add(ids)
+            else:
+                self.overflow += 1
         return self._quarantined(raw, reason, text, copy)
 
     def _typed(self, raw: Sequence) -> list:
