@@ -22,7 +22,7 @@ help:
 	@echo "make backfill FROM=2026-06-01 TO=2026-06-30   the daily job for each day of a range"
 	@echo "make test       run every test (lint, unit, dbt, end to end)"
 	@echo "make test-fast  the tests without the end-to-end runs"
-	@echo "make dev        start dagster dev on http://127.0.0.1:3000"
+	@echo "make dev        start dagster dev on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	@echo "make clean      remove the environment, build output and local data"
 
 # uv lives in its own small environment so `uv sync` never removes it from the project's.
@@ -62,8 +62,13 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/sqlfluff lint dbt_project --disable-progress-bar --nocolor
 
+DEV_HOST ?= 127.0.0.1
+DEV_PORT ?= 3000
+# Make passes SIGTERM only to its child and on Ctrl-C waits for it, and `dagster dev` gives its
+# services a minute each to stop: the child here passes the signal on and, 10 s later, stops
+# whatever still runs. A single command, which make starts with no shell in between.
 dev: setup
-	$(VENV)/bin/dagster dev --host 127.0.0.1 --port 3000
+	$(PY) -m orchestration dev --host $(DEV_HOST) --port $(DEV_PORT)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) target logs data .dagster_home .pytest_cache .ruff_cache

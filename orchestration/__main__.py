@@ -1,7 +1,11 @@
 """`python -m orchestration run`: the daily job in this process, then the alerts and the radar.
 
 `python -m orchestration backfill FIRST LAST` runs it for each day of a range, oldest first;
-`python -m orchestration check` checks the configured sources against the raw contract.
+`python -m orchestration check` checks the configured sources against the raw contract;
+`python -m orchestration dev` starts `dagster dev` so that Ctrl-C or SIGTERM stops all of it.
+
+One run at a time writes a warehouse: a second waits, naming the first. A run that died leaves
+nothing that blocks the next, which says what it recovered from. Each run logs to its own file.
 """
 
 import argparse
@@ -10,18 +14,23 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dotenv import load_dotenv
 
+from orchestration.lib.faults import Fault, error_text, explain
 from orchestration.lib.radar import data_notes, load_radar, render_radar
+from orchestration.lib.run_lock import Owner, holding
 from orchestration.lib.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from orchestration.lib.source_check import check_sources, exit_status
+from orchestration.lib.supervise import supervise
+from orchestration.recovery import live_runs, owner_tags, recover_dead_runs
 
 
 @contextmanager
@@ -74,7 +83,114 @@ def run_config(as_of: date) -> dict:
     return {"resources": {"reporting_day": {"config": {"as_of": as_of.isoformat()}}}}
 
 
+def _failure_text(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
+    """The first failed step with its error's first line, and every error message of the run."""
+    first, texts = "", []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+        elif event.is_run_failure and event.event_specific_data is not None:
+            error = event.job_failure_data.error
+        else:
+            continue
+        if error is not None and not first:
+            where = f"step {event.step_key}" if event.step_key else "the run"
+            first = f"{where}: {error.cls_name}: {error.message.strip().splitlines()[0]}"
+        while error is not None:
+            texts.append(error.message)
+            error = error.cause or error.context
+    return first, "\n".join(texts)
+
+
+def _preflight(settings: Settings) -> Fault | None:
+    """Opens the warehouse for writing and its log folder, as the run will: a fault there is
+    told before any step starts, not as a failed step in the log."""
+    try:
+        (settings.warehouse_path.parent / "logs").mkdir(parents=True, exist_ok=True)
+        duckdb.connect(str(settings.warehouse_path)).close()
+    except (OSError, duckdb.Error) as error:
+        return explain(error_text(error), settings.warehouse_path, settings.serving_path) or Fault(
+            "other", str(settings.warehouse_path), f"{settings.warehouse_path}: {error}"
+        )
+    return None
+
+
+def _wait_for_leftovers(settings: Settings, seconds: float = 60.0) -> Fault | None:
+    """After a run died, a process it started (dbt) may still hold the warehouse a little
+    while: wait for it to end before calling the warehouse locked."""
+    deadline = time.monotonic() + seconds
+    while (fault := _preflight(settings)) and fault.kind == "warehouse locked":
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    return fault
+
+
+def _log_file(settings: Settings, run_id: str) -> Path:
+    """A log file of this run alone, and ``latest.log`` pointing at it."""
+    folder = settings.warehouse_path.parent / "logs"
+    path = folder / f"{datetime.now(UTC):%Y-%m-%d}-{run_id}.log"
+    latest = folder / "latest.log"
+    staged = folder / f".latest-{run_id}"
+    try:
+        staged.symlink_to(path.name)
+        staged.replace(latest)  # atomic: a reader never finds latest.log missing
+    except OSError:
+        staged.unlink(missing_ok=True)
+    return path
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _waiting(holder: Owner | None) -> None:
+    who = holder.describe() if holder else "another run (it has not yet said which)"
+    print(f"The warehouse is in use by {who}; waiting for it to finish (Ctrl-C to give up).")
+    sys.stdout.flush()
+
+
+def _recovered(instance: dg.DagsterInstance, dead: Owner | None) -> None:
+    """Clears what runs that died left behind and says so."""
+    cleared = recover_dead_runs(instance, holds_warehouse=True)
+    for item in cleared:
+        print(f"Recovered from {item.describe()}.")
+    if dead is not None and dead.run_id not in {item.run_id for item in cleared}:
+        print(f"Recovered from {dead.describe()}: it died before finishing (its process is gone).")
+
+
+def _wait_for_live_runs(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Waits while another run of this instance (e.g. launched by `dagster dev`) is at work."""
+    told: set[str] = set()
+    while live := live_runs(instance, exclude=run_id):
+        for other in live:
+            if other.run_id not in told:
+                print(f"Waiting for {other.describe()} to finish (Ctrl-C to give up).")
+                sys.stdout.flush()
+                told.add(other.run_id)
+        time.sleep(1)
+
+
 def run(as_of: date | None = None) -> int:
+    settings = load_settings()
+    if as_of is not None:
+        settings = dataclasses.replace(settings, as_of=as_of)
+    run_id = str(uuid.uuid4())
+    try:
+        with holding(settings.warehouse_path, Owner.current(run_id), _waiting) as dead:
+            return _run(settings, run_id, dead)
+    except (OSError, duckdb.Error) as error:
+        fault = explain(error_text(error), settings.warehouse_path, settings.serving_path)
+        if fault is None:
+            raise
+        print(f"daily_radar FAILED: {fault}")
+        return 1
+
+
+def _run(settings: Settings, run_id: str, dead: Owner | None) -> int:
     # Imported once .env is loaded, so the definitions see the settings it holds.
     from orchestration.definitions import defs
     from orchestration.defs.monitoring.alerts import KPI_ALERTS, cursor_at, raise_alerts
@@ -82,21 +198,42 @@ def run(as_of: date | None = None) -> int:
     # The log channel of the alerts: the radar below prints them, once.
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     instance = dg.DagsterInstance.get()
+    _recovered(instance, dead)
+    _wait_for_live_runs(instance, run_id)
+    fault = _wait_for_leftovers(settings) if dead else _preflight(settings)
+    if fault is not None:
+        print(f"daily_radar cannot start: {fault}")
+        return 1
     before = instance.fetch_materializations(KPI_ALERTS, limit=1).records
-    settings = load_settings()
-    if as_of is not None:
-        settings = dataclasses.replace(settings, as_of=as_of)
-    log_path = settings.warehouse_path.parent / "logs" / "daily_radar.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    print(f"Running daily_radar on {_sources(settings)}; full log in {log_path}")
+    log_path = _log_file(settings, run_id)
+    print(f"Running daily_radar on {_sources(settings)} (run {run_id})")
+    latest = _shown(log_path.with_name("latest.log"))
+    print(f"Run log: {_shown(log_path)} (the latest run's: {latest})")
+    sys.stdout.flush()
     started = time.monotonic()
-    with output_to(log_path):
-        result = defs.resolve_job_def("daily_radar").execute_in_process(
-            run_config=run_config(settings.as_of), instance=instance, raise_on_error=False
-        )
+    try:
+        with output_to(log_path):
+            result = defs.resolve_job_def("daily_radar").execute_in_process(
+                run_config=run_config(settings.as_of),
+                instance=instance,
+                raise_on_error=False,
+                run_id=run_id,
+                tags=owner_tags(),
+            )
+    except Exception as error:
+        fault = explain(error_text(error), settings.warehouse_path, settings.serving_path)
+        print(f"daily_radar FAILED (run {run_id}): {fault or error_text(error)}")
+        print(f"See {_shown(log_path)}.")
+        return 1
     print(summary(result, time.monotonic() - started))
     if not result.success:
-        print(f"See {log_path}, or the run in `make dev` (Runs tab).")
+        first, text = _failure_text(result)
+        fault = explain(text, settings.warehouse_path, settings.serving_path)
+        if fault is not None:
+            print(fault)
+        elif first:
+            print(f"The first failure, in {first}")
+        print(f"See {_shown(log_path)}, or the run in `make dev` (Runs tab).")
         return 1
     sent, _ = raise_alerts(instance, cursor_at(before[0] if before else None), logging.getLogger())
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -104,6 +241,23 @@ def run(as_of: date | None = None) -> int:
     print(f"CEO dashboard: {settings.dashboard_path.as_uri()}")
     print(f"BI tools read {settings.serving_path} (read-only; see README, Connecting a BI tool)")
     return 0
+
+
+def _recover_for_dev() -> None:
+    with dg.DagsterInstance.get() as instance:
+        for item in recover_dead_runs(instance, holds_warehouse=False):
+            print(f"Recovered from {item.describe()}.", flush=True)
+
+
+def dev(host: str, port: int) -> int:
+    """`dagster dev` on ``host``:``port`` that stops, whole, within seconds of Ctrl-C or SIGTERM.
+
+    Before it starts and every minute while it runs, the runs whose process died are marked
+    failed and their pool slots freed: they would block the runs it launches.
+    """
+    _recover_for_dev()
+    command = [sys.executable, "-m", "dagster", "dev", "--host", host, "--port", str(port)]
+    return supervise(command, every=(60, _recover_for_dev))
 
 
 def check() -> int:
@@ -144,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     backfill_parser.add_argument("first", type=_day, help="first day, YYYY-MM-DD")
     backfill_parser.add_argument("last", type=_day, help="last day, YYYY-MM-DD")
     commands.add_parser("check", help="check the configured sources against the raw contract")
+    dev_parser = commands.add_parser(
+        "dev", help="start dagster dev (webserver, daemon); Ctrl-C or SIGTERM stops all of it"
+    )
+    dev_parser.add_argument("--host", default="127.0.0.1")
+    dev_parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
     load_dotenv(PROJECT_ROOT / ".env")
     try:
@@ -153,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "check":
         return check()
+    if args.command == "dev":
+        return dev(args.host, args.port)
     if args.command == "backfill":
         return backfill(args.first, args.last)
     return run(args.as_of)

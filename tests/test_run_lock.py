@@ -1,0 +1,81 @@
+"""The warehouse lock: one holder at a time, named to those who wait, freed when its holder dies."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from orchestration.lib.run_lock import Owner, WarehouseLock, holding, is_alive, lock_path
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from orchestration.lib.run_lock import Owner, WarehouseLock
+
+    lock = WarehouseLock(Path(sys.argv[1]))
+    lock.acquire(Owner.current(sys.argv[2]))
+    print("held", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.fixture
+def holder(tmp_path):
+    """A process holding the lock of ``tmp_path/warehouse.duckdb`` as run ``holder-run``."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "warehouse.duckdb"), "holder-run"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline() == "held\n"
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_a_second_holder_waits_and_is_told_who_holds_the_lock(tmp_path, holder):
+    told = []
+    with pytest.raises(TimeoutError):
+        WarehouseLock(tmp_path / "warehouse.duckdb").acquire(
+            Owner.current("second"), on_wait=told.append, timeout=1
+        )
+    assert [(owner.run_id, owner.pid) for owner in told] == [("holder-run", holder.pid)]
+    assert "run holder-run, started " in told[0].describe()
+
+
+def test_a_lock_whose_holder_was_killed_is_free_at_once_and_names_the_dead_run(tmp_path, holder):
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    started = time.monotonic()
+    lock = WarehouseLock(tmp_path / "warehouse.duckdb")
+    dead = lock.acquire(Owner.current("next"), timeout=5)
+    assert time.monotonic() - started < 5
+    assert (dead.run_id, dead.pid) == ("holder-run", holder.pid)
+    assert not is_alive(dead.pid, dead.start_ticks)
+    lock.release()
+
+
+def test_a_holder_that_ends_normally_leaves_nothing_to_recover(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with holding(warehouse, Owner.current("first")) as dead:
+        assert dead is None
+        assert Owner.parse(lock_path(warehouse).read_text()).run_id == "first"
+    with holding(warehouse, Owner.current("second")) as dead:
+        assert dead is None
+
+
+def test_the_process_holding_the_lock_takes_it_again_without_waiting_for_itself(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with holding(warehouse, Owner.current("run")), holding(warehouse, Owner.current("step")):
+        assert Owner.parse(lock_path(warehouse).read_text()).run_id == "run"
+
+
+def test_a_reused_pid_is_not_taken_for_the_process_that_had_it():
+    owner = Owner.current("me")
+    assert is_alive(owner.pid, owner.start_ticks)
+    assert not is_alive(owner.pid, owner.start_ticks + 1)

@@ -1,0 +1,263 @@
+"""A run whose process died never blocks the next one, which says what it recovered from.
+
+The fast tests kill a one-step job that holds a slot of the warehouse pool in a real Dagster
+instance; the end-to-end test kills `python -m orchestration run` on the demo company while a
+second run waits for it.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from demo_company.writer import ensure_demo
+from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.recovery import WAREHOUSE_POOL, live_runs, recover_dead_runs
+
+JOB = textwrap.dedent(
+    """
+    import os, signal, sys, time
+    import dagster as dg
+    from orchestration.recovery import owner_tags
+
+    @dg.op(pool="duckdb_warehouse")
+    def write():
+        print("claimed", flush=True)
+        if sys.argv[2] == "live":
+            time.sleep(600)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    @dg.job
+    def daily_radar():
+        write()
+
+    with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+        tags = None if sys.argv[2] == "untagged" else owner_tags()
+        daily_radar.execute_in_process(instance=instance, tags=tags)
+    """
+)
+
+
+@pytest.fixture
+def home(tmp_path):
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    return tmp_path
+
+
+def start_job(home: Path, how: str) -> subprocess.Popen:
+    """The job in a process of its own, once its step holds the warehouse pool's slot."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", JOB, str(home), how], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline() == "claimed\n"
+    return process
+
+
+def claims(instance: dg.DagsterInstance) -> list[str]:
+    info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+    return [slot.run_id for slot in info.claimed_slots]
+
+
+def only_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
+    (record,) = instance.get_run_records()
+    return record.dagster_run
+
+
+def test_a_killed_run_is_marked_failed_and_its_pool_slot_freed(home):
+    process = start_job(home, "tagged")
+    assert process.wait() == -signal.SIGKILL
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = only_run(instance)
+        # What blocked every later run: STARTED for ever, the only slot of the pool claimed.
+        assert run.status == dg.DagsterRunStatus.STARTED
+        assert claims(instance) == [run.run_id]
+        (recovered,) = recover_dead_runs(instance, holds_warehouse=False)
+        assert (recovered.run_id, recovered.pid, recovered.slots_freed) == (
+            run.run_id,
+            process.pid,
+            1,
+        )
+        assert re.search(
+            rf"run {run.run_id} of daily_radar \(started \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC, "
+            rf"PID {process.pid}\): marked it failed \(was STARTED\); freed 1 slot",
+            recovered.describe(),
+        )
+        assert only_run(instance).status == dg.DagsterRunStatus.FAILURE
+        assert claims(instance) == []
+        assert recover_dead_runs(instance, holds_warehouse=False) == []
+
+
+def test_a_run_that_recorded_no_process_is_recovered_only_by_the_holder_of_the_warehouse(home):
+    start_job(home, "untagged").wait()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert recover_dead_runs(instance, holds_warehouse=False) == []
+        (recovered,) = recover_dead_runs(instance, holds_warehouse=True)
+        assert recovered.run_id == only_run(instance).run_id
+        assert claims(instance) == []
+
+
+def test_a_live_run_is_left_alone_and_named_as_at_work(home):
+    process = start_job(home, "live")
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            run = only_run(instance)
+            assert recover_dead_runs(instance, holds_warehouse=True) == []
+            assert [(live.run_id, live.pid) for live in live_runs(instance)] == [
+                (run.run_id, process.pid)
+            ]
+            assert claims(instance) == [run.run_id]
+    finally:
+        process.kill()
+        process.wait()
+
+
+# --- end to end: `python -m orchestration run` on the demo company -------------------------
+
+AS_OF = date(2026, 6, 30)
+# A demo run takes one to three minutes on a shared machine; these bound a wait gone wrong.
+RUN_TIMEOUT = 600
+
+
+@pytest.fixture
+def radar_env(tmp_path):
+    """The environment of a run on the small demo, everything it writes under ``tmp_path``."""
+    demo = tmp_path / "demo"
+    ensure_demo(demo, AS_OF, seed=42, scale=0.2)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in ("ERP_DATABASE_URL", "CRM_API_URL", "CRM_API_TOKEN", "WEB_EVENTS_PATH")
+        + ("HR_SURVEY_PATH",)
+    }
+    env.update(
+        DEMO_SCALE="0.2",
+        DEMO_SEED="42",
+        AS_OF=AS_OF.isoformat(),
+        DEMO_PATH=str(demo),
+        DAGSTER_HOME=str(home),
+        WAREHOUSE_PATH=str(tmp_path / "data" / "warehouse.duckdb"),
+        SERVING_PATH=str(tmp_path / "data" / "serving.duckdb"),
+        DASHBOARD_PATH=str(tmp_path / "dashboard" / "index.html"),
+        ALERT_CHANNELS=f"jsonl://{tmp_path / 'alerts.jsonl'}",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    return env
+
+
+class Run:
+    """`python -m orchestration run` in a process of its own, its terminal output in a file."""
+
+    def __init__(self, env: dict, out: Path) -> None:
+        self.out = out
+        self._file = out.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "orchestration", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+        )
+
+    def text(self) -> str:
+        return self.out.read_text()
+
+    def wait_for(self, pattern: str, timeout: float = RUN_TIMEOUT) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.text())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                pytest.fail(f"the run ended before printing {pattern!r}:\n{self.text()}")
+            time.sleep(0.5)
+        pytest.fail(f"no {pattern!r} within {timeout} s:\n{self.text()}")
+
+    def finish(self, timeout: float = RUN_TIMEOUT) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the run did not end within {timeout} s:\n{self.text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._file.close()
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not {what} within {timeout} s")
+        time.sleep(0.5)
+
+
+@pytest.mark.e2e
+def test_a_second_run_waits_for_the_first_then_recovers_when_it_is_killed_mid_way(
+    radar_env, tmp_path
+):
+    home = radar_env["DAGSTER_HOME"]
+    first = Run(radar_env, tmp_path / "first.out")
+    second = None
+    try:
+        # Mid-way: the first run's dbt step holds the warehouse pool.
+        def building() -> bool:
+            with dg.DagsterInstance.from_config(home) as instance:
+                info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+                return any(slot.step_key == "dbt_models" for slot in info.claimed_slots)
+
+        wait_until(building, RUN_TIMEOUT, "building the marts")
+        with dg.DagsterInstance.from_config(home) as instance:
+            (first_run,) = instance.get_run_records()
+        first_id = first_run.dagster_run.run_id
+
+        second = Run(radar_env, tmp_path / "second.out")
+        waiting = second.wait_for(r"The warehouse is in use by run (\S+), started (\S+), PID (\d+)")
+        assert waiting.groups()[0::2] == (first_id, str(first.process.pid))
+
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait()
+        killed_at = time.time()
+        assert second.finish() == 0, second.text()
+        out = second.text()
+        assert re.search(
+            rf"Recovered from run {first_id} of daily_radar \(started .+ UTC, "
+            rf"PID {first.process.pid}\): marked it failed \(was STARTED\); freed 1 slot",
+            out,
+        ), out
+        assert "daily_radar succeeded" in out
+        with dg.DagsterInstance.from_config(home) as instance:
+            runs = {r.dagster_run.run_id: r for r in instance.get_run_records()}
+            assert runs.pop(first_id).dagster_run.status == dg.DagsterRunStatus.FAILURE
+            (second_run,) = runs.values()
+            assert second_run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+            # The second run started its steps only once the first was gone: no interleaving.
+            assert second_run.start_time >= killed_at
+            assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots == []
+        # Each run logged to a file of its own, and latest.log points at the second's.
+        logs = Path(radar_env["WAREHOUSE_PATH"]).parent / "logs"
+        second_id = second_run.dagster_run.run_id
+        assert {p.name for p in logs.glob("*.log") if not p.is_symlink()} == {
+            f"{time.strftime('%Y-%m-%d', time.gmtime(first_run.start_time))}-{first_id}.log",
+            f"{time.strftime('%Y-%m-%d', time.gmtime(second_run.start_time))}-{second_id}.log",
+        }
+        assert (logs / "latest.log").resolve().name.endswith(f"{second_id}.log")
+        assert f"Run log: {logs}" in out or "Run log: " in out
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
