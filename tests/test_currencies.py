@@ -149,9 +149,10 @@ def marts(tmp_path):
     ("reporting_currency", "expected_orders", "expected_window"),
     [
         # EUR, the rates' base: order 1 as it is (2 x 50.00); order 2 (Saturday) at Friday's
-        # 1 / 1.25: 125.00 → 100.00, less its refund at Monday's 1 / 2.00: 25.00 → 12.50.
-        # Window revenue 100.00 + 87.50 = 187.50 over 2 active customers → 93.75.
-        ("EUR", {1: Decimal("100.00"), 2: Decimal("87.50")}, (Decimal("187.50"), 93.75)),
+        # 1 / 1.25: 125.00 → 100.00, less its refund at the same rate of the order day (not
+        # Monday's 1 / 2.00): 25.00 → 20.00. Window revenue 100.00 + 80.00 = 180.00 over 2
+        # active customers → 90.00.
+        ("EUR", {1: Decimal("100.00"), 2: Decimal("80.00")}, (Decimal("180.00"), 90.0)),
         # USD, not the base: order 1 at Friday's 1.25 → 125.00; order 2 and its refund need
         # no rate: 125.00 - 25.00 = 100.00. Window revenue 225.00 → 112.50 a customer.
         ("USD", {1: Decimal("125.00"), 2: Decimal("100.00")}, (Decimal("225.00"), 112.5)),
@@ -170,7 +171,7 @@ def test_orders_in_two_currencies_reach_the_marts_in_the_reporting_currency(
 
 def test_a_missing_rate_stops_the_build_with_an_error_naming_the_currency_and_the_days(tmp_path):
     # Without Friday's rate, Saturday's dollar order has none within the allowed age (Monday's
-    # is later); Monday's refund still has its own.
+    # is later), and neither has its refund, which converts at the order day's rate.
     nodes = extract_and_build(tmp_path, drop_rates=("2026-06-12",))
     assert nodes[MISSING_RATE_TEST] == {"status": "fail", "severity": "ERROR"}
     # Nothing is built from unconverted amounts: the marts are skipped, not built with gaps.
@@ -187,4 +188,4 @@ def test_a_missing_rate_stops_the_build_with_an_error_naming_the_currency_and_th
         "select currency, days_without_rate, orders_without_rate, refunds_without_rate, "
         f"missing_days from {relation}",
     )
-    assert rows == [("USD", 1, 1, 0, "2026-06-13")]
+    assert rows == [("USD", 1, 1, 1, "2026-06-13")]

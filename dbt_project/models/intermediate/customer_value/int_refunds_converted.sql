@@ -1,6 +1,6 @@
 {#
-    A view: it only attaches the rate of its day to each credit note, and int_orders_enriched
-    reads it once per build.
+    A view: it only attaches the rate of its order's day to each credit note, and
+    int_orders_enriched reads it once per build.
 #}
 {{ config(materialized='view') }}
 
@@ -26,14 +26,15 @@ exchange_rates as (
 
 refunds_dated as (
 
-    -- a credit note without a currency is in its order's; without a date, it converts at the
-    -- rate of the order date
+    -- a credit note without a currency is in its order's. It counts against its order on the
+    -- order date, so it converts at the rate of that day (DESIGN §5): a full refund nets the
+    -- order to exactly zero, whatever the rates did in between
     select
         refunds.refund_id,
         refunds.order_id,
         coalesce(refunds.currency, orders.currency) as currency,
         refunds.refund_date,
-        coalesce(refunds.refund_date, orders.order_date) as conversion_date,
+        orders.order_date as conversion_date,
         refunds.refund_amount,
         refunds._loaded_at
     from refunds
