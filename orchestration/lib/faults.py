@@ -32,15 +32,19 @@ _LOCKED = re.compile(r"Could not set lock on file", re.I)
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?) \(PID (\d+)\)")
 
 
-def _path_in(text: str) -> str | None:
-    match = _QUOTED_PATH.search(text)
-    return next((group for group in match.groups() if group), None) if match else None
+def _path_in(text: str, fault: re.Pattern) -> str | None:
+    """The path named on the first line that shows ``fault`` (other lines may name files
+    that have nothing to do with it)."""
+    for line in text.splitlines():
+        if fault.search(line) and (match := _QUOTED_PATH.search(line)):
+            return next(group for group in match.groups() if group)
+    return None
 
 
 def explain(text: str, warehouse: Path, serving: Path | None = None) -> Fault | None:
     """The fault ``text`` (an error message, its causes appended) shows, or None."""
-    path = _path_in(text)
     if _LOCKED.search(text):
+        path = _path_in(text, _LOCKED)
         holder = _LOCK_HOLDER.search(text)
         who = f"{holder.group(1)} (PID {holder.group(2)})" if holder else "another process"
         readers = f" BI tools and notebooks should read the serving copy {serving}." * bool(serving)
@@ -52,17 +56,17 @@ def explain(text: str, warehouse: Path, serving: Path | None = None) -> Fault | 
             f"DuckDB CLI or restart the notebook) and run again.{readers}",
         )
     if _DISK_FULL.search(text):
-        where = path or str(warehouse)
+        where = _path_in(text, _DISK_FULL) or str(warehouse)
         return Fault(
             "disk full",
             where,
             f"The disk is full: writing {where} failed (No space left on device). Free space on "
             f"the disk holding it (see `df -h {Path(where).parent}`) or point WAREHOUSE_PATH at "
-            "a disk with room, then run again. The serving copy and the dashboard still hold "
-            "the last whole build; the log of this run, on the same disk, may be cut short.",
+            "a disk with room, then run again. The serving copy and the dashboard are left as "
+            "they were; the log of this run, on the same disk, may be cut short.",
         )
     if _DENIED.search(text) or _READ_ONLY.search(text):
-        where = path or str(warehouse)
+        where = _path_in(text, _DENIED) or _path_in(text, _READ_ONLY) or str(warehouse)
         why = "is on a read-only file system" if _READ_ONLY.search(text) else "is not writable"
         return Fault(
             "permission denied",
