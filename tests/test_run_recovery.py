@@ -227,7 +227,10 @@ def test_a_second_run_waits_for_the_first_then_recovers_when_it_is_killed_mid_wa
         first_id = first_run.dagster_run.run_id
 
         second = Run(radar_env, tmp_path / "second.out")
-        waiting = second.wait_for(r"The warehouse is in use by run (\S+), started (\S+), PID (\d+)")
+        waiting = second.wait_for(
+            r"The warehouse is in use by run (\S+) \(started ([\d-]+ [\d:]+ UTC), PID (\d+): "
+            r"python -m orchestration run\); waiting for it to finish"
+        )
         assert waiting.groups()[0::2] == (first_id, str(first.process.pid))
 
         first.process.send_signal(signal.SIGKILL)

@@ -77,6 +77,14 @@ def is_alive(pid: int, start_ticks: int | None = None) -> bool:
     return True
 
 
+def _command_line() -> list[str]:
+    """This process's command as typed: `python -m package …` rather than the module's path."""
+    program, *arguments = sys.argv
+    if Path(program).name == "__main__.py":
+        return ["python", "-m", Path(program).parent.name, *arguments]
+    return [Path(sys.executable).name, program, *arguments]
+
+
 @dataclass(frozen=True)
 class Owner:
     """Who holds (or held) the lock: enough to name the run and to tell if it still lives."""
@@ -96,7 +104,7 @@ class Owner:
             pid=os.getpid(),
             host=socket.gethostname(),
             start_ticks=process_start_ticks(os.getpid()),
-            command=" ".join([Path(sys.executable).name, *sys.argv]),
+            command=" ".join(_command_line()),
         )
 
     @classmethod
@@ -108,7 +116,11 @@ class Owner:
 
     def describe(self) -> str:
         host = "" if self.host == socket.gethostname() else f" on {self.host}"
-        return f"run {self.run_id}, started {self.started_at}, PID {self.pid}{host}"
+        try:
+            started = f"{datetime.fromisoformat(self.started_at):%Y-%m-%d %H:%M:%S} UTC"
+        except ValueError:
+            started = self.started_at
+        return f"run {self.run_id} (started {started}, PID {self.pid}{host}: {self.command})"
 
 
 class WarehouseLock:
