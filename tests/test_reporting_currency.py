@@ -153,15 +153,6 @@ def dollar_company(tmp_path_factory):
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A fully refunded order's credit note converts at the rate of its own day, not the "
-        "order day's, so in dollars some orders net below zero and "
-        "assert_retention_kpis_daily_rates_lie_between_0_and_1_and_grr_never_exceeds_nrr "
-        "(negative lost revenue) stops the build before the serving copy"
-    ),
-)
 def test_a_company_reporting_in_dollars_reads_in_dollars_from_build_to_page(dollar_company):
     root, result = dollar_company
     assert result.success

@@ -11,15 +11,21 @@
 
 
 {#
-    `amount` (in `currency`) in the reporting currency, rounded to the cent: as it is when
-    already in the reporting currency (no rate needed), else times `rate` (units of reporting
-    currency per unit of `currency`, from int_exchange_rates_daily). A missing rate gives
-    null, never 1:1; assert_every_order_and_refund_has_an_exchange_rate names those rows.
+    `amount` (in `currency`) in the reporting currency: as it is when already in the reporting
+    currency (no rate needed), else times `rate` (units of reporting currency per unit of
+    `currency`, from int_exchange_rates_daily). Exact, not rounded: the readers sum the
+    amounts of an order (or a product) and round the sum to the cent, so a credit note for a
+    whole order nets it to exactly zero, which rounding each line apart would not. A missing
+    rate gives null, never 1:1; assert_every_order_and_refund_has_an_exchange_rate names
+    those rows.
 #}
 {% macro to_reporting_currency(amount, currency, rate) -%}
     case
         when {{ currency }} = {{ reporting_currency() }}
-            then cast(({{ amount }}) as decimal(18, 2))
-        else cast(({{ amount }}) * {{ rate }} as decimal(18, 2))
+            then cast(({{ amount }}) as decimal(38, 14))
+        else cast(
+            cast(({{ amount }}) as decimal(18, 2)) * cast({{ rate }} as decimal(18, 12))
+            as decimal(38, 14)
+        )
     end
 {%- endmacro %}

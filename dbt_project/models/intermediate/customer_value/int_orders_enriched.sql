@@ -110,12 +110,15 @@ final as (
         -- the currency the ERP holds the order in; every amount here is converted from it
         orders.currency,
 
-        -- measures (net of tax, in the reporting currency)
+        -- measures (net of tax, in the reporting currency): the exact sums rounded to the cent,
+        -- and net revenue from the rounded ones, so the three always add up
         order_amounts.line_count,
         cast(order_amounts.line_revenue as decimal(18, 2)) as line_revenue,
         cast(order_amounts.refunded_amount as decimal(18, 2)) as refunded_amount,
         cast(
-            order_amounts.line_revenue - order_amounts.refunded_amount as decimal(18, 2)
+            cast(order_amounts.line_revenue as decimal(18, 2))
+            - cast(order_amounts.refunded_amount as decimal(18, 2))
+            as decimal(18, 2)
         ) as net_revenue,
         cast(order_amounts.tax_amount as decimal(18, 2)) as tax_amount,
 
