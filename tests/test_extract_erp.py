@@ -14,6 +14,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from orchestration.defs.ingest.assets import erp_raw, pipeline
 from orchestration.defs.ingest.systems import SourceSystems
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.sources import erp as erp_reader
 from orchestration.lib.sources.erp import ErpUnreachable, erp_source
@@ -304,7 +305,11 @@ def test_the_extraction_run_counts_quarantined_rows_per_table_and_names_absent_t
         result = dg.materialize(
             [erp_raw],
             instance=instance,
-            resources={"dlt": DagsterDltResource(), "systems": SourceSystems()},
+            resources={
+                "dlt": DagsterDltResource(),
+                "systems": SourceSystems(),
+                "reporting_day": ReportingDay(),
+            },
         )
         warnings = [
             e.message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING

@@ -39,6 +39,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.__main__ import run_config
 from orchestration.definitions import defs
 from orchestration.lib.radar import data_notes, load_radar, render_radar
 
@@ -48,9 +49,8 @@ DATA = Path(__file__).parent / "data" / "webshop"
 AS_OF = date(2026, 6, 30)
 
 
-@pytest.fixture(scope="module")
-def webshop(tmp_path_factory):
-    root = tmp_path_factory.mktemp("webshop")
+def run_webshop(root: Path, launch: dict | None = None):
+    """The daily job on the web shop into ``root``, with ``launch`` config: (root, result)."""
     erp = root / "erp.sqlite"
     with sqlite3.connect(erp) as con:
         con.executescript((DATA / "erp.sql").read_text())
@@ -72,9 +72,14 @@ def webshop(tmp_path_factory):
             patch.setenv(name, value)
         with dg.instance_for_test() as instance:
             result = defs.resolve_job_def("daily_radar").execute_in_process(
-                instance=instance, raise_on_error=False
+                run_config=launch, instance=instance, raise_on_error=False
             )
-            yield root, result
+    return root, result
+
+
+@pytest.fixture(scope="module")
+def webshop(tmp_path_factory):
+    return run_webshop(tmp_path_factory.mktemp("webshop"))
 
 
 def read(root: Path, sql: str, database: str = "warehouse.duckdb") -> list[tuple]:
@@ -185,3 +190,19 @@ def test_bad_rows_are_left_out_with_their_reason_and_the_run_says_so(webshop):
         notes = data_notes(con, AS_OF)
     assert notes[0] == "Latest order on 2026-06-16, 14 days before 2026-06-30."
     assert "2 rows held in raw_erp.order_lines_quarantine, with the reason of each." in notes
+
+
+def test_a_run_launched_for_a_past_day_reports_on_that_day(tmp_path):
+    # AS_OF says 2026-06-30; the launch config of the run says the last order day.
+    root, result = run_webshop(tmp_path, run_config(date(2026, 6, 16)))
+    assert result.success
+    assert read(root, "select max(value_date) from marts.fct_customer_value_daily") == [
+        (date(2026, 6, 16),)
+    ]
+    ((acv,),) = read(
+        root,
+        "select value from marts.fct_kpi_daily where kpi_name = 'average_customer_value' "
+        "and dimension = 'total' and kpi_date = '2026-06-16'",
+    )
+    assert acv == pytest.approx(212.50)
+    assert read(root, "select as_of from reference.run_settings") == [(date(2026, 6, 16),)]

@@ -13,6 +13,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 
 from orchestration.defs.ingest.systems import SourceSystems
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib import sources
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import load_settings
@@ -73,11 +74,19 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
         dagster_dlt_translator=RawTableTranslator(source=source),
         pool=WAREHOUSE_POOL,
     )
-    def _assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource, systems: SourceSystems):
-        warehouse = load_settings().warehouse_path
-        warehouse.parent.mkdir(parents=True, exist_ok=True)
-        raw = pipeline(source, warehouse)
-        with systems.location(source, context.log) as location, _readers_logged_to(context.log):
+    def _assets(
+        context: dg.AssetExecutionContext,
+        dlt: DagsterDltResource,
+        systems: SourceSystems,
+        reporting_day: ReportingDay,
+    ):
+        settings = reporting_day.settings()
+        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        raw = pipeline(source, settings.warehouse_path)
+        with (
+            systems.location(source, context.log, settings) as location,
+            _readers_logged_to(context.log),
+        ):
             for result in dlt.run(
                 context=context, dlt_source=make_source(location), dlt_pipeline=raw
             ):

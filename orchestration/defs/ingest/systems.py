@@ -26,8 +26,12 @@ class SourceSystems(dg.ConfigurableResource):
     """
 
     @contextmanager
-    def location(self, source: str, log: logging.Logger) -> Iterator[str | None]:
-        settings = load_settings()
+    def location(
+        self, source: str, log: logging.Logger, settings: Settings | None = None
+    ) -> Iterator[str | None]:
+        """Where ``source`` is read from; the demo company is generated as of the run's day
+        (``settings``, as the run sees them; the environment's by default)."""
+        settings = settings or load_settings()
         system = getattr(settings, source)
         if system.mode == "off":
             log.warning(
