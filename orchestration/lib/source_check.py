@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import Settings
 from orchestration.lib.sources.crm import crm_objects
+from orchestration.lib.sources.erp import ErpUnreachable, check_database_url
 
 Level = Literal["ok", "warning", "error"]
 
@@ -53,8 +54,10 @@ def check_sources(settings: Settings) -> list[Finding]:
 
 def _check_erp(name: str, url: str, settings: Settings) -> Iterator[Finding]:
     shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-    if url.startswith("sqlite") and not _sqlite_file_exists(url):
-        yield Finding(name, "-", "error", f"{shown}: the SQLite file does not exist")
+    try:
+        check_database_url(url)
+    except ErpUnreachable as error:
+        yield Finding(name, "-", "error", str(error))
         return
     engine = sa.create_engine(url)
     try:
@@ -101,11 +104,6 @@ def _check_table(connection, inspector, present: set[str], table) -> Iterator[Fi
     if no_cursor:
         what = f"{no_cursor:,} of {rows:,} rows lack {table.cursor}: quarantined, not loaded"
         yield Finding(table.source, table.name, "warning", what)
-
-
-def _sqlite_file_exists(url: str) -> bool:
-    database = sa.engine.make_url(url).database
-    return database in (None, "", ":memory:") or Path(database).is_file()
 
 
 def _check_crm(name: str, url: str, settings: Settings) -> Iterator[Finding]:
