@@ -358,9 +358,8 @@ class HubSpot:
             if left <= 0:
                 raise CrmReadError(f"{where}: {method} {url} not sent: the read reached {bound}.")
             try:
-                response: Response = self.session.request(
-                    method, url, timeout=min(self.request_timeout, left), **kwargs
-                )
+                timeout = max(round(min(self.request_timeout, left), 2), 0.01)
+                response: Response = self.session.request(method, url, timeout=timeout, **kwargs)
             except (ConnectionFailed, Timeout, ChunkedEncodingError) as error:
                 fault, wait = f"no answer ({type(error).__name__}: {error})", self._backoff(attempt)
             else:
@@ -403,11 +402,12 @@ class HubSpot:
             return self._backoff(attempt)
         if seconds > MAX_RETRY_AFTER:
             when = datetime.now(UTC) + timedelta(seconds=seconds)
+            status = response.status_code
+            why = " (the API's daily limit is likely used up)" if status == 429 else ""
             raise CrmReadError(
-                f"{where}: {method} {url} answered HTTP {response.status_code} with Retry-After: "
-                f"{header}, more than the {MAX_RETRY_AFTER} s a read waits (the API's daily "
-                f"limit is likely used up). Run again after {when:%Y-%m-%d %H:%M:%S} UTC. "
-                f"The answer: {_body_start(response)}"
+                f"{where}: {method} {url} answered HTTP {status} with Retry-After: {header}, "
+                f"more than the {MAX_RETRY_AFTER} s a read waits{why}. Run again after "
+                f"{when:%Y-%m-%d %H:%M:%S} UTC. The answer: {_body_start(response)}"
             )
         return seconds
 
@@ -675,8 +675,8 @@ class _Cursors:
         if after in self.seen:
             raise CrmReadError(
                 f"CRM {self.obj.object_type}: the API pages in a loop: {self.request} answered "
-                f"paging.next.after={after!r} again after {len(self.seen)} pages; stopped rather "
-                "than read the same pages again."
+                f"paging.next.after={after!r} on page {len(self.seen) + 1}, a cursor it had "
+                "already answered; stopped rather than read the same pages again."
             )
         self.seen.add(after)
 
