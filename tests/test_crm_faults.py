@@ -20,7 +20,8 @@ import pytest
 
 from demo_company.crm_server import CrmServer
 from demo_company.fault_proxy import Fault, FaultProxy
-from orchestration.defs.ingest.assets import pipeline
+from orchestration.defs.ingest.assets import _crm, pipeline
+from orchestration.lib.settings import SettingsError, load_settings
 from orchestration.lib.sources.crm import CrmReadError, HubSpot, crm_objects, crm_source
 
 GUARD = 120.0  # seconds: a read not over by then is taken for one that never ends
@@ -107,6 +108,11 @@ def crm(small_demo):
 def read(url, warehouse, table="contacts", lookback_days=3, **limits) -> Outcome:
     """Loads ``table`` from the CRM at ``url`` as the extraction does, under the guard."""
     source = crm_source(url, lookback_days=lookback_days, **(LIMITS | limits))
+    return guarded(source, warehouse, table)
+
+
+def guarded(source, warehouse, table="contacts") -> Outcome:
+    """Loads ``table`` of ``source``; fails the test if the load is not over within GUARD."""
     caught: list[BaseException] = []
 
     def run():
@@ -305,6 +311,26 @@ def test_a_repeating_paging_cursor_fails_naming_the_object_and_the_cursor(
     assert "answered paging.next.after='100' on page 2, a cursor it had" in faulty.message
     assert crm.faulted("repeat_cursor") == 2  # stopped at the first repeat
     assert faulty.seconds < 30
+
+
+def test_the_extractions_crm_reads_are_bounded_by_the_settings(crm, warehouse, monkeypatch):
+    monkeypatch.setenv("CRM_REQUEST_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("CRM_OBJECT_DEADLINE_SECONDS", "3")
+    crm.inject(Fault("hang", path=SEARCH))
+    faulty = guarded(_crm(crm.url), warehouse)
+    assert faulty.message is not None, faulty.summary()
+    assert "read timeout=0.5" in faulty.message
+    assert "the deadline of 3 s for one object type" in faulty.message
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["CRM_REQUEST_TIMEOUT_SECONDS", "CRM_OBJECT_DEADLINE_SECONDS", "CRM_RUN_DEADLINE_SECONDS"],
+)
+@pytest.mark.parametrize("value", ["0", "-5", "an hour"])
+def test_a_crm_bound_that_is_not_a_positive_number_of_seconds_is_refused(variable, value):
+    with pytest.raises(SettingsError, match=rf"^{variable}=.*not (above 0|a number)"):
+        load_settings({variable: value})
 
 
 def test_retries_are_bounded_in_number_whatever_the_deadlines(crm):
