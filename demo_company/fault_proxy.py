@@ -13,7 +13,9 @@ through, for ``times`` requests or for ever). The faults:
 - ``wrong_shape``: answers 200 with ``body`` (by default a JSON object whose ``results`` and
   ``paging`` are strings);
 - ``repeat_cursor``: forwards, and writes in the answer's ``paging.next.after`` the first
-  cursor this fault saw, so the client is sent back to a page it has read.
+  cursor this fault saw, so the client is sent back to a page it has read;
+- ``ignore_filter``: forwards a search without its ``filterGroups``, as an API that ignores
+  them would answer it.
 
 Run ``python -m demo_company.fault_proxy --upstream http://127.0.0.1:8765 --fault hang``
 to put one in front of a running demo CRM server.
@@ -31,7 +33,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-KINDS = ("status", "rate_limit", "hang", "slow", "malformed", "wrong_shape", "repeat_cursor")
+KINDS = (
+    "status",
+    "rate_limit",
+    "hang",
+    "slow",
+    "malformed",
+    "wrong_shape",
+    "repeat_cursor",
+    "ignore_filter",
+)
 WRONG_SHAPE = b'{"results": "unavailable", "paging": "none"}'
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
@@ -165,9 +176,11 @@ class FaultProxy:
         fault = self._fault_for(method, path)
         self._served(method, path, fault)
         kind = None if fault is None else fault.kind
-        if fault is None or kind in ("malformed", "repeat_cursor"):
+        if kind == "ignore_filter":
+            body = json.dumps({**json.loads(body or b"{}"), "filterGroups": []}).encode()
+        if fault is None or kind in ("malformed", "repeat_cursor", "ignore_filter"):
             answer = self._forward(method, path, headers, body)
-        if fault is None:
+        if fault is None or kind == "ignore_filter":
             return answer
         if kind == "status":
             return _error(fault.status, "Internal error, please retry.")

@@ -313,6 +313,22 @@ def test_a_repeating_paging_cursor_fails_naming_the_object_and_the_cursor(
     assert faulty.seconds < 30
 
 
+def test_a_search_that_ignores_its_filter_fails_instead_of_reading_back_for_ever(
+    crm, small_demo, warehouse
+):
+    assert read(crm.url, warehouse).error is None
+    faulty = fault_then_recovery(
+        crm,
+        small_demo,
+        warehouse,
+        "search ignoring its filter, next read",
+        Fault("ignore_filter", path=SEARCH),
+    )
+    assert faulty.message is not None, faulty.summary()
+    assert "CRM contacts: the search for lastmodifieddate >= " in faulty.message
+    assert "answered objects modified before it" in faulty.message
+
+
 def test_the_extractions_crm_reads_are_bounded_by_the_settings(crm, warehouse, monkeypatch):
     monkeypatch.setenv("CRM_REQUEST_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("CRM_OBJECT_DEADLINE_SECONDS", "3")

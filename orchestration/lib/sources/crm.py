@@ -475,6 +475,14 @@ class HubSpot:
             last, last_ids, complete = bound, set(read_at_bound), True
             for page, done in self._search(obj, [_filter(obj.modified, "GTE", bound)]):
                 complete = done
+                if any(_modified(obj, o) < bound for o in page):
+                    # the next search would start further back, and the read never end
+                    raise CrmReadError(
+                        f"CRM {obj.object_type}: the search for {obj.modified} >= "
+                        f"{datetime.fromtimestamp(bound / 1000, UTC):%Y-%m-%d %H:%M:%S} UTC "
+                        "answered objects modified before it: the API ignores the search's "
+                        "filter; stopped rather than read the same objects again."
+                    )
                 fresh = [
                     o for o in page if _modified(obj, o) != bound or o["id"] not in read_at_bound
                 ]
