@@ -449,9 +449,9 @@ class HubSpot:
         """Pages of the objects changed since ``since``, then of every deleted one."""
         yield from self.changed(obj, since)
         properties = ",".join(self._properties(obj))
-        params = {"limit": PAGE_SIZE, "archived": "true", "properties": properties}
-        path = f"/crm/v3/objects/{obj.object_type}"
-        cursors = _Cursors(obj, f"GET {self.api_url}{path}?archived=true")
+        params = {"limit": PAGE_SIZE, "properties": properties}
+        path = f"/crm/v3/objects/{obj.object_type}?archived=true"  # in the URL its errors name
+        cursors = _Cursors(obj, f"GET {self.api_url}{path}")
         while True:
             body = self.call("GET", path, check=_objects_page(obj), params=params)
             if body.get("results"):
