@@ -3,7 +3,7 @@
 Reads the KPI catalogue and `marts.fct_kpi_daily`, runs the trend statistics on each series,
 explains ACV moves from `marts.fct_customer_value_daily` and revenue moves from
 `marts.fct_orders` (a revenue bridge against a year earlier), quotes every alert's related
-KPIs, and writes `monitoring.kpi_alerts`.
+KPIs, and writes `monitoring.kpi_alerts` with the notifications due into the alert outbox.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from orchestration.lib.alert_state import OPEN_STATES, next_state
+from orchestration.lib.alert_state import OPEN_STATES, next_state, notifications
 from orchestration.lib.explain import (
     Contribution,
     RelatedSignal,
@@ -29,6 +29,7 @@ from orchestration.lib.explain import (
     segment_contributions,
     unit_shown,
 )
+from orchestration.lib.outbox import OUTBOX_DDL, enqueue, previous_suppression
 from orchestration.lib.radar import reporting_currency
 from orchestration.lib.trend import Finding, evaluate, severity
 
@@ -292,33 +293,57 @@ def evaluate_warehouse(
     return Evaluation(evaluated_on, len(series), alerts, dict(statuses), totals, suppressed_because)
 
 
-def record_alerts(con: duckdb.DuckDBPyConnection, evaluation: Evaluation) -> None:
-    """Writes this evaluation's alert states.
+def record_alerts(
+    con: duckdb.DuckDBPyConnection, evaluation: Evaluation, channels: Sequence[str] = ()
+) -> None:
+    """Writes this evaluation's alert states, and what they call for sending to the log and each
+    of ``channels`` into the alert outbox, in one transaction: a process that dies after it
+    leaves the messages to the next deliverer.
 
     Evaluating a day again updates that day's row of each alert it reports and keeps the others,
     such as a recovery that the second evaluation rightly does not report again. A suppressed
     evaluation never overwrites what an unsuppressed one recorded for the day, so an alert sent
     that day is not taken for new once the data is fresh again; an unsuppressed one replaces
-    the day's suppressed rows.
+    the day's suppressed rows. A suppression is announced when it starts: when the evaluation
+    before was not suppressed.
     """
     con.execute(ALERTS_DDL)
+    con.execute(OUTBOX_DDL)
     if evaluation.evaluated_on is None:
         return
     columns = list(Alert.__dataclass_fields__)
     suppressed = evaluation.suppressed_because is not None
     con.execute("begin")
-    if not suppressed:
-        con.execute(
-            "delete from monitoring.kpi_alerts where evaluated_on = ? and state = 'suppressed'",
-            [evaluation.evaluated_on],
+    try:
+        announced = previous_suppression(con)
+        if not suppressed:
+            con.execute(
+                "delete from monitoring.kpi_alerts where evaluated_on = ? and state = 'suppressed'",
+                [evaluation.evaluated_on],
+            )
+        if evaluation.alerts:
+            con.executemany(
+                f"insert or {'ignore' if suppressed else 'replace'} into monitoring.kpi_alerts "
+                f"({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+                [[getattr(alert, name) for name in columns] for alert in evaluation.alerts],
+            )
+        to_send = notifications(
+            [alert.as_record() for alert in evaluation.alerts],
+            evaluation.suppressed_because or "",
+            announced,
         )
-    if evaluation.alerts:
-        con.executemany(
-            f"insert or {'ignore' if suppressed else 'replace'} into monitoring.kpi_alerts "
-            f"({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
-            [[getattr(alert, name) for name in columns] for alert in evaluation.alerts],
+        enqueue(
+            con,
+            evaluation.evaluated_on,
+            evaluation.series_evaluated,
+            evaluation.suppressed_because,
+            to_send,
+            channels,
         )
-    con.execute("commit")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def _previous_states(

@@ -1,18 +1,22 @@
-"""Delivers alerts to the channels named by URLs in ``ALERT_CHANNELS``.
+"""Sends one alert message to one channel named by a URL of ``ALERT_CHANNELS``.
 
-The log always receives every alert. ``jsonl://PATH`` appends one JSON object a line (a
-relative PATH is taken from the project root). Any other URL goes through Apprise, one
+``log`` is the log, which receives every alert. ``jsonl://PATH`` appends one JSON object a
+line (a relative PATH is taken from the project root). Any other URL goes through Apprise, one
 library for Slack (``slack://…`` or the webhook's https URL), Microsoft Teams
 (``msteams://…``), e-mail (``mailto://…``), a generic JSON webhook (``json://host/path``,
 ``jsons://`` for https) and many more; secrets live in those URLs, so they come from the
 environment and are never logged.
+
+Every message carries its ``message_id``, the same on each retry, so that a receiver that got a
+message twice (its sender died before recording that it was accepted) can tell: a field of the
+JSON line, of the webhook's JSON body, and the last line of every other channel's text.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +27,15 @@ from orchestration.lib.settings import PROJECT_ROOT
 
 # Apprise logs the whole URL, secrets included, below WARNING: those records are never written.
 logging.getLogger("apprise").setLevel(logging.WARNING)
+
+LOG = "log"
+# Apprise schemes whose body is built by Apprise from fields, where `:name=value` in the URL
+# adds a field: the message id goes there as well as into the text.
+_FIELD_SCHEMES = ("json", "jsons", "form", "forms", "xml", "xmls")
+
+
+class ChannelError(Exception):
+    """A channel did not accept a message; the text never holds the channel's secrets."""
 
 
 def headline(alert: Mapping[str, Any]) -> str:
@@ -35,54 +48,54 @@ def title(alert: Mapping[str, Any]) -> str:
     return f"{alert['label']}{where}"
 
 
-def deliver(
-    alerts: Iterable[Mapping[str, Any]], channels: Iterable[str], log: logging.Logger
-) -> list[str]:
-    """Sends each alert everywhere; returns the failures (a failing channel stops no other)."""
-    alerts = list(alerts)
-    failures = []
-    for alert in alerts:
-        log.warning("KPI alert %s", headline(alert))
-    if not alerts:
-        return failures
-    for channel in channels:
-        try:
-            if channel.startswith("jsonl://"):
-                _append(channel.removeprefix("jsonl://"), alerts)
-            else:
-                _notify(channel, alerts)
-        except (OSError, ValueError) as error:
-            failures.append(f"{redacted(channel)}: {error}")
-            log.error("alert channel %s failed: %s", redacted(channel), error)
-    return failures
+def send(channel: str, message: Mapping[str, Any], log: logging.Logger) -> None:
+    """Sends ``message`` (an alert with its ``message_id``) to ``channel``; raises ChannelError
+    unless the channel accepted it."""
+    try:
+        if channel == LOG:
+            log.warning("KPI alert %s", headline(message))
+        elif channel.startswith("jsonl://"):
+            _append(channel.removeprefix("jsonl://"), message)
+        else:
+            _notify(channel, message)
+    except (OSError, ValueError) as error:
+        raise ChannelError(f"{redacted(channel)}: {error}") from None
 
 
 def redacted(channel: str) -> str:
     """The channel without its secrets: scheme and host only."""
+    if channel == LOG:
+        return LOG
     parts = urlsplit(channel)
     host = parts.hostname or ""
     return f"{parts.scheme}://{host}" + ("/…" if parts.path.strip("/") or parts.query else "")
 
 
-def _append(path: str, alerts: list[Mapping[str, Any]]) -> None:
+def _append(path: str, message: Mapping[str, Any]) -> None:
     file = Path(path)
     file = file if file.is_absolute() else PROJECT_ROOT / file
     file.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({**message, "text": headline(message)}, default=str) + "\n"
     with file.open("a", encoding="utf-8") as out:
-        for alert in alerts:
-            out.write(json.dumps({**alert, "text": headline(alert)}, default=str) + "\n")
+        out.write(line)
+        out.flush()
 
 
-def _notify(channel: str, alerts: list[Mapping[str, Any]]) -> None:
+def _notify(channel: str, message: Mapping[str, Any]) -> None:
     sender = apprise.Apprise()
-    if not sender.add(channel):
+    if not sender.add(_with_id(channel, message["message_id"])):
         raise ValueError(f"not a notification URL Apprise knows ({urlsplit(channel).scheme}://)")
-    for alert in alerts:
-        recovered = alert["state"] == "recovered"
-        delivered = sender.notify(
-            title=f"{alert['state'].capitalize()}: {title(alert)}",
-            body=str(alert["reason"]),
-            notify_type=apprise.NotifyType.SUCCESS if recovered else apprise.NotifyType.WARNING,
-        )
-        if not delivered:
-            raise OSError("the notification was not delivered")
+    recovered = message["state"] == "recovered"
+    delivered = sender.notify(
+        title=f"{message['state'].capitalize()}: {title(message)}",
+        body=f"{message['reason']}\n\nAlert message id: {message['message_id']}",
+        notify_type=apprise.NotifyType.SUCCESS if recovered else apprise.NotifyType.WARNING,
+    )
+    if not delivered:
+        raise OSError("the notification was not delivered")
+
+
+def _with_id(channel: str, message_id: str) -> str:
+    if urlsplit(channel).scheme.lower() not in _FIELD_SCHEMES:
+        return channel
+    return f"{channel}{'&' if '?' in channel else '?'}:message_id={message_id}"

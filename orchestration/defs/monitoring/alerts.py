@@ -1,8 +1,14 @@
-"""The KPI evaluation after each build, and the sensor that raises its alerts."""
+"""The KPI evaluation after each build, and the delivery of its alerts from the outbox.
+
+The evaluation records its alert states and the messages they call for in the warehouse's
+alert outbox (`orchestration.lib.outbox`). The sensor, each tick, and `make run`, after its job,
+deliver from that outbox, so whichever comes first sends a message and the other finds it sent.
+"""
 
 import csv
 import json
 import logging
+import time
 
 import dagster as dg
 import duckdb
@@ -11,10 +17,11 @@ from dagster_dbt import get_asset_key_for_model
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
-from orchestration.lib.alert_state import OPEN_STATES, notifications
+from orchestration.lib.alert_state import OPEN_STATES
 from orchestration.lib.monitor import Evaluation, evaluate_warehouse, record_alerts
-from orchestration.lib.notify import deliver
+from orchestration.lib.outbox import Pass, deliver, utcnow
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
+from orchestration.recovery import live_runs
 
 KPI_ALERTS = dg.AssetKey(["monitoring", "kpi_alerts"])
 
@@ -51,8 +58,11 @@ KPIS = _enabled_kpis()
     description=(
         "One row per evaluation day per KPI series in alert (or just recovered), in "
         "`monitoring.kpi_alerts`: decline by CUSUM against a frozen baseline, flattening by "
-        "the Sen slope of weekly values, each with its reason. Each KPI's latest value is "
-        "recorded as metadata (plotted over time) and its trend as a WARN asset check."
+        "the Sen slope of weekly values, each with its reason. The messages they call for "
+        "(new, escalated, recovered, a suppression) go, in the same transaction, to "
+        "`monitoring.alert_outbox`, one row per channel until it accepted it. Each KPI's "
+        "latest value is recorded as metadata (plotted over time) and its trend as a WARN "
+        "asset check."
     ),
     group_name="monitoring",
     owners=["team:finance-analytics"],
@@ -66,7 +76,7 @@ def kpi_alerts(context: dg.AssetExecutionContext, reporting_day: ReportingDay):
         evaluation = evaluate_warehouse(
             con, today=today, failed_checks=failed_dbt_checks(context.instance)
         )
-        record_alerts(con, evaluation)
+        record_alerts(con, evaluation, settings.alert_channels)
     rows = [alert.as_record() for alert in evaluation.alerts]
     open_alerts = sum(row["state"] in OPEN_STATES for row in rows)
     context.log.info(
@@ -115,37 +125,58 @@ def _check_results(evaluation: Evaluation):
         )
 
 
+# How long `make run` waits, after its job, for the retries of a channel that failed; the
+# sensor, or the next run, tries the later ones.
+RUN_PATIENCE_SECONDS = 60.0
+
+
 def raise_alerts(
     instance: dg.DagsterInstance, cursor: str | None, log: logging.Logger
 ) -> tuple[list[dict], str | None]:
-    """Notifies the alerts that evaluations recorded after ``cursor``.
+    """Delivers what the alert outbox holds for the channels, as `make run` does after its job:
+    the messages of every evaluation so far that no deliverer has sent yet, whoever recorded
+    them. A channel that fails is tried again for up to ``RUN_PATIENCE_SECONDS``.
 
-    Only new, escalated and recovered alerts are sent (ongoing ones were sent already), and a
-    suppression is announced once when it starts. Returns what was sent and the cursor to
-    resume from. The sensor and `make run` both raise alerts through here, reading the event
-    log, never the warehouse a run may write.
+    Returns the alerts raised (sent to the log) and ``cursor`` as it came: the outbox, not a
+    cursor, knows what was sent, so any cursor gives the same.
     """
-    state = json.loads(cursor) if cursor else {"after": None, "suppressed": False}
-    result = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=KPI_ALERTS, after_storage_id=state["after"]),
-        limit=100,
-        ascending=True,
-    )
-    sent: list[dict] = []
-    for record in result.records:
-        alerts, suppressed = _recorded(record)
-        to_send = notifications(alerts, suppressed, announced=state["suppressed"])
-        deliver(to_send, load_settings().alert_channels, log)
-        sent.extend(to_send)
-        state = {"after": record.storage_id, "suppressed": bool(suppressed)}
-    return sent, json.dumps(state)
+    deadline = time.monotonic() + RUN_PATIENCE_SECONDS
+    raised: list[dict] = []
+    while True:
+        outcome = deliver_alerts(instance, log)
+        raised.extend(outcome.raised)
+        if outcome.next_due is None or outcome.skipped:
+            break
+        wait = (outcome.next_due - utcnow()).total_seconds()
+        if time.monotonic() + wait > deadline:
+            log.error(
+                "alert messages still to send are left to the sensor or the next run "
+                "(the next try is due at %s UTC)",
+                f"{outcome.next_due:%H:%M:%S}",
+            )
+            break
+        time.sleep(max(wait, 0.0))
+    return raised, cursor
 
 
 def cursor_at(record: dg.EventLogRecord | None) -> str | None:
-    """The cursor of a consumer that has raised everything up to ``record``."""
+    """The cursor of a consumer that has raised everything up to ``record`` (kept for callers
+    of `raise_alerts`; the outbox records what was sent)."""
     if record is None:
         return None
     return json.dumps({"after": record.storage_id, "suppressed": bool(_recorded(record)[1])})
+
+
+def deliver_alerts(instance: dg.DagsterInstance, log: logging.Logger) -> Pass:
+    """One pass over the outbox, unless a run is at work: its steps open the warehouse."""
+    busy = live_runs(instance)
+    if busy:
+        return Pass(skipped=f"run {busy[0].run_id} is at work")
+    settings = load_settings()
+    outcome = deliver(settings.warehouse_path, settings.alert_channels, log)
+    if outcome.skipped:
+        log.info("alerts not delivered now: %s; they wait in the outbox", outcome.skipped)
+    return outcome
 
 
 def _recorded(record: dg.EventLogRecord) -> tuple[list[dict], str]:
@@ -162,9 +193,10 @@ def _recorded(record: dg.EventLogRecord) -> tuple[list[dict], str]:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def kpi_alert_sensor(context: dg.SensorEvaluationContext):
-    sent, cursor = raise_alerts(context.instance, context.cursor, context.log)
-    if cursor != context.cursor:
-        context.update_cursor(cursor)
-    if not sent:
-        return dg.SkipReason("no new, escalated or recovered KPI alert")
-    return dg.SkipReason(f"sent {len(sent)} KPI alert(s)")
+    outcome = deliver_alerts(context.instance, context.log)
+    if outcome.skipped:
+        return dg.SkipReason(f"alerts wait in the outbox: {outcome.skipped}")
+    if not outcome.accepted and not outcome.failures:
+        return dg.SkipReason("no KPI alert message to send")
+    failed = f", {len(outcome.failures)} failed try(ies)" if outcome.failures else ""
+    return dg.SkipReason(f"sent {outcome.accepted} KPI alert message(s){failed}")
