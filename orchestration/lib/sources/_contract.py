@@ -3,6 +3,8 @@ quarantine table for the rows that cannot be loaded."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,9 @@ from dlt.extract.resource import DltResource
 from orchestration.lib.raw_contract import RawTable
 
 Rows = Callable[[Any], Iterator[Any]]
+
+# Rows of one file handed to dlt in one Arrow batch: a large Parquet file is not held whole.
+BATCH_ROWS = 100_000
 
 
 def incremental_cursor(column: str, initial_value: Any, lag: float | None = None) -> Any:
@@ -64,18 +69,50 @@ class Quarantine:
 
 
 def file_quarantine(table: RawTable) -> Quarantine:
-    """Where a file source keeps the lines it cannot load: the file (the cursor), the line
-    number, the reason and the line as received."""
+    """Where a file source keeps the lines it cannot load, one row a line (or Parquet row): the
+    file (the cursor) and the line number, its key, so different lines never collide; the
+    field at fault (several: comma-separated; none when the whole line is unreadable), the
+    reason and the line as received. A line that is not UTF-8 keeps its exact bytes in base64
+    and the position in the file of its first invalid byte."""
     return Quarantine(
         table_name=f"{table.name}_quarantine",
         columns={
             "_file_name": pa.string(),
             "line_number": pa.int64(),
+            "field": pa.string(),
             "reason": pa.string(),
             "raw_line": pa.string(),
+            "raw_base64": pa.string(),
+            "byte_offset": pa.int64(),
         },
         primary_key=("_file_name", "line_number"),
     )
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A line of a file (or a row of a Parquet file; 0: the whole file) that cannot be loaded."""
+
+    number: int
+    reason: str
+    raw_line: str | None = None
+    field: str | None = None
+    raw_bytes: bytes | None = None
+    byte_offset: int | None = None
+
+    def row(self, file_name: str) -> dict:
+        """The quarantine row of this fault in ``file_name``."""
+        return {
+            "_file_name": file_name,
+            "line_number": self.number,
+            "field": self.field,
+            "reason": self.reason,
+            "raw_line": self.raw_line,
+            "raw_base64": None
+            if self.raw_bytes is None
+            else base64.b64encode(self.raw_bytes).decode("ascii"),
+            "byte_offset": self.byte_offset,
+        }
 
 
 def contract_resource(
@@ -116,6 +153,10 @@ def contract_resource(
     )
 
 
+# A line of a file: ``(line number, record of the contract's types)``, or why it cannot load.
+Item = tuple[int, dict] | Fault
+
+
 def load_file(
     table: RawTable,
     path: Path,
@@ -123,16 +164,59 @@ def load_file(
     typed: Callable[[dict], dict] = lambda record: record,
 ) -> Iterator[Any]:
     """One file's ``(line number, line, record, reason)`` as dlt items: the loadable records
-    as one Arrow batch of the contract's types, the others in quarantine with their reason."""
-    good, bad = [], []
-    for number, line, record, reason in records:
-        if reason is None:
-            good.append(typed(record) | {"_file_name": path.name})
-        else:
-            bad.append(
-                {"_file_name": path.name, "line_number": number, "reason": reason, "raw_line": line}
-            )
+    as Arrow batches of the contract's types, the others in quarantine with their reason."""
+    yield from load_checked(
+        table,
+        path,
+        (
+            (number, typed(record)) if reason is None else Fault(number, reason, line)
+            for number, line, record, reason in records
+        ),
+    )
+
+
+def load_checked(table: RawTable, path: Path, items: Iterable[Item]) -> Iterator[Any]:
+    """One file's items as dlt items: the records in Arrow batches of at most ``BATCH_ROWS``,
+    each ``Fault`` in quarantine.
+
+    A record Arrow still cannot hold (a value its checks let through) is quarantined with
+    Arrow's reason, never failing the file: the batch is converted again row by row.
+    """
+    good: list[tuple[int, dict]] = []
+    bad: list[dict] = []
+    for item in items:
+        if isinstance(item, Fault):
+            bad.append(item.row(path.name))
+            continue
+        item[1]["_file_name"] = path.name
+        good.append(item)
+        if len(good) == BATCH_ROWS:
+            yield from _batch(table, path, good, bad)
+            good = []
     if good:
-        yield table.to_arrow(good)
+        yield from _batch(table, path, good, bad)
     if bad:
         yield file_quarantine(table).batch(bad)
+
+
+def _batch(
+    table: RawTable, path: Path, rows: list[tuple[int, dict]], bad: list[dict]
+) -> Iterator[pa.Table]:
+    try:
+        yield table.to_arrow([record for _, record in rows])
+        return
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        pass
+    loadable = []
+    for number, record in rows:
+        try:
+            table.to_arrow([record])
+        except (pa.ArrowException, OverflowError, TypeError, ValueError) as error:
+            content = json.dumps(record, default=str, ensure_ascii=False)
+            bad.append(
+                Fault(number, f"not of the contract's types: {error}", content).row(path.name)
+            )
+        else:
+            loadable.append(record)
+    if loadable:
+        yield table.to_arrow(loadable)

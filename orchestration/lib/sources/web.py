@@ -2,30 +2,48 @@
 
 The cursor is the file name (files are named so that they sort by time); the last file read
 is read again, since it may have grown, and merging on ``event_id`` keeps that idempotent.
-Lines that cannot be read are kept in ``events_quarantine`` with the reason, never dropped.
+
+Every value is checked against the contract's type, line by line: a line (or Parquet row) that
+cannot be loaded goes to ``events_quarantine`` with the file, its line number, the field at
+fault and the reason, never dropped, and the rest of the file loads. So each non-blank line of
+a JSON-lines file, and each row of a Parquet file, is either loaded or quarantined: blank lines
+hold no event and are skipped; a Parquet file that cannot be opened is one quarantined entry,
+line 0. A whole number where text is expected is kept as its digits (numeric ids are common);
+any other value of another type (a decimal number, a boolean, an object, a list) is quarantined.
+Fields outside the contract are kept as text columns, a value that is not text as its JSON.
+Within a run, an event_id seen on an earlier line is quarantined with the line it repeats, so no
+event silently replaces another.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import logging
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import dlt
-import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import (
+    Fault,
+    Item,
     contract_resource,
     file_quarantine,
     incremental_cursor,
-    load_file,
+    load_checked,
 )
 
 SUFFIXES = (".jsonl", ".json", ".parquet")
 REQUIRED = ("event_id", "event_type", "occurred_at")
+
+log = logging.getLogger(__name__)
 
 
 @dlt.source(name="web")
@@ -37,18 +55,284 @@ def web_source(events_path: str | None = None) -> Iterator[Any]:
     yield contract_resource(table, rows, cursor, file_quarantine(table))
 
 
-def check_event(record: Any) -> str | None:
-    """Why an event cannot be loaded, or None when it can."""
+def check_event(record: Any, columns: dict[str, str]) -> tuple[dict | None, str | None, str]:
+    """``record`` typed by the contract's ``columns`` (name → dbt type), or why it cannot be:
+    ``(typed record, None, "")`` or ``(None, the fields at fault, the reason)``."""
     if not isinstance(record, dict):
-        return "not a JSON object"
-    missing = [key for key in REQUIRED if record.get(key) in (None, "")]
+        return None, None, "not a JSON object"
+    typed: dict[str, Any] = {}
+    faults: list[tuple[str, str]] = []
+    for name, value in record.items():
+        data_type = columns.get(name)
+        if type(value) is str and data_type == "varchar":
+            typed[name] = value  # the common case, first
+        elif value is None or value == "":
+            typed[name] = None if data_type not in (None, "varchar") else value
+        elif data_type is None:
+            typed[name] = _as_text(value)
+        else:
+            try:
+                typed[name] = _typed_value(data_type, value)
+            except ValueError as error:
+                faults.append((name, f"{name} {error}"))
+    missing = [name for name in REQUIRED if record.get(name) in (None, "")]
     if missing:
-        return f"missing {', '.join(missing)}"
+        faults.insert(0, (", ".join(missing), f"missing {', '.join(missing)}"))
+    if faults:
+        return None, ", ".join(field for field, _ in faults), "; ".join(r for _, r in faults)
+    return typed, None, ""
+
+
+def _typed_value(data_type: str, value: Any) -> Any:
+    """``value`` as the contract's ``data_type``; ValueError says what it is instead."""
+    if isinstance(value, bytes):  # a Parquet column of raw bytes, usually text
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"is not UTF-8 (invalid byte at {error.start})") from None
+    kind = type(value)
+    if data_type == "varchar":
+        if kind is str:
+            return value
+        if kind is int:
+            return str(value)
+    elif data_type == "timestamp":
+        if kind is str:
+            try:
+                instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError(f"is not an ISO 8601 timestamp: {value!r}") from None
+            return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        if kind is datetime:
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif data_type in ("bigint", "integer"):
+        if kind is int:
+            return value
+    elif data_type == "double":
+        if kind in (int, float):
+            return float(value)
+    elif data_type == "boolean":
+        if kind is bool:
+            return value
+    elif data_type == "date":
+        if kind is date:
+            return value
+        if kind is str:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"is not an ISO date: {value!r}") from None
+    elif data_type.startswith("decimal") and kind in (int, float, str, Decimal):
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError(f"is not a number: {value!r}") from None
+        if number.is_finite():
+            return number
+    raise ValueError(f"is {_kind(value)}, {_EXPECTED.get(data_type, data_type)} expected")
+
+
+_EXPECTED = {
+    "varchar": "text",
+    "timestamp": "an ISO 8601 timestamp",
+    "bigint": "a whole number",
+    "integer": "a whole number",
+    "double": "a number",
+    "boolean": "true or false",
+    "date": "an ISO date",
+}
+
+
+def _kind(value: Any) -> str:
+    """What ``value`` is, for a reason: its kind and, when short, the value."""
+    kinds = {
+        dict: "an object",
+        list: "a list",
+        bool: "a boolean",
+        int: "a whole number",
+        float: "a decimal number",
+        datetime: "a timestamp",
+        date: "a date",
+    }
+    text = json.dumps(value, default=_json_value)
+    shown = f" ({text})" if len(text) <= 60 else ""
+    return kinds.get(type(value), type(value).__name__) + shown
+
+
+def _json_value(value: Any) -> Any:
+    """A value JSON cannot write as itself (read from Parquet), as text."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    return str(value)
+
+
+def _as_text(value: Any) -> str:
+    """A value of a field outside the contract, kept as text: as is, else as its JSON."""
+    if type(value) is str:
+        return value
+    if isinstance(value, bytes | date | Decimal):
+        return _json_value(value)
+    return json.dumps(value, default=_json_value, ensure_ascii=False)
+
+
+class _Events:
+    """Reads each file's lines (or rows) as typed events or faults, remembering the event ids
+    of the run so that a second line with an id already read is quarantined, not merged over
+    the first."""
+
+    def __init__(self, table: RawTable) -> None:
+        self.columns = dict(table.columns)
+        self.text = {name for name, data_type in table.columns.items() if data_type == "varchar"}
+        self.times = [name for name, data_type in table.columns.items() if data_type == "timestamp"]
+        self.simple = self.text | set(self.times)
+        self.seen: dict[str, tuple[str, int, int]] = {}
+
+    def typed(self, record: Any) -> dict | None:
+        """The common case, quickly: every field in the contract, every value text, the
+        required ones set, timestamps in ISO 8601. None: ``check_event`` says what is wrong."""
+        if type(record) is not dict or not record.keys() <= self.simple:
+            return None
+        if set(map(type, record.values())) != {str} or not all(map(record.get, REQUIRED)):
+            return None
+        for name in self.times:
+            value = record.get(name)
+            if value:
+                try:
+                    instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                except ValueError:
+                    return None
+                record[name] = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+            elif value is not None:
+                record[name] = None
+        return record
+
+    def check(self, file: str, number: int, record: Any, raw_line: str, content: int) -> Item:
+        """The typed event of a line, or why it cannot load; ``content``: a hash of the line,
+        telling a copy from another event under the same id."""
+        typed = self.typed(record)
+        if typed is None:
+            typed, field, reason = check_event(record, self.columns)
+            if typed is None:
+                return Fault(number, reason, raw_line, field)
+        event_id = typed["event_id"]
+        first = self.seen.setdefault(event_id, (file, number, content))
+        if first[1] == number and first[0] == file:
+            return number, typed
+        where = f"line {first[1]} of {first[0]}"
+        if first[2] == content:
+            return Fault(number, f"a copy of {where}, loaded once", raw_line, "event_id")
+        reason = f"event_id {event_id!r} is already at {where}, with other values"
+        return Fault(number, reason, raw_line, "event_id")
+
+    def json_lines(self, path: Path, newest: bool) -> Iterator[Item]:
+        """The non-blank lines of a JSON-lines file, numbered from 1.
+
+        Read as bytes: a line that is not UTF-8 keeps its bytes, and the position of its first
+        invalid byte in the file says where it is wrong.
+        """
+        data = path.read_bytes()
+        # Editors on Windows start a UTF-8 file with a byte-order mark.
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        lines = data[bom:].split(b"\n")
+        if newest and lines[-1].strip() and not _complete(lines[-1]):
+            # The newest file may be being written: a last line cut short is read next run.
+            log.info("%s: its last line is incomplete, read on the next run", path.name)
+            lines.pop()
+        try:
+            text = b"\n".join(lines).decode("utf-8")
+        except UnicodeDecodeError:
+            texts = self._decoded(lines, bom)
+        else:
+            texts = enumerate(text.split("\n"), start=1)
+        for number, line in texts:
+            if type(line) is not str:
+                yield line
+                continue
+            if not line or line.isspace():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                reason = f"invalid JSON: {error.msg} at column {error.colno}"
+                yield Fault(number, reason, line.removesuffix("\r"))
+                continue
+            if "\\u" in line and not _encodable(record):
+                reason = "a \\u escape that is no character (a lone surrogate)"
+                yield Fault(number, reason, line.removesuffix("\r"))
+                continue
+            yield self.check(path.name, number, record, line, hash(line))
+
+    @staticmethod
+    def _decoded(lines: list[bytes], offset: int) -> Iterator[tuple[int, str | Fault]]:
+        """Each line decoded, or the fault of a line that is not UTF-8; ``offset``: where in
+        the file the first line starts."""
+        for number, raw in enumerate(lines, start=1):
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                line = raw.removesuffix(b"\r")
+                reason = f"invalid UTF-8 at byte {error.start + 1} of the line"
+                text = line.decode("utf-8", errors="backslashreplace")
+                yield number, Fault(number, reason, text, None, line, offset + error.start)
+            offset += len(raw) + 1
+
+    def parquet_rows(self, path: Path) -> Iterator[Item]:
+        """The rows of a Parquet file, numbered from 1, row group by row group: a row group
+        that cannot be read is quarantined row by row, a file that cannot be opened whole."""
+        try:
+            # Pages written with a checksum are verified: a damaged page is an error, not data.
+            file = pq.ParquetFile(path, page_checksum_verification=True)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            yield Fault(0, f"unreadable Parquet file: {error}")
+            return
+        number = 0
+        for group in range(file.num_row_groups):
+            size = file.metadata.row_group(group).num_rows
+            try:
+                rows = _rows(file.read_row_group(group))
+            except (pa.ArrowException, OSError, ValueError) as error:
+                reason = f"unreadable Parquet row group {group}: {error}"
+                yield from (Fault(number + n, reason) for n in range(1, size + 1))
+                number += size
+                continue
+            for row in rows:
+                number += 1
+                item = self.check(path.name, number, row, "", hash(repr(row)))
+                if isinstance(item, Fault):
+                    content = json.dumps(row, default=_json_value, ensure_ascii=False)
+                    item = Fault(item.number, item.reason, content, item.field)
+                yield item
+
+
+def _rows(table: pa.Table) -> list[dict]:
+    """The rows of a row group; its text columns as bytes when one is not UTF-8, so that the
+    check names the rows at fault and the others load."""
     try:
-        datetime.fromisoformat(str(record["occurred_at"]).replace("Z", "+00:00"))
+        return table.to_pylist()
+    except UnicodeDecodeError:
+        binary = [
+            pa.binary() if pa.types.is_string(t) or pa.types.is_large_string(t) else t
+            for t in table.schema.types
+        ]
+        return table.cast(pa.schema(list(zip(table.schema.names, binary, strict=True)))).to_pylist()
+
+
+def _complete(line: bytes) -> bool:
+    try:
+        json.loads(line)
     except ValueError:
-        return f"occurred_at is not an ISO 8601 timestamp: {record['occurred_at']!r}"
-    return None
+        return False
+    return True
+
+
+def _encodable(record: Any) -> bool:
+    try:
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reader(folder: Path, table: RawTable):
@@ -56,32 +340,12 @@ def _reader(folder: Path, table: RawTable):
         if not folder.is_dir():
             raise FileNotFoundError(f"WEB_EVENTS_PATH {folder} is not a folder")
         files = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES)
+        events = _Events(table)
         for path in (p for p in files if p.name >= cursor.last_value):
-            yield from load_file(table, path, _records(path), typed=_typed)
+            if path.suffix == ".parquet":
+                items = events.parquet_rows(path)
+            else:
+                items = events.json_lines(path, newest=path == files[-1])
+            yield from load_checked(table, path, items)
 
     return read
-
-
-def _typed(record: dict) -> dict:
-    occurred_at = str(record["occurred_at"]).replace("Z", "+00:00")
-    return {**record, "occurred_at": datetime.fromisoformat(occurred_at)}
-
-
-def _records(path: Path) -> Iterator[tuple[int, str, Any, str | None]]:
-    if path.suffix == ".parquet":
-        relation = duckdb.sql("select * from read_parquet(?)", params=[str(path)])
-        columns = relation.columns
-        for number, values in enumerate(relation.fetchall(), start=1):
-            record = dict(zip(columns, values, strict=True))
-            yield number, "", record, check_event(record)
-        return
-    with path.open(encoding="utf-8", errors="replace") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield number, line.rstrip("\n"), None, f"invalid JSON: {error.msg}"
-                continue
-            yield number, line.rstrip("\n"), record, check_event(record)
