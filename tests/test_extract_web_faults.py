@@ -234,7 +234,7 @@ def test_a_parquet_text_column_that_is_not_utf8_quarantines_only_its_rows(wareho
     extract(landing, warehouse)
     assert query(warehouse, "select event_id from raw_web.events order by 1") == [("e1",), ("e3",)]
     assert query(warehouse, QUARANTINE) == [
-        (path.name, 2, "page_path", "page_path is not UTF-8 (invalid byte at 1)")
+        (path.name, 2, "page_path", "page_path is not UTF-8: byte 2 is invalid")
     ]
     assert_all_accounted_for(landing, warehouse)
 
@@ -295,4 +295,44 @@ def test_loaded_plus_quarantined_is_what_the_files_held_run_after_run(warehouse,
     extract(landing, warehouse)
     assert query(warehouse, "select count(*) from raw_web.events where event_id = 'e7'") == [(1,)]
     assert len(query(warehouse, QUARANTINE)) == 4
+    assert_all_accounted_for(landing, warehouse)
+
+
+def test_an_event_id_read_again_with_other_values_is_quarantined_not_merged_over_the_first(
+    warehouse, landing
+):
+    first = "events_2026-06-29.jsonl"
+    (landing / first).write_bytes(
+        line(event_id="e1", page_path="/a")
+        + line(event_id="e1", page_path="/b")
+        + line(event_id="e1", page_path="/a")
+    )
+    (landing / "events_2026-06-29b.jsonl").write_bytes(line(event_id="e2"))
+    extract(landing, warehouse)
+    # A later run, reading only the last file again and a new one: the event loaded first stays.
+    (landing / "events_2026-06-30.jsonl").write_bytes(line(event_id="e1", page_path="/c"))
+    extract(landing, warehouse)
+    assert query(
+        warehouse, "select event_id, page_path, _file_name from raw_web.events order by 1"
+    ) == [("e1", "/a", first), ("e2", "/", "events_2026-06-29b.jsonl")]
+    assert query(warehouse, QUARANTINE) == [
+        (first, 2, "event_id", f"event_id 'e1' is already at line 1 of {first}, with other values"),
+        (first, 3, "event_id", f"a copy of line 1 of {first}, loaded once"),
+        ("events_2026-06-30.jsonl", 1, "event_id", f"event_id 'e1' is already loaded from {first}"),
+    ]
+    raw = query(warehouse, "select raw_line from raw_web.events_quarantine where line_number = 1")
+    assert json.loads(raw[0][0])["page_path"] == "/c"
+    assert_all_accounted_for(landing, warehouse)
+
+
+def test_a_last_line_still_being_written_is_read_whole_by_the_next_run(warehouse, landing):
+    newest = landing / "events_2026-06-30.jsonl"
+    newest.write_bytes(line(event_id="e1") + line(event_id="e2")[:30])
+    extract(landing, warehouse)
+    assert query(warehouse, "select event_id from raw_web.events") == [("e1",)]
+    assert query(warehouse, QUARANTINE) == []
+    newest.write_bytes(line(event_id="e1") + line(event_id="e2"))
+    extract(landing, warehouse)
+    assert query(warehouse, "select event_id from raw_web.events order by 1") == [("e1",), ("e2",)]
+    assert query(warehouse, QUARANTINE) == []
     assert_all_accounted_for(landing, warehouse)

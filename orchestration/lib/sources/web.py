@@ -18,6 +18,7 @@ event silently replaces another.
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -29,9 +30,13 @@ from typing import Any
 import dlt
 import pyarrow as pa
 import pyarrow.parquet as pq
+from dlt.common.configuration.container import Container
+from dlt.common.pipeline import PipelineContext
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import (
+    BATCH_ROWS,
     Fault,
     Item,
     contract_resource,
@@ -89,7 +94,7 @@ def _typed_value(data_type: str, value: Any) -> Any:
         try:
             value = value.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise ValueError(f"is not UTF-8 (invalid byte at {error.start})") from None
+            raise ValueError(f"is not UTF-8: byte {error.start + 1} is invalid") from None
     kind = type(value)
     if data_type == "varchar":
         if kind is str:
@@ -103,7 +108,7 @@ def _typed_value(data_type: str, value: Any) -> Any:
             except ValueError:
                 raise ValueError(f"is not an ISO 8601 timestamp: {value!r}") from None
             return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-        if kind is datetime:
+        if isinstance(value, datetime):  # pandas' Timestamp too, from a Parquet column
             return value if value.tzinfo else value.replace(tzinfo=UTC)
     elif data_type in ("bigint", "integer"):
         if kind is int:
@@ -341,11 +346,65 @@ def _reader(folder: Path, table: RawTable):
             raise FileNotFoundError(f"WEB_EVENTS_PATH {folder} is not a folder")
         files = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES)
         events = _Events(table)
-        for path in (p for p in files if p.name >= cursor.last_value):
-            if path.suffix == ".parquet":
-                items = events.parquet_rows(path)
-            else:
-                items = events.json_lines(path, newest=path == files[-1])
-            yield from load_checked(table, path, items)
+        with _Loaded(table) as loaded:
+            for path in (p for p in files if p.name >= cursor.last_value):
+                if path.suffix == ".parquet":
+                    items = events.parquet_rows(path)
+                else:
+                    items = events.json_lines(path, newest=path == files[-1])
+                yield from load_checked(table, path, loaded.held_back(path.name, items))
 
     return read
+
+
+class _Loaded:
+    """The events already in the warehouse: an event_id loaded from another file in an
+    earlier run is quarantined, never merged over the event loaded first."""
+
+    def __init__(self, table: RawTable) -> None:
+        self.table = table
+        self.client: Any = None
+
+    def __enter__(self) -> _Loaded:
+        context = Container()[PipelineContext]
+        if not context.is_active():  # the source read on its own, not run by a pipeline
+            return self
+        client = context.pipeline().sql_client()
+        client.open_connection()
+        self.client = client
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close_connection()
+
+    def held_back(self, file: str, items: Iterator[Item]) -> Iterator[Item]:
+        """``items`` of ``file``, an event whose event_id was loaded from another file as a
+        fault, checked a batch at a time."""
+        while batch := list(itertools.islice(items, BATCH_ROWS)):
+            ids = [item[1]["event_id"] for item in batch if not isinstance(item, Fault)]
+            elsewhere = self._elsewhere(file, ids) if ids else {}
+            for item in batch:
+                if isinstance(item, Fault) or item[1]["event_id"] not in elsewhere:
+                    yield item
+                    continue
+                number, event = item
+                event_id = event["event_id"]
+                reason = f"event_id {event_id!r} is already loaded from {elsewhere[event_id]}"
+                content = json.dumps(event, default=_json_value, ensure_ascii=False)
+                yield Fault(number, reason, content, "event_id")
+
+    def _elsewhere(self, file: str, ids: list[str]) -> dict[str, str]:
+        if self.client is None:
+            return {}
+        events = self.client.make_qualified_table_name(self.table.name)
+        try:
+            rows = self.client.execute_sql(
+                f"select event_id, min(_file_name) from {events} "
+                "where _file_name <> ? and event_id in (select unnest(?::varchar[])) group by 1",
+                file,
+                ids,
+            )
+        except DatabaseUndefinedRelation:  # the first run: nothing loaded yet
+            return {}
+        return dict(rows)
