@@ -193,6 +193,7 @@ def launch_daily_radar(port: int) -> str:
     return answer["run"]["runId"]
 
 
+@pytest.mark.e2e
 def test_ctrl_c_during_a_run_stops_everything_within_15_s_and_the_run_is_not_left_blocking(
     make_dev, tmp_path
 ):
