@@ -244,6 +244,8 @@ def _run(settings: Settings, run_id: str, dead: Owner | None) -> int:
 
 
 def _recover_for_dev() -> None:
+    if not os.environ.get("DAGSTER_HOME"):
+        return  # `dagster dev` then keeps its runs in a temporary instance of its own
     with dg.DagsterInstance.get() as instance:
         for item in recover_dead_runs(instance, holds_warehouse=False):
             print(f"Recovered from {item.describe()}.", flush=True)
