@@ -149,11 +149,11 @@ def test_unreadable_web_lines_are_quarantined_with_their_reason(warehouse, tmp_p
         ("e1", "events_2026-06-30.jsonl")
     ]
     quarantined = query(
-        warehouse, "select line_number, reason from raw_web.events_quarantine order by 1"
+        warehouse, "select line_number, field, reason from raw_web.events_quarantine order by 1"
     )
-    assert [number for number, _ in quarantined] == [2, 3]
-    assert quarantined[0][1].startswith("invalid JSON")
-    assert quarantined[1][1] == "missing event_id"
+    assert [number for number, _, _ in quarantined] == [2, 3]
+    assert quarantined[0][1:2] == (None,) and quarantined[0][2].startswith("invalid JSON")
+    assert quarantined[1][1:] == ("event_id", "missing event_id")
 
 
 def test_a_source_switched_off_lands_the_contracts_tables_empty(warehouse):

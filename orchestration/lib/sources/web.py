@@ -11,8 +11,8 @@ hold no event and are skipped; a Parquet file that cannot be opened is one quara
 line 0. A whole number where text is expected is kept as its digits (numeric ids are common);
 any other value of another type (a decimal number, a boolean, an object, a list) is quarantined.
 Fields outside the contract are kept as text columns, a value that is not text as its JSON.
-Within a run, an event_id seen on an earlier line is quarantined with the line it repeats, so no
-event silently replaces another.
+An event_id read on an earlier line of the run, or loaded from another file by an earlier run,
+is quarantined with where it was first read, so no event silently replaces another.
 """
 
 from __future__ import annotations
