@@ -43,7 +43,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.notify import LOG, ChannelError, redacted, send
+from orchestration.lib.notify import LOG, ChannelError, redacted, send, title
 from orchestration.lib.run_lock import Owner, is_alive, lock_path, process_start_ticks
 
 # Tries per message and channel, the wait before the second, doubled after each failure up to
@@ -438,8 +438,7 @@ def _record_one(
 
 
 def _headline(payload: Mapping[str, Any]) -> str:
-    where = "" if payload.get("dimension") == "total" else f" ({payload.get('dimension_value')})"
-    return f"{payload.get('state')} {payload.get('label')}{where}"
+    return f"[{payload['state'].upper()}] {title(payload)}"
 
 
 def _first_line(error: BaseException) -> str:
