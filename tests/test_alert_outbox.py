@@ -371,3 +371,40 @@ def test_each_message_carries_a_stable_id_for_its_alert_day_state_and_channel(
     assert len(ids) == 3
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from monitoring.alert_outbox").fetchone()[0] == 4
+
+
+DELIVER = """
+import logging, sys
+from pathlib import Path
+from orchestration.lib import outbox
+outbox.deliver(Path(sys.argv[1]), sys.argv[2:], logging.getLogger())
+"""
+
+
+def test_messages_claimed_by_a_deliverer_that_died_are_sent_by_the_next_with_the_same_id(
+    radar, receivers
+):
+    warehouse, channels, instance = radar
+    evaluate(warehouse, channels)
+    receivers.hold = True
+    deliverer = subprocess.Popen(
+        [sys.executable, "-c", DELIVER, str(warehouse), *channels], cwd=PROJECT_ROOT
+    )
+    try:
+        # it claimed the messages and one is on its way: it dies before recording anything
+        assert receivers.holding.wait(WAIT)
+    finally:
+        deliverer.kill()
+        deliverer.wait(WAIT)
+    receivers.release()  # the channel accepts what the dead deliverer sent
+    held, _ = receivers.requests[0]
+
+    # all three again (the log, the message on its way, the one not yet sent)
+    assert tick(instance) == "sent 3 KPI alert message(s)"
+    other = next(path for path in ("/flaky", "/steady") if not held.startswith(path))
+    twice = receivers.to(held.split("?")[0])
+    # the one message whose fate the dead deliverer never knew came twice, with one id
+    assert len(twice) == 2 and twice[0]["message_id"] == twice[1]["message_id"]
+    assert len(receivers.to(other)) == 1
+    assert {status for _, _, status, _ in outbox_rows(warehouse)} == {"sent"}
+    assert tick(instance) == "no KPI alert message to send"
