@@ -184,9 +184,12 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
         assert sent and {alert["state"] for alert in sent} == {"new"}
         assert any(alert["dimension_value"] == "all" for alert in sent)
 
-        # The next tick, with the cursor the first one left, sends nothing again.
+        # The next tick, with the cursor the first one left or with none (a daemon started
+        # afresh), sends nothing again: the outbox records what was sent.
         kpi_alert_sensor(dg.build_sensor_context(instance=instance, cursor=context.cursor))
+        kpi_alert_sensor(dg.build_sensor_context(instance=instance))
         assert len(channel.read_text().splitlines()) == len(sent)
+        assert len({alert["message_id"] for alert in sent}) == len(sent)
 
         # The same day evaluated again finds the alerts ongoing: still nothing to send.
         assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
@@ -251,6 +254,9 @@ def test_alerts_on_stale_data_are_suppressed_and_the_suppression_is_announced_on
             assert result.success
         sent, cursor = raise_alerts(instance, None, logging.getLogger())
         assert [alert["state"] for alert in sent] == ["suppressed"]
+        assert [json.loads(line)["state"] for line in channel.read_text().splitlines()] == [
+            "suppressed"
+        ]
         assert "the data is stale" in sent[0]["reason"]
         with duckdb.connect(str(warehouse), read_only=True) as con:
             states = {
