@@ -408,3 +408,16 @@ def test_messages_claimed_by_a_deliverer_that_died_are_sent_by_the_next_with_the
     assert len(receivers.to(other)) == 1
     assert {status for _, _, status, _ in outbox_rows(warehouse)} == {"sent"}
     assert tick(instance) == "no KPI alert message to send"
+
+
+def test_make_run_tries_a_failing_channel_again_after_its_back_off_before_it_ends(
+    radar, receivers, monkeypatch
+):
+    _, _, instance = radar
+    monkeypatch.setattr(outbox, "FIRST_RETRY", timedelta(seconds=1))
+    receivers.plans["/flaky"] = [500]
+    materialize(instance)
+    sent, _ = raise_alerts(instance, None, logging.getLogger())
+    assert [alert["state"] for alert in sent] == ["new"]
+    assert len(receivers.to("/flaky", accepted=False)) == 2
+    assert len(receivers.to("/flaky")) == len(receivers.to("/steady")) == 1

@@ -134,12 +134,10 @@ def enqueue(
     suppressed_because: str | None,
     to_send: Sequence[Mapping[str, Any]],
     channels: Iterable[str],
-    now: datetime | None = None,
-) -> int:
+) -> None:
     """Records an evaluation and its notifications for the log and each channel, inside the
-    caller's transaction. A message already recorded (same id) is kept as it is. Returns the
-    rows added."""
-    now = now or utcnow()
+    caller's transaction. A message already recorded (same id) is kept as it is."""
+    now = utcnow()
     con.execute(
         "insert into monitoring.alert_evaluations values (?, ?, ?, ?)",
         [now, evaluated_on, series_evaluated, suppressed_because],
@@ -165,15 +163,13 @@ def enqueue(
                 ]
             )
     if not rows:
-        return 0
-    before = con.execute("select count(*) from monitoring.alert_outbox").fetchone()[0]
+        return
     con.executemany(
         """insert or ignore into monitoring.alert_outbox (message_id, channel, channel_shown,
         alert_id, evaluated_on, state, position, payload, status, attempts, next_attempt_at,
         recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)""",
         rows,
     )
-    return con.execute("select count(*) from monitoring.alert_outbox").fetchone()[0] - before
 
 
 @dataclass

@@ -145,7 +145,14 @@ def raise_alerts(
     while True:
         outcome = deliver_alerts(instance, log)
         raised.extend(outcome.raised)
-        if outcome.next_due is None or outcome.skipped:
+        if outcome.skipped:
+            log.error(
+                "KPI alerts not sent now (%s): they wait in the outbox for the sensor or the "
+                "next run",
+                outcome.skipped,
+            )
+            break
+        if outcome.next_due is None:
             break
         wait = (outcome.next_due - utcnow()).total_seconds()
         if time.monotonic() + wait > deadline:
@@ -155,7 +162,7 @@ def raise_alerts(
                 f"{outcome.next_due:%H:%M:%S}",
             )
             break
-        time.sleep(max(wait, 0.0))
+        time.sleep(max(wait, 0.5))
     return raised, cursor
 
 
@@ -173,10 +180,7 @@ def deliver_alerts(instance: dg.DagsterInstance, log: logging.Logger) -> Pass:
     if busy:
         return Pass(skipped=f"run {busy[0].run_id} is at work")
     settings = load_settings()
-    outcome = deliver(settings.warehouse_path, settings.alert_channels, log)
-    if outcome.skipped:
-        log.info("alerts not delivered now: %s; they wait in the outbox", outcome.skipped)
-    return outcome
+    return deliver(settings.warehouse_path, settings.alert_channels, log)
 
 
 def _recorded(record: dg.EventLogRecord) -> tuple[list[dict], str]:
