@@ -182,13 +182,14 @@ def load_checked(table: RawTable, path: Path, items: Iterable[Item]) -> Iterator
     A record Arrow still cannot hold (a value its checks let through) is quarantined with
     Arrow's reason, never failing the file: the batch is converted again row by row.
     """
+    name = path.name
     good: list[tuple[int, dict]] = []
     bad: list[dict] = []
     for item in items:
-        if isinstance(item, Fault):
-            bad.append(item.row(path.name))
+        if type(item) is Fault:
+            bad.append(item.row(name))
             continue
-        item[1]["_file_name"] = path.name
+        item[1]["_file_name"] = name
         good.append(item)
         if len(good) == BATCH_ROWS:
             yield from _batch(table, path, good, bad)

@@ -199,7 +199,11 @@ class _Events:
         required ones set, timestamps in ISO 8601. None: ``check_event`` says what is wrong."""
         if type(record) is not dict or not record.keys() <= self.simple:
             return None
-        if set(map(type, record.values())) != {str} or not all(map(record.get, REQUIRED)):
+        try:
+            "".join(record.values())  # the quickest test that every value is text
+        except TypeError:
+            return None
+        if not all(map(record.get, REQUIRED)):
             return None
         for name in self.times:
             value = record.get(name)
@@ -237,7 +241,7 @@ class _Events:
         Read as bytes: a line that is not UTF-8 keeps its bytes, and the position of its first
         invalid byte in the file says where it is wrong.
         """
-        data = path.read_bytes()
+        name, data = path.name, path.read_bytes()
         # Editors on Windows start a UTF-8 file with a byte-order mark.
         bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
         lines = data[bom:].split(b"\n")
@@ -267,7 +271,7 @@ class _Events:
                 reason = "a \\u escape that is no character (a lone surrogate)"
                 yield Fault(number, reason, line.removesuffix("\r"))
                 continue
-            yield self.check(path.name, number, record, line, hash(line))
+            yield self.check(name, number, record, line, hash(line))
 
     @staticmethod
     def _decoded(lines: list[bytes], offset: int) -> Iterator[tuple[int, str | Fault]]:
@@ -381,6 +385,9 @@ class _Loaded:
     def held_back(self, file: str, items: Iterator[Item]) -> Iterator[Item]:
         """``items`` of ``file``, an event whose event_id was loaded from another file as a
         fault, checked a batch at a time."""
+        if self.client is None:
+            yield from items
+            return
         while batch := list(itertools.islice(items, BATCH_ROWS)):
             ids = [item[1]["event_id"] for item in batch if not isinstance(item, Fault)]
             elsewhere = self._elsewhere(file, ids) if ids else {}
@@ -406,5 +413,7 @@ class _Loaded:
                 ids,
             )
         except DatabaseUndefinedRelation:  # the first run: nothing loaded yet
+            self.client.close_connection()
+            self.client = None
             return {}
         return dict(rows)
