@@ -28,7 +28,7 @@ from orchestration.lib.run_lock import is_alive, process_start_ticks, process_st
 OWNER_TAG = "radar/owner"
 WAREHOUSE_POOL = "duckdb_warehouse"
 _STARTED_PROCESS = re.compile(r"Started process for run \(pid: (\d+)\)")
-# A process that started up to this long after its run was created may be its worker.
+# A worker reports its PID once started; clocks of /proc and the event log differ a little.
 _START_SLACK_SECONDS = 5.0
 
 
@@ -43,6 +43,8 @@ class RunProcess:
     host: str
     pid: int
     start_ticks: int | None
+    # When the run reported the PID (no start ticks known): its process started before then.
+    reported_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,19 +75,19 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcess 
     for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
         match = _STARTED_PROCESS.search(record.message or "")
         if match:
-            return RunProcess(socket.gethostname(), int(match.group(1)), None)
+            return RunProcess(socket.gethostname(), int(match.group(1)), None, record.timestamp)
     return None
 
 
-def _alive(process: RunProcess, created: float | None) -> bool:
+def _alive(process: RunProcess) -> bool:
     if process.host != socket.gethostname():
         return True  # another machine's process: not ours to judge
     if not is_alive(process.pid, process.start_ticks):
         return False
-    if process.start_ticks is None and created is not None:
-        # Only a PID: a process that started after the run was created reuses it.
+    if process.start_ticks is None and process.reported_at is not None:
+        # Only a PID: a process that started after the run reported it reuses it.
         started = process_started_at(process.pid)
-        return started is None or started <= created + _START_SLACK_SECONDS
+        return started is None or started <= process.reported_at + _START_SLACK_SECONDS
     return True
 
 
@@ -126,7 +128,7 @@ def is_dead(instance: dg.DagsterInstance, record: dg.RunRecord, holds_warehouse:
             and run.status == dg.DagsterRunStatus.STARTED
             and _holds_pool(instance, run.run_id)
         )
-    return not _alive(process, record.create_timestamp.timestamp())
+    return not _alive(process)
 
 
 def recover_dead_runs(instance: dg.DagsterInstance, holds_warehouse: bool) -> list[Recovered]:
@@ -195,6 +197,6 @@ def live_runs(instance: dg.DagsterInstance, exclude: str | None = None) -> list[
         # A run with no known process cannot be watched: waiting for it could be forever.
         if run.run_id == exclude or process is None:
             continue
-        if _alive(process, record.create_timestamp.timestamp()):
+        if _alive(process):
             live.append(LiveRun(run.run_id, run.job_name, _time(record.start_time), process.pid))
     return live
