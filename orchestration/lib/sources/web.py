@@ -350,7 +350,8 @@ def _reader(folder: Path, table: RawTable):
             raise FileNotFoundError(f"WEB_EVENTS_PATH {folder} is not a folder")
         files = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES)
         events = _Events(table)
-        with _Loaded(table) as loaded:
+        # A first read (no cursor yet) has nothing loaded to look up.
+        with _Loaded(table, enabled=bool(cursor.last_value)) as loaded:
             for path in (p for p in files if p.name >= cursor.last_value):
                 if path.suffix == ".parquet":
                     items = events.parquet_rows(path)
@@ -365,13 +366,14 @@ class _Loaded:
     """The events already in the warehouse: an event_id loaded from another file in an
     earlier run is quarantined, never merged over the event loaded first."""
 
-    def __init__(self, table: RawTable) -> None:
+    def __init__(self, table: RawTable, enabled: bool = True) -> None:
         self.table = table
+        self.enabled = enabled
         self.client: Any = None
 
     def __enter__(self) -> _Loaded:
         context = Container()[PipelineContext]
-        if not context.is_active():  # the source read on its own, not run by a pipeline
+        if not self.enabled or not context.is_active():  # not run by a pipeline: nothing to ask
             return self
         client = context.pipeline().sql_client()
         client.open_connection()
