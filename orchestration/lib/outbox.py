@@ -217,6 +217,8 @@ def deliver(
                     return Pass()
                 claimed = _claim(con, claimer, list(by_key), now())
                 _warn_unknown_channels(con, list(by_key), log)
+                if not claimed:
+                    return Pass(next_due=_next_due(con, list(by_key)))
         except duckdb.Error as error:
             return Pass(skipped=f"the warehouse could not be opened: {_first_line(error)}")
         outcome = Pass()
@@ -280,6 +282,14 @@ def _claim(
         return []
     rows.sort(key=lambda row: (row[4], row[5], row[1] != LOG))
     return [_Claimed(row[0], row[1], row[2], json.loads(row[3])) for row in rows]
+
+
+def _next_due(con: duckdb.DuckDBPyConnection, channels: list[str]) -> datetime | None:
+    return con.execute(
+        "select min(next_attempt_at) from monitoring.alert_outbox "
+        "where status = 'pending' and list_contains($channels, channel)",
+        {"channels": channels},
+    ).fetchone()[0]
 
 
 def _warn_unknown_channels(
@@ -354,11 +364,7 @@ def _record(
                 con.execute("begin")
                 for result in results:
                     _record_one(con, claimer, result, now, retry_at)
-                outcome.next_due = con.execute(
-                    "select min(next_attempt_at) from monitoring.alert_outbox "
-                    "where status = 'pending' and list_contains($channels, channel)",
-                    {"channels": channels},
-                ).fetchone()[0]
+                outcome.next_due = _next_due(con, channels)
                 con.execute("commit")
             break
         except duckdb.Error as error:
