@@ -189,9 +189,9 @@ class _Events:
 
     def __init__(self, table: RawTable) -> None:
         self.columns = dict(table.columns)
-        self.text = {name for name, data_type in table.columns.items() if data_type == "varchar"}
         self.times = [name for name, data_type in table.columns.items() if data_type == "timestamp"]
-        self.simple = self.text | set(self.times)
+        self.simple = {name for name, data_type in table.columns.items() if data_type == "varchar"}
+        self.simple.update(self.times)
         self.seen: dict[str, tuple[str, int, int]] = {}
 
     def typed(self, record: Any) -> dict | None:
@@ -271,7 +271,7 @@ class _Events:
                 reason = "a \\u escape that is no character (a lone surrogate)"
                 yield Fault(number, reason, line.removesuffix("\r"))
                 continue
-            yield self.check(name, number, record, line, hash(line))
+            yield self.check(name, number, record, line.removesuffix("\r"), hash(line))
 
     @staticmethod
     def _decoded(lines: list[bytes], offset: int) -> Iterator[tuple[int, str | Fault]]:
