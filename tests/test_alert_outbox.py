@@ -30,6 +30,7 @@ from orchestration.defs.monitoring.alerts import (
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib import outbox
 from orchestration.lib.monitor import evaluate_warehouse, record_alerts
+from orchestration.lib.run_lock import Owner, holding, lock_path
 from orchestration.lib.settings import PROJECT_ROOT
 
 START = date(2025, 1, 6)
@@ -421,3 +422,14 @@ def test_make_run_tries_a_failing_channel_again_after_its_back_off_before_it_end
     assert [alert["state"] for alert in sent] == ["new"]
     assert len(receivers.to("/flaky", accepted=False)) == 2
     assert len(receivers.to("/flaky")) == len(receivers.to("/steady")) == 1
+
+
+def test_make_run_delivers_under_the_warehouse_lock_its_job_ran_under(radar, receivers):
+    warehouse, _, instance = radar
+    materialize(instance)
+    with holding(warehouse, Owner.current("daily-run")):
+        sent, _ = raise_alerts(instance, None, logging.getLogger())
+        assert lock_path(warehouse).read_text().startswith('{"run_id": "daily-run"')
+    assert [alert["state"] for alert in sent] == ["new"]
+    assert len(receivers.to("/flaky")) == len(receivers.to("/steady")) == 1
+    assert {status for _, _, status, _ in outbox_rows(warehouse)} == {"sent"}
