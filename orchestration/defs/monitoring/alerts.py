@@ -192,7 +192,11 @@ def _recorded(record: dg.EventLogRecord) -> tuple[list[dict], str]:
 
 @dg.sensor(
     name="kpi_alert_sensor",
-    description="Sends each new, escalated or recovered KPI alert once to the alert channels.",
+    description=(
+        "Sends each new, escalated or recovered KPI alert once to each alert channel from the "
+        "alert outbox, trying a failed channel again with back-off; waits while a run is at "
+        "work on the warehouse."
+    ),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
