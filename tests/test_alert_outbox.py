@@ -32,6 +32,7 @@ from orchestration.lib import outbox
 from orchestration.lib.monitor import evaluate_warehouse, record_alerts
 from orchestration.lib.run_lock import Owner, holding, lock_path
 from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.recovery import owner_tags
 
 START = date(2025, 1, 6)
 DECLINE = START + timedelta(days=200)  # the average order value is 4 % lower from here
@@ -433,3 +434,35 @@ def test_make_run_delivers_under_the_warehouse_lock_its_job_ran_under(radar, rec
     assert [alert["state"] for alert in sent] == ["new"]
     assert len(receivers.to("/flaky")) == len(receivers.to("/steady")) == 1
     assert {status for _, _, status, _ in outbox_rows(warehouse)} == {"sent"}
+
+
+def test_the_sensor_does_not_open_the_warehouse_while_a_run_of_the_instance_is_at_work(
+    radar, receivers
+):
+    _, _, instance = radar
+    materialize(instance)
+    started, finish = threading.Event(), threading.Event()
+
+    @dg.op
+    def write_the_warehouse():
+        started.set()
+        assert finish.wait(WAIT)
+
+    @dg.job
+    def daily_radar():
+        write_the_warehouse()
+
+    run = threading.Thread(
+        target=daily_radar.execute_in_process,
+        kwargs={"instance": instance, "tags": owner_tags()},
+    )
+    run.start()
+    try:
+        assert started.wait(WAIT)
+        assert tick(instance).endswith("is at work")
+        assert receivers.requests == []
+    finally:
+        finish.set()
+        run.join(WAIT)
+    assert tick(instance) == "sent 3 KPI alert message(s)"
+    assert len(receivers.to("/flaky")) == len(receivers.to("/steady")) == 1

@@ -199,10 +199,13 @@ def deliver(
     log: logging.Logger,
     *,
     now: Callable[[], datetime] = utcnow,
+    busy: Callable[[], str | None] = lambda: None,
 ) -> Pass:
     """One pass: claims what is due for the log and ``channels``, sends it, records how it went.
 
-    ``now`` is the clock of the claims and back-offs (UTC, naive).
+    ``now`` is the clock of the claims and back-offs (UTC, naive). ``busy`` names what else is
+    at work on the warehouse without its lock (a run launched by the daemon), if anything: the
+    warehouse is not opened meanwhile.
     """
     if not warehouse.exists():
         return Pass(skipped=f"{warehouse} does not exist yet")
@@ -211,6 +214,8 @@ def deliver(
     with _turn(warehouse) as holder:
         if holder is not None:
             return Pass(skipped=f"the warehouse is in use by {holder}")
+        if other := busy():
+            return Pass(skipped=other)
         try:
             with duckdb.connect(str(warehouse)) as con:
                 if not _has_outbox(con):
@@ -223,7 +228,7 @@ def deliver(
             return Pass(skipped=f"the warehouse could not be opened: {_first_line(error)}")
         outcome = Pass()
         results = _send(claimed, by_key, log, outcome)
-        _record(warehouse, claimer, results, list(by_key), now(), log, outcome)
+        _record(warehouse, claimer, results, list(by_key), now(), log, outcome, busy)
     return outcome
 
 
@@ -348,9 +353,10 @@ def _record(
     now: datetime,
     log: logging.Logger,
     outcome: Pass,
+    busy: Callable[[], str | None],
 ) -> None:
     """Writes each outcome, in one transaction (retried a little while the warehouse cannot be
-    opened), then logs what failed."""
+    opened or another is at work on it), then logs what failed."""
     # A message not tried because its channel failed in this pass waits as long as the failure.
     retry_at = {
         result.claimed.channel: now + retry_delay(result.claimed.attempts)
@@ -360,6 +366,8 @@ def _record(
     deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
     while True:
         try:
+            if other := busy():
+                raise duckdb.IOException(other)
             with duckdb.connect(str(warehouse)) as con:
                 con.execute("begin")
                 for result in results:

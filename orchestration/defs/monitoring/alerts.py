@@ -175,12 +175,15 @@ def cursor_at(record: dg.EventLogRecord | None) -> str | None:
 
 
 def deliver_alerts(instance: dg.DagsterInstance, log: logging.Logger) -> Pass:
-    """One pass over the outbox, unless a run is at work: its steps open the warehouse."""
-    busy = live_runs(instance)
-    if busy:
-        return Pass(skipped=f"run {busy[0].run_id} is at work")
+    """One pass over the outbox, never opening the warehouse while a run of the instance is at
+    work: its steps open the warehouse whenever they need it."""
+
+    def busy() -> str | None:
+        live = live_runs(instance)
+        return f"run {live[0].run_id} is at work" if live else None
+
     settings = load_settings()
-    return deliver(settings.warehouse_path, settings.alert_channels, log)
+    return deliver(settings.warehouse_path, settings.alert_channels, log, busy=busy)
 
 
 def _recorded(record: dg.EventLogRecord) -> tuple[list[dict], str]:
