@@ -79,7 +79,8 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcess 
     return None
 
 
-def _alive(process: RunProcess) -> bool:
+def is_running(process: RunProcess) -> bool:
+    """Whether ``process`` still runs the run (a reused PID does not)."""
     if process.host != socket.gethostname():
         return True  # another machine's process: not ours to judge
     if not is_alive(process.pid, process.start_ticks):
@@ -128,7 +129,7 @@ def is_dead(instance: dg.DagsterInstance, record: dg.RunRecord, holds_warehouse:
             and run.status == dg.DagsterRunStatus.STARTED
             and _holds_pool(instance, run.run_id)
         )
-    return not _alive(process)
+    return not is_running(process)
 
 
 def recover_dead_runs(instance: dg.DagsterInstance, holds_warehouse: bool) -> list[Recovered]:
@@ -197,6 +198,6 @@ def live_runs(instance: dg.DagsterInstance, exclude: str | None = None) -> list[
         # A run with no known process cannot be watched: waiting for it could be forever.
         if run.run_id == exclude or process is None:
             continue
-        if _alive(process):
+        if is_running(process):
             live.append(LiveRun(run.run_id, run.job_name, _time(record.start_time), process.pid))
     return live

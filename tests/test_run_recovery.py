@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,13 @@ import pytest
 
 from demo_company.writer import ensure_demo
 from orchestration.lib.settings import PROJECT_ROOT
-from orchestration.recovery import WAREHOUSE_POOL, live_runs, recover_dead_runs
+from orchestration.recovery import (
+    WAREHOUSE_POOL,
+    RunProcess,
+    is_running,
+    live_runs,
+    recover_dead_runs,
+)
 
 JOB = textwrap.dedent(
     """
@@ -118,6 +125,20 @@ def test_a_live_run_is_left_alone_and_named_as_at_work(home):
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_worker_is_judged_by_when_it_reported_its_pid_not_by_when_its_run_was_queued():
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        # A run queued long ago whose worker started, and reported its PID, just now.
+        reported_now = RunProcess(socket.gethostname(), worker.pid, None, time.time())
+        assert is_running(reported_now)
+        # The same PID reported long before this process started: a process that reuses it.
+        reported_before = RunProcess(socket.gethostname(), worker.pid, None, time.time() - 3600)
+        assert not is_running(reported_before)
+    finally:
+        worker.kill()
+        worker.wait()
 
 
 # --- end to end: `python -m orchestration run` on the demo company -------------------------
