@@ -466,3 +466,27 @@ def test_the_sensor_does_not_open_the_warehouse_while_a_run_of_the_instance_is_a
         run.join(WAIT)
     assert tick(instance) == "sent 3 KPI alert message(s)"
     assert len(receivers.to("/flaky")) == len(receivers.to("/steady")) == 1
+
+
+def test_messages_sent_while_a_run_started_meanwhile_are_recorded_by_the_next_pass(
+    radar, receivers, monkeypatch
+):
+    warehouse, channels, _ = radar
+    monkeypatch.setattr(outbox, "RECORD_PATIENCE_SECONDS", 0.0)
+    evaluate(warehouse, channels)
+    log = logging.getLogger("radar")
+    # a run starts once the messages are claimed: the warehouse is not opened again meanwhile
+    checks = iter([None])
+    first = outbox.deliver(warehouse, channels, log, busy=lambda: next(checks, "a run is at work"))
+    assert first.accepted == 3 and len(first.unrecorded) == 3
+    assert {status for _, _, status, _ in outbox_rows(warehouse)} == {"attempting"}
+    # while the run lasts, the outcomes wait; then the next pass records them, sends nothing
+    waiting = outbox.deliver(
+        warehouse, channels, log, busy=lambda: "a run is at work", unrecorded=first.unrecorded
+    )
+    assert waiting.unrecorded == first.unrecorded
+    json.dumps(waiting.unrecorded)  # it goes into the sensor's cursor
+    after = outbox.deliver(warehouse, channels, log, unrecorded=waiting.unrecorded)
+    assert after.accepted == 0 and after.unrecorded == [] and after.skipped is None
+    assert {status for _, _, status, _ in outbox_rows(warehouse)} == {"sent"}
+    assert len(receivers.requests) == 2

@@ -19,6 +19,11 @@ at once (nothing lost: the rows wait) when a run holds it. The process that runs
 that lock already and delivers under it. The warehouse itself is opened only for the claim and
 for recording outcomes, never while a message is on its way.
 
+A run launched by the daemon does not take that lock: a deliverer does not open the warehouse
+while one is at work (``busy``). If one starts while messages are on their way, their outcomes
+are kept (`Pass.unrecorded`, in the sensor's cursor) and recorded by the next pass before it
+claims anything.
+
 A message is sent at most once unless its deliverer dies between the channel's acceptance and
 the record of it: the next deliverer sends it again with the same ``message_id``, by which the
 receiver can tell.
@@ -183,6 +188,9 @@ class Pass:
     gave_up: list[str] = field(default_factory=list)  # messages marked failed for good
     skipped: str | None = None  # why it did not deliver at all
     next_due: datetime | None = None  # when the earliest message still waiting is due
+    # outcomes sent but not yet recorded (another was at work on the warehouse), JSON-ready:
+    # for the next pass to record before it claims anything
+    unrecorded: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -200,12 +208,14 @@ def deliver(
     *,
     now: Callable[[], datetime] = utcnow,
     busy: Callable[[], str | None] = lambda: None,
+    unrecorded: Sequence[Mapping[str, Any]] = (),
 ) -> Pass:
     """One pass: claims what is due for the log and ``channels``, sends it, records how it went.
 
     ``now`` is the clock of the claims and back-offs (UTC, naive). ``busy`` names what else is
     at work on the warehouse without its lock (a run launched by the daemon), if anything: the
-    warehouse is not opened meanwhile.
+    warehouse is not opened meanwhile. ``unrecorded`` are the outcomes an earlier pass of this
+    deliverer could not record (its `Pass.unrecorded`): recorded first.
     """
     if not warehouse.exists():
         return Pass(skipped=f"{warehouse} does not exist yet")
@@ -215,7 +225,15 @@ def deliver(
         if holder is not None:
             return Pass(skipped=f"the warehouse is in use by {holder}")
         if other := busy():
-            return Pass(skipped=other)
+            return Pass(skipped=other, unrecorded=list(unrecorded))
+        if unrecorded:
+            carried = Pass()
+            _record(warehouse, [_Result.load(item) for item in unrecorded], [], now(), log, carried)
+            if carried.unrecorded:
+                return Pass(
+                    skipped="the outcomes of the last pass are still to be recorded",
+                    unrecorded=carried.unrecorded,
+                )
         try:
             with duckdb.connect(str(warehouse)) as con:
                 if not _has_outbox(con):
@@ -227,8 +245,8 @@ def deliver(
         except duckdb.Error as error:
             return Pass(skipped=f"the warehouse could not be opened: {_first_line(error)}")
         outcome = Pass()
-        results = _send(claimed, by_key, log, outcome)
-        _record(warehouse, claimer, results, list(by_key), now(), log, outcome, busy)
+        results = _send(claimer, claimed, by_key, log, outcome)
+        _record(warehouse, results, list(by_key), now(), log, outcome, busy)
     return outcome
 
 
@@ -317,28 +335,40 @@ def _warn_unknown_channels(
 
 @dataclass(frozen=True)
 class _Result:
+    claimer: str
     claimed: _Claimed
     error: str | None = None  # why the channel refused it
     tried: bool = True  # False: not tried, its channel had failed already in this pass
 
+    def dump(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def load(cls, item: Mapping[str, Any]) -> _Result:
+        return cls(**{**item, "claimed": _Claimed(**item["claimed"])})
+
 
 def _send(
-    claimed: list[_Claimed], by_key: Mapping[str, str], log: logging.Logger, outcome: Pass
+    claimer: str,
+    claimed: list[_Claimed],
+    by_key: Mapping[str, str],
+    log: logging.Logger,
+    outcome: Pass,
 ) -> list[_Result]:
     results: list[_Result] = []
     failed: set[str] = set()
     for row in claimed:
         if row.channel in failed:
-            results.append(_Result(row, tried=False))
+            results.append(_Result(claimer, row, tried=False))
             continue
         try:
             send(by_key[row.channel], {**row.payload, "message_id": row.message_id}, log)
         except ChannelError as error:
             failed.add(row.channel)
             outcome.failures.append(str(error))
-            results.append(_Result(row, error=str(error)))
+            results.append(_Result(claimer, row, error=str(error)))
             continue
-        results.append(_Result(row))
+        results.append(_Result(claimer, row))
         outcome.accepted += 1
         if row.channel == LOG:
             outcome.raised.append(row.payload)
@@ -347,13 +377,12 @@ def _send(
 
 def _record(
     warehouse: Path,
-    claimer: str,
     results: list[_Result],
     channels: list[str],
     now: datetime,
     log: logging.Logger,
     outcome: Pass,
-    busy: Callable[[], str | None],
+    busy: Callable[[], str | None] = lambda: None,
 ) -> None:
     """Writes each outcome, in one transaction (retried a little while the warehouse cannot be
     opened or another is at work on it), then logs what failed."""
@@ -371,20 +400,20 @@ def _record(
             with duckdb.connect(str(warehouse)) as con:
                 con.execute("begin")
                 for result in results:
-                    _record_one(con, claimer, result, now, retry_at)
+                    _record_one(con, result, now, retry_at)
                 outcome.next_due = _next_due(con, channels)
                 con.execute("commit")
             break
         except duckdb.Error as error:
             if time.monotonic() > deadline:
-                log.error(
-                    "the outcome of %d alert message(s), %d of them accepted, could not be "
-                    "recorded (%s): they are sent again, with the same message ids, once their "
-                    "claim expires",
+                log.warning(
+                    "the outcome of %d alert message(s), %d of them accepted, is recorded by "
+                    "the next pass (%s)",
                     len(results),
                     sum(result.tried and result.error is None for result in results),
                     _first_line(error),
                 )
+                outcome.unrecorded = [result.dump() for result in results]
                 return
             time.sleep(0.5)
     for result in results:
@@ -412,14 +441,13 @@ def _record(
 
 def _record_one(
     con: duckdb.DuckDBPyConnection,
-    claimer: str,
     result: _Result,
     now: datetime,
     retry_at: Mapping[str, datetime],
 ) -> None:
     row = result.claimed
     mine = "where message_id = $id and claimed_by = $claimer and status = 'attempting'"
-    ids = {"id": row.message_id, "claimer": claimer}
+    ids = {"id": row.message_id, "claimer": result.claimer}
     if result.error is None and result.tried:
         # accepted, whoever holds the claim now: it must not be sent again
         con.execute(

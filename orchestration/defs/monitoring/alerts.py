@@ -137,13 +137,16 @@ def raise_alerts(
     the messages of every evaluation so far that no deliverer has sent yet, whoever recorded
     them. A channel that fails is tried again for up to ``RUN_PATIENCE_SECONDS``.
 
-    Returns the alerts raised (sent to the log) and ``cursor`` as it came: the outbox, not a
-    cursor, knows what was sent, so any cursor gives the same.
+    Returns the alerts raised (sent to the log) and the cursor to resume from. The outbox, not
+    the cursor, knows what was sent; the cursor only carries the outcomes of messages sent while
+    another was at work on the warehouse, for the next call to record.
     """
     deadline = time.monotonic() + RUN_PATIENCE_SECONDS
     raised: list[dict] = []
+    unrecorded = _unrecorded(cursor)
     while True:
-        outcome = deliver_alerts(instance, log)
+        outcome = deliver_alerts(instance, log, unrecorded)
+        unrecorded = outcome.unrecorded
         raised.extend(outcome.raised)
         if outcome.skipped:
             log.error(
@@ -163,7 +166,7 @@ def raise_alerts(
             )
             break
         time.sleep(max(wait, 0.5))
-    return raised, cursor
+    return raised, json.dumps({"unrecorded": unrecorded}) if unrecorded else cursor
 
 
 def cursor_at(record: dg.EventLogRecord | None) -> str | None:
@@ -174,7 +177,9 @@ def cursor_at(record: dg.EventLogRecord | None) -> str | None:
     return json.dumps({"after": record.storage_id, "suppressed": bool(_recorded(record)[1])})
 
 
-def deliver_alerts(instance: dg.DagsterInstance, log: logging.Logger) -> Pass:
+def deliver_alerts(
+    instance: dg.DagsterInstance, log: logging.Logger, unrecorded: list[dict] | None = None
+) -> Pass:
     """One pass over the outbox, never opening the warehouse while a run of the instance is at
     work: its steps open the warehouse whenever they need it."""
 
@@ -183,7 +188,21 @@ def deliver_alerts(instance: dg.DagsterInstance, log: logging.Logger) -> Pass:
         return f"run {live[0].run_id} is at work" if live else None
 
     settings = load_settings()
-    return deliver(settings.warehouse_path, settings.alert_channels, log, busy=busy)
+    return deliver(
+        settings.warehouse_path,
+        settings.alert_channels,
+        log,
+        busy=busy,
+        unrecorded=unrecorded or [],
+    )
+
+
+def _unrecorded(cursor: str | None) -> list[dict]:
+    try:
+        state = json.loads(cursor) if cursor else {}
+    except ValueError:
+        return []
+    return state.get("unrecorded", []) if isinstance(state, dict) else []
 
 
 def _recorded(record: dg.EventLogRecord) -> tuple[list[dict], str]:
@@ -204,7 +223,10 @@ def _recorded(record: dg.EventLogRecord) -> tuple[list[dict], str]:
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def kpi_alert_sensor(context: dg.SensorEvaluationContext):
-    outcome = deliver_alerts(context.instance, context.log)
+    outcome = deliver_alerts(context.instance, context.log, _unrecorded(context.cursor))
+    cursor = json.dumps({"unrecorded": outcome.unrecorded}) if outcome.unrecorded else None
+    if cursor != context.cursor:
+        context.update_cursor(cursor)
     if outcome.skipped:
         return dg.SkipReason(f"alerts wait in the outbox: {outcome.skipped}")
     if not outcome.accepted and not outcome.failures:
