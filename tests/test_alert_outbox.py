@@ -485,6 +485,19 @@ def test_messages_sent_while_a_run_started_meanwhile_are_recorded_by_the_next_pa
         warehouse, channels, log, busy=lambda: "a run is at work", unrecorded=first.unrecorded
     )
     assert waiting.unrecorded == first.unrecorded
+    run = subprocess.Popen(  # then a `make run` holds the warehouse a while
+        [sys.executable, "-c", HOLD_THE_WAREHOUSE, str(warehouse)],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stdout.readline() == "holding\n"
+        held = outbox.deliver(warehouse, channels, log, unrecorded=waiting.unrecorded)
+        assert held.unrecorded == first.unrecorded
+    finally:
+        run.communicate("done\n", timeout=WAIT)
     json.dumps(waiting.unrecorded)  # it goes into the sensor's cursor
     after = outbox.deliver(warehouse, channels, log, unrecorded=waiting.unrecorded)
     assert after.accepted == 0 and after.unrecorded == [] and after.skipped is None

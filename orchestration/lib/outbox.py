@@ -223,9 +223,9 @@ def deliver(
     claimer = _claimer_id()
     with _turn(warehouse) as holder:
         if holder is not None:
-            return Pass(skipped=f"the warehouse is in use by {holder}")
+            return Pass(skipped=f"the warehouse is in use by {holder}", unrecorded=[*unrecorded])
         if other := busy():
-            return Pass(skipped=other, unrecorded=list(unrecorded))
+            return Pass(skipped=other, unrecorded=[*unrecorded])
         if unrecorded:
             carried = Pass()
             _record(warehouse, [_Result.load(item) for item in unrecorded], [], now(), log, carried)
