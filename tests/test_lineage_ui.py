@@ -318,8 +318,12 @@ def test_after_the_daily_run_the_sensor_sends_each_alert_the_run_recorded(dagste
     delivered = wait_for_delivery(dagster_dev.alert_channel, len(recorded))
     assert len(delivered) == len(recorded)
     assert {
-        alert["alert_id"]: {key: value for key, value in alert.items() if key != "text"}
+        alert["alert_id"]: {
+            key: value for key, value in alert.items() if key not in ("text", "message_id")
+        }
         for alert in delivered
     } == recorded
+    # each message carries its own stable id, so a receiver can drop a repeat
+    assert len({alert["message_id"] for alert in delivered}) == len(delivered)
     # the line a person reads carries the reason
     assert all(alert["text"].endswith(alert["reason"]) for alert in delivered)
