@@ -213,3 +213,12 @@ def test_a_full_disk_is_named_with_the_path_and_what_to_do(tmp_path, small_disk)
     )
     assert f"df -h {small_disk}" in result.stdout
     assert "point WAREHOUSE_PATH at a disk with room" in result.stdout
+
+
+def test_a_full_disk_names_the_warehouse_when_the_error_names_a_file_on_a_disk_with_room():
+    warehouse = Path("/dev/shm/radar/warehouse.duckdb")
+    if not Path("/dev/shm").is_dir() or os.stat("/dev/shm").st_dev == os.stat("/tmp").st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own")
+    fault = explain("OSError: [Errno 28] No space left on device: '/tmp/x.sql'", warehouse)
+    assert fault is not None and fault.path == str(warehouse)
+    assert "df -h /dev/shm/radar" in fault.message

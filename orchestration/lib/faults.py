@@ -8,6 +8,7 @@ text of an error (and its causes) and says what happened, to which path, and wha
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,20 @@ def _path_in(text: str, fault: re.Pattern) -> str | None:
     return None
 
 
+def _is_the_full_disk(named: Path, warehouse: Path) -> bool:
+    """Whether the file an error names is on the disk that is full. A library may name a
+    file of its own elsewhere (a temporary file on a disk with room): the message must then
+    send the reader to the warehouse's disk instead."""
+
+    def existing(path: Path) -> Path:
+        return next(p for p in (path, *path.parents) if p.exists())
+
+    on = existing(named)
+    return on.stat().st_dev == existing(warehouse).stat().st_dev or (
+        shutil.disk_usage(on).free < 2**30
+    )
+
+
 def explain(text: str, warehouse: Path, serving: Path | None = None) -> Fault | None:
     """The fault ``text`` (an error message, its causes appended) shows, or None."""
     if _LOCKED.search(text):
@@ -56,7 +71,8 @@ def explain(text: str, warehouse: Path, serving: Path | None = None) -> Fault | 
             f"DuckDB CLI or restart the notebook) and run again.{readers}",
         )
     if _DISK_FULL.search(text):
-        where = _path_in(text, _DISK_FULL) or str(warehouse)
+        named = _path_in(text, _DISK_FULL)
+        where = named if named and _is_the_full_disk(Path(named), warehouse) else str(warehouse)
         return Fault(
             "disk full",
             where,
