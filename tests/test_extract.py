@@ -8,6 +8,7 @@ import sqlite3
 import duckdb
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
+from samples import WEB_EVENT
 
 from demo_company.crm_server import CrmServer
 from orchestration.defs.ingest.assets import pipeline
@@ -132,16 +133,7 @@ def test_an_erp_table_without_a_contract_column_fails_with_a_clear_message(wareh
 def test_unreadable_web_lines_are_quarantined_with_their_reason(warehouse, tmp_path):
     landing = tmp_path / "web"
     landing.mkdir()
-    good = {
-        "event_id": "e1",
-        "event_type": "page_view",
-        "occurred_at": "2026-06-30T10:00:00Z",
-        "visitor_id": "v1",
-        "session_id": "s1",
-        "channel": "organic",
-        "page_path": "/",
-        "contact_id": None,
-    }
+    good = WEB_EVENT
     lines = [json.dumps(good), "{not json", json.dumps({**good, "event_id": ""})]
     (landing / "events_2026-06-30.jsonl").write_text("\n".join(lines) + "\n")
     pipeline("web", warehouse).run(web_source(str(landing)))

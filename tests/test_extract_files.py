@@ -5,22 +5,12 @@ import json
 
 import duckdb
 import pytest
+from samples import WEB_EVENT
 
 from orchestration.defs.ingest.assets import pipeline
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.sources.hr import hr_source
 from orchestration.lib.sources.web import web_source
-
-EVENT = {
-    "event_id": "e1",
-    "event_type": "page_view",
-    "occurred_at": "2026-06-30T10:00:00Z",
-    "visitor_id": "v1",
-    "session_id": "s1",
-    "channel": "organic",
-    "page_path": "/",
-    "contact_id": None,
-}
 
 
 def query(warehouse, sql):
@@ -54,7 +44,7 @@ def test_a_configured_but_empty_folder_lands_the_table_and_its_quarantine_empty(
 
 def test_a_quarantined_line_does_not_send_the_next_files_events_to_quarantine(warehouse, tmp_path):
     for day, event_id in (("2026-06-29", "e1"), ("2026-06-30", "e2")):
-        lines = [json.dumps({**EVENT, "event_id": event_id}), "{not json"]
+        lines = [json.dumps({**WEB_EVENT, "event_id": event_id}), "{not json"]
         (tmp_path / f"events_{day}.jsonl").write_text("\n".join(lines) + "\n")
     pipeline("web", warehouse).run(web_source(str(tmp_path)))
     assert query(warehouse, "select event_id from raw_web.events order by 1") == [("e1",), ("e2",)]

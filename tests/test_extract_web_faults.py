@@ -11,20 +11,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from samples import WEB_EVENT
 
 from orchestration.defs.ingest.assets import pipeline
 from orchestration.lib.sources.web import web_source
 
-EVENT = {
-    "event_id": "e1",
-    "event_type": "page_view",
-    "occurred_at": "2026-06-30T10:00:00Z",
-    "visitor_id": "v1",
-    "session_id": "s1",
-    "channel": "organic",
-    "page_path": "/",
-    "contact_id": None,
-}
 QUARANTINE = (
     "select _file_name, line_number, field, reason from raw_web.events_quarantine order by 1, 2"
 )
@@ -44,7 +35,7 @@ def query(warehouse, sql):
 
 
 def line(**values) -> bytes:
-    return json.dumps({**EVENT, **values}).encode() + b"\n"
+    return json.dumps({**WEB_EVENT, **values}).encode() + b"\n"
 
 
 def extract(folder: Path, warehouse: Path) -> None:
@@ -122,7 +113,7 @@ def test_lines_that_are_not_utf8_keep_their_bytes_and_offset_and_never_collide(w
     # Two lines that differ only in an invalid byte: replaced, they would read as one event.
     bad_ff = line(event_id="e2-\N{DEGREE SIGN}").replace(b"\\u00b0", b"\xff")
     bad_fe = line(event_id="e2-\N{DEGREE SIGN}").replace(b"\\u00b0", b"\xfe")
-    accented = json.dumps({**EVENT, "event_id": "e4", "page_path": "/café"}, ensure_ascii=False)
+    accented = json.dumps({**WEB_EVENT, "event_id": "e4", "page_path": "/café"}, ensure_ascii=False)
     (landing / name).write_bytes(first + bad_ff + bad_fe + accented.encode() + b"\n")
     extract(landing, warehouse)
     assert query(warehouse, "select event_id, page_path from raw_web.events order by 1") == [
@@ -164,7 +155,7 @@ def test_a_damaged_parquet_row_group_is_quarantined_row_by_row_and_the_others_lo
     warehouse, landing
 ):
     path = landing / "events_2026-06-30.parquet"
-    rows = [{**EVENT, "event_id": f"e{n}"} for n in range(1, 5)]
+    rows = [{**WEB_EVENT, "event_id": f"e{n}"} for n in range(1, 5)]
     pq.write_table(
         pa.Table.from_pylist(rows),
         path,
@@ -228,7 +219,7 @@ def test_a_mistyped_parquet_file_quarantines_its_rows_at_fault_with_their_conten
 
 def test_a_parquet_text_column_that_is_not_utf8_quarantines_only_its_rows(warehouse, landing):
     path = landing / "events_2026-06-30.parquet"
-    rows = [{**EVENT, "event_id": f"e{n}", "page_path": f"/p{n}"} for n in range(1, 4)]
+    rows = [{**WEB_EVENT, "event_id": f"e{n}", "page_path": f"/p{n}"} for n in range(1, 4)]
     pq.write_table(pa.Table.from_pylist(rows), path, compression="none", use_dictionary=False)
     path.write_bytes(path.read_bytes().replace(b"/p2", b"/\xff2", 1))
     extract(landing, warehouse)
@@ -250,7 +241,7 @@ def test_loaded_plus_quarantined_is_what_the_files_held_run_after_run(warehouse,
         b'"occurred_at": "2026-06-28T10:00:00Z"}\n'
     )
     pq.write_table(
-        pa.Table.from_pylist([{**EVENT, "event_id": 4}, {**EVENT, "event_id": 5}]),
+        pa.Table.from_pylist([{**WEB_EVENT, "event_id": 4}, {**WEB_EVENT, "event_id": 5}]),
         landing / "events_2026-06-29.parquet",
     )
     newest = landing / "events_2026-06-30.jsonl"
