@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from samples import order_value_marts
 
 from orchestration.defs.monitoring.alerts import (
     KPI_ALERTS,
@@ -44,27 +45,7 @@ WAIT = 30.0  # the longest any test waits for a state before it fails
 
 def publish_marts(warehouse: Path) -> None:
     days = [START + timedelta(days=offset) for offset in range((TODAY - START).days + 1)]
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            """create schema if not exists reference; create schema if not exists marts;
-            create or replace table reference.kpi_catalogue as select * from (values
-            ('average_order_value', 'Average order value', 'EUR', 'higher_is_better',
-             0.03, 0.0, true, 'total', '')) as t(kpi_name, label, unit, direction, min_effect,
-            expected_weekly_growth, enabled, alert_level, related_kpis);
-            create or replace table marts.fct_customer_value_daily (value_date date,
-            dimension varchar, dimension_value varchar, active_customers bigint,
-            orders_in_window bigint, net_revenue_in_window double)"""
-        )
-        con.executemany(
-            "insert into marts.fct_customer_value_daily values (?, 'total', 'all', 400, 1600, ?)",
-            [(day, 1600 * (960.0 if day >= DECLINE else 1000.0)) for day in days],
-        )
-        con.execute(
-            """create or replace table marts.fct_kpi_daily as
-            select value_date as kpi_date, 'average_order_value' as kpi_name, dimension,
-                   dimension_value, net_revenue_in_window / orders_in_window as value
-            from marts.fct_customer_value_daily"""
-        )
+    order_value_marts(warehouse, days, 400, 1600, lambda day: 960.0 if day >= DECLINE else 1000.0)
 
 
 class Receivers:
