@@ -30,7 +30,7 @@ from orchestration.lib.run_lock import Owner, holding
 from orchestration.lib.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from orchestration.lib.source_check import check_sources, exit_status
 from orchestration.lib.supervise import supervise
-from orchestration.recovery import live_runs, owner_tags, recover_dead_runs
+from orchestration.recovery import owner_tags, recover_dead_runs
 
 
 @contextmanager
@@ -162,18 +162,6 @@ def _recovered(instance: dg.DagsterInstance, dead: Owner | None) -> None:
         print(f"Recovered from {dead.describe()}: it died before finishing (its process is gone).")
 
 
-def _wait_for_live_runs(instance: dg.DagsterInstance, run_id: str) -> None:
-    """Waits while another run of this instance (e.g. launched by `dagster dev`) is at work."""
-    told: set[str] = set()
-    while live := live_runs(instance, exclude=run_id):
-        for other in live:
-            if other.run_id not in told:
-                print(f"Waiting for {other.describe()} to finish (Ctrl-C to give up).")
-                sys.stdout.flush()
-                told.add(other.run_id)
-        time.sleep(1)
-
-
 def run(as_of: date | None = None) -> int:
     settings = load_settings()
     if as_of is not None:
@@ -199,7 +187,6 @@ def _run(settings: Settings, run_id: str, dead: Owner | None) -> int:
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     instance = dg.DagsterInstance.get()
     _recovered(instance, dead)
-    _wait_for_live_runs(instance, run_id)
     fault = _wait_for_leftovers(settings) if dead else _preflight(settings)
     if fault is not None:
         print(f"daily_radar cannot start: {fault}")

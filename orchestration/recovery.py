@@ -4,8 +4,8 @@ A run killed mid-way (``kill -9``, out of memory) stays STARTED in ``DAGSTER_HOM
 its claim on the ``duckdb_warehouse`` concurrency pool, so every later step waits for a slot
 that is never given back. Before a run starts, ``recover_dead_runs`` finds the in-progress runs
 whose process is gone, marks them failed and frees their pool slots; ``live_runs`` names the
-runs that are still at work (a run launched by ``dagster dev``, say), so the new run can wait
-for them rather than interleave its writes with theirs.
+runs that are still at work (a run launched by ``dagster dev``, say), so an alert deliverer
+leaves the warehouse to them.
 
 A run's process is known by the tag `python -m orchestration run` sets (host, PID and the
 process's start time, so a reused PID is not mistaken for it), or by the engine event

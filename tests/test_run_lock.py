@@ -84,3 +84,72 @@ def test_a_reused_pid_is_not_taken_for_the_process_that_had_it():
     owner = Owner.current("me")
     assert is_alive(owner.pid, owner.start_ticks)
     assert not is_alive(owner.pid, owner.start_ticks + 1)
+
+
+# A run launched however (`make dev`, the schedule): two steps, each pausing until told to go on.
+RUN = textwrap.dedent(
+    """
+    import sys
+    import dagster as dg
+    from orchestration.defs.reporting_day import ReportingDay
+
+    @dg.asset
+    def extract(context, reporting_day: ReportingDay):
+        print("extract", context.run_id, flush=True)
+        sys.stdin.readline()
+
+    @dg.asset(deps=[extract])
+    def build(context):
+        print("build", context.run_id, flush=True)
+        sys.stdin.readline()
+
+    dg.materialize([extract, build], resources={"reporting_day": ReportingDay()})
+    """
+)
+
+
+def test_a_run_holds_the_warehouse_from_its_first_step_to_its_last_and_a_second_waits(
+    tmp_path, monkeypatch
+):
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-c", RUN],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    first = start()
+    second = None
+    try:
+        step, first_id = first.stdout.readline().split()
+        assert step == "extract"
+        assert Owner.parse(lock_path(warehouse).read_text()).run_id == first_id
+        second = start()
+        # The second run says whom it waits for, in its log, before any of its steps.
+        for line in second.stderr:
+            if "The warehouse is in use by" in line:
+                break
+        assert f"The warehouse is in use by run {first_id} (started " in line
+        assert f"PID {first.pid}" in line
+        first.stdin.write("\n")
+        first.stdin.flush()
+        # Between the steps of the first run the second still waits.
+        assert first.stdout.readline().split() == ["build", first_id]
+        assert Owner.parse(lock_path(warehouse).read_text()).run_id == first_id
+        first.communicate("\n", timeout=60)
+        assert first.returncode == 0
+        step, second_id = second.stdout.readline().split()
+        assert (step, second_id != first_id) == ("extract", True)
+        assert Owner.parse(lock_path(warehouse).read_text()).run_id == second_id
+        second.communicate("\n\n", timeout=60)
+        assert second.returncode == 0
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()

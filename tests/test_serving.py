@@ -13,12 +13,14 @@ import duckdb
 import pytest
 
 from orchestration.definitions import defs
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.serving.publish import WAREHOUSE_COPY, warehouse_copy
 from orchestration.defs.transform.dbt import dbt_models
 from orchestration.lib.serving import STORAGE_VERSION, draft_path, publish
 from orchestration.lib.settings import PROJECT_ROOT
 
 AS_OF = date(2026, 6, 30)
+RESOURCES = {"reporting_day": ReportingDay()}
 NEXT_DAY = AS_OF + timedelta(days=1)
 
 # A BI tool in a process of its own (Superset's worker, say) holding the serving file open.
@@ -207,7 +209,9 @@ def settings_env(tmp_path, monkeypatch):
 def test_the_copy_is_not_published_while_a_dbt_test_of_error_severity_fails(settings_env):
     with dg.instance_for_test() as instance:
         failed = report_check(instance, dg.AssetCheckSeverity.ERROR, passed=False)
-        result = dg.materialize([warehouse_copy], instance=instance, raise_on_error=False)
+        result = dg.materialize(
+            [warehouse_copy], instance=instance, resources=RESOURCES, raise_on_error=False
+        )
     assert not result.success
     failure = result.failure_data_for_node("serving__warehouse_copy").error
     assert "Not publishing the serving copy" in failure.message
@@ -220,7 +224,7 @@ def test_a_failed_warning_does_not_hold_the_copy_back_and_its_metadata_says_what
 ):
     with dg.instance_for_test() as instance:
         report_check(instance, dg.AssetCheckSeverity.WARN, passed=False)
-        result = dg.materialize([warehouse_copy], instance=instance)
+        result = dg.materialize([warehouse_copy], instance=instance, resources=RESOURCES)
     (event,) = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
     assert metadata["path"].value == str(settings_env / "serving.duckdb")

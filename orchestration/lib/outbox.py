@@ -19,10 +19,12 @@ at once (nothing lost: the rows wait) when a run holds it. The process that runs
 that lock already and delivers under it. The warehouse itself is opened only for the claim and
 for recording outcomes, never while a message is on its way.
 
-A run launched by the daemon does not take that lock: a deliverer does not open the warehouse
-while one is at work (``busy``). If one starts while messages are on their way, their outcomes
-are kept (`Pass.unrecorded`, in the sensor's cursor) and recorded by the next pass before it
-claims anything.
+Every run of the job holds that lock from its first step to its last, however launched
+(`orchestration.defs.reporting_day`); a deliverer also leaves the warehouse alone while a run
+of its Dagster instance is at work (``busy``), whatever that run holds. When the warehouse
+cannot be opened to record the outcomes (another program has it open), they are kept
+(`Pass.unrecorded`, in the sensor's cursor) and recorded by the next pass before it claims
+anything.
 
 A message is sent at most once unless its deliverer dies between the channel's acceptance and
 the record of it: the next deliverer sends it again with the same ``message_id``, by which the

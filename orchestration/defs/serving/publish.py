@@ -4,9 +4,9 @@ import dagster as dg
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.monitoring.alerts import KPI_ALERTS
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
 from orchestration.lib.serving import SERVED_SCHEMAS, STORAGE_VERSION, publish
-from orchestration.lib.settings import load_settings
 
 WAREHOUSE_COPY = dg.AssetKey(["serving", "warehouse_copy"])
 
@@ -40,7 +40,9 @@ SERVED_DBT_ASSETS = sorted(
     # It reads the warehouse, which a writer in another process must not change meanwhile.
     pool=WAREHOUSE_POOL,
 )
-def warehouse_copy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def warehouse_copy(
+    context: dg.AssetExecutionContext, reporting_day: ReportingDay
+) -> dg.MaterializeResult:
     failed = failed_dbt_checks(context.instance)
     if failed:
         raise dg.Failure(
@@ -51,7 +53,7 @@ def warehouse_copy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             ),
             metadata={"failed_checks": sorted(failed)},
         )
-    settings = load_settings()
+    settings = reporting_day.settings()
     publication = publish(settings.warehouse_path, settings.serving_path)
     context.log.info("published %d tables to %s", len(publication.row_counts), publication.path)
     return dg.MaterializeResult(
