@@ -1,4 +1,4 @@
-"""Fixtures shared by the tests: the small demo company, a warehouse path, a webhook."""
+"""Fixtures shared by the tests: the small demo company, a warehouse path, webhooks."""
 
 import json
 import threading
@@ -7,6 +7,7 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from receivers import Receivers
 
 from demo_company.writer import ensure_demo
 
@@ -53,3 +54,12 @@ def webhook():
     yield Webhook(server.server_port, received)
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def receivers():
+    receivers = Receivers()
+    yield receivers
+    receivers.release()
+    receivers.server.shutdown()
+    receivers.server.server_close()

@@ -13,12 +13,12 @@ import subprocess
 import sys
 import threading
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from receivers import WAIT
 from samples import order_value_marts
 
 from orchestration.defs.monitoring.alerts import (
@@ -40,71 +40,11 @@ DECLINE = START + timedelta(days=200)  # the average order value is 4 % lower fr
 TODAY = START + timedelta(days=210)
 ALERT_ID = "average_order_value|total|all|decline"
 RESOURCES = {"reporting_day": ReportingDay()}
-WAIT = 30.0  # the longest any test waits for a state before it fails
 
 
 def publish_marts(warehouse: Path) -> None:
     days = [START + timedelta(days=offset) for offset in range((TODAY - START).days + 1)]
     order_value_marts(warehouse, days, 400, 1600, lambda day: 960.0 if day >= DECLINE else 1000.0)
-
-
-class Receivers:
-    """Webhooks on loopback. Each path answers the statuses planned for it, then 200; with
-    ``hold`` set, the first request is kept unanswered until ``release``."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict]] = []
-        self.accepted: list[tuple[str, dict]] = []
-        self.plans: dict[str, list[int]] = {}
-        self.hold = False
-        self.holding = threading.Event()
-        self._release = threading.Event()
-        self._lock = threading.Lock()
-        receivers = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with receivers._lock:
-                    receivers.requests.append((self.path, body))
-                    plan = receivers.plans.get(self.path, [])
-                    status = plan.pop(0) if plan else 200
-                    held = receivers.hold and not receivers.holding.is_set()
-                    if held:
-                        receivers.holding.set()
-                if held:
-                    receivers._release.wait(WAIT)
-                if status == 200:
-                    with receivers._lock:
-                        receivers.accepted.append((self.path, body))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        # a read timeout longer than any hold, so a held request is not given up
-        return f"json://127.0.0.1:{self.server.server_port}{path}?rto={WAIT:.0f}"
-
-    def release(self) -> None:
-        self._release.set()
-
-    def to(self, path: str, accepted: bool = True) -> list[dict]:
-        seen = self.accepted if accepted else self.requests
-        return [body for where, body in seen if where == path]
-
-
-@pytest.fixture
-def receivers():
-    receivers = Receivers()
-    yield receivers
-    receivers.release()
-    receivers.server.shutdown()
-    receivers.server.server_close()
 
 
 @pytest.fixture
@@ -232,7 +172,7 @@ def test_alerts_delivered_by_make_run_are_not_sent_again_by_the_sensor(radar, re
     # `make dev` then starts: its sensor has no cursor yet, then ticks again and again
     assert tick(instance) == "no KPI alert message to send"
     assert tick(instance, cursor_at(None)) == "no KPI alert message to send"
-    # the same day run again finds the alert ongoing: nothing more, by either
+    # the same day run again records the same state: nothing more, by either
     materialize(instance)
     assert raise_alerts(instance, None, logging.getLogger())[0] == []
     tick(instance)

@@ -5,7 +5,6 @@ instance; the end-to-end test kills `python -m orchestration run` on the demo co
 second run waits for it.
 """
 
-import os
 import re
 import shutil
 import signal
@@ -14,13 +13,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
+import radar_runs
+from radar_runs import RUN_TIMEOUT, Run, wait_until
 
-from demo_company.writer import ensure_demo
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.recovery import (
     WAREHOUSE_POOL,
@@ -143,89 +142,10 @@ def test_a_worker_is_judged_by_when_it_reported_its_pid_not_by_when_its_run_was_
 
 # --- end to end: `python -m orchestration run` on the demo company -------------------------
 
-AS_OF = date(2026, 6, 30)
-# A demo run takes one to three minutes on a shared machine; these bound a wait gone wrong.
-RUN_TIMEOUT = 600
-
 
 @pytest.fixture
-def radar_env(tmp_path):
-    """The environment of a run on the small demo, everything it writes under ``tmp_path``."""
-    demo = tmp_path / "demo"
-    ensure_demo(demo, AS_OF, seed=42, scale=0.2)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    unset = {
-        "ERP_DATABASE_URL",
-        "CRM_API_URL",
-        "CRM_API_TOKEN",
-        "WEB_EVENTS_PATH",
-        "HR_SURVEY_PATH",
-    }
-    env = {key: value for key, value in os.environ.items() if key not in unset}
-    env.update(
-        DEMO_SCALE="0.2",
-        DEMO_SEED="42",
-        AS_OF=AS_OF.isoformat(),
-        DEMO_PATH=str(demo),
-        DAGSTER_HOME=str(home),
-        WAREHOUSE_PATH=str(tmp_path / "data" / "warehouse.duckdb"),
-        SERVING_PATH=str(tmp_path / "data" / "serving.duckdb"),
-        DASHBOARD_PATH=str(tmp_path / "dashboard" / "index.html"),
-        ALERT_CHANNELS=f"jsonl://{tmp_path / 'alerts.jsonl'}",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    return env
-
-
-class Run:
-    """`python -m orchestration run` in a process of its own, its terminal output in a file."""
-
-    def __init__(self, env: dict, out: Path) -> None:
-        self.out = out
-        self._file = out.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "orchestration", "run"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=self._file,
-            stderr=subprocess.STDOUT,
-        )
-
-    def text(self) -> str:
-        return self.out.read_text()
-
-    def wait_for(self, pattern: str, timeout: float = RUN_TIMEOUT) -> re.Match:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.text())
-            if match:
-                return match
-            if self.process.poll() is not None:
-                pytest.fail(f"the run ended before printing {pattern!r}:\n{self.text()}")
-            time.sleep(0.5)
-        pytest.fail(f"no {pattern!r} within {timeout} s:\n{self.text()}")
-
-    def finish(self, timeout: float = RUN_TIMEOUT) -> int:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the run did not end within {timeout} s:\n{self.text()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self._file.close()
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not {what} within {timeout} s")
-        time.sleep(0.5)
+def radar_env(tmp_path, small_demo):
+    return radar_runs.radar_env(tmp_path, small_demo)
 
 
 @pytest.mark.e2e
@@ -254,8 +174,7 @@ def test_a_second_run_waits_for_the_first_then_recovers_when_it_is_killed_mid_wa
         )
         assert waiting.groups()[0::2] == (first_id, str(first.process.pid))
 
-        first.process.send_signal(signal.SIGKILL)
-        first.process.wait()
+        first.kill()
         killed_at = time.time()
         assert second.finish() == 0, second.text()
         out = second.text()

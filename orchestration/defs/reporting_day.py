@@ -55,7 +55,7 @@ class ReportingDay(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["ReportingDay"]:
         log = context.log
-        run_id = context.run_id or "(no run)"
+        run_id = context.run.run_id if context.run else "(no run)"
 
         def waiting(holder: Owner | None) -> None:
             who = holder.describe() if holder else "another run (it has not yet said which)"

@@ -349,8 +349,8 @@ def record_alerts(
 def _previous_states(
     con: duckdb.DuckDBPyConnection, evaluated_on: date
 ) -> dict[str, tuple[str, str | None]]:
-    # The same day counts as previous: evaluating a day twice finds its alerts ongoing, so
-    # the sensor does not send them again.
+    # The days before: evaluating a day again (a run repeated, or recovering from a crash)
+    # records the same states as the first time, whose messages the outbox holds already.
     exists = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'monitoring' and table_name = 'kpi_alerts'"
@@ -361,7 +361,7 @@ def _previous_states(
         """
         select alert_id, state, severity
         from monitoring.kpi_alerts
-        where evaluated_on <= ? and state <> 'suppressed'
+        where evaluated_on < ? and state <> 'suppressed'
         qualify row_number() over (partition by alert_id order by evaluated_on desc) = 1
         """,
         [evaluated_on],

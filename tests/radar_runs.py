@@ -1,0 +1,107 @@
+"""`python -m orchestration run` in processes of its own, on the small demo company, for the
+tests that kill, race or starve it."""
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from demo_company.writer import DemoPaths
+from orchestration.lib.settings import PROJECT_ROOT
+
+AS_OF = date(2026, 6, 30)
+# A demo run takes one to three minutes on a shared machine; these bound a wait gone wrong.
+RUN_TIMEOUT = 600
+# The settings a run must not take from the environment of the tests.
+SOURCES = ("ERP_DATABASE_URL", "CRM_API_URL", "CRM_API_TOKEN", "WEB_EVENTS_PATH", "HR_SURVEY_PATH")
+
+
+def radar_env(root: Path, demo: DemoPaths, data: Path | None = None, **settings: str) -> dict:
+    """The environment of a run on the small demo company (scale 0.2, seed 42: conftest's
+    ``small_demo``), with its Dagster instance under ``root`` and the warehouse, serving copy
+    and logs in ``data``."""
+    data = data or root / "data"
+    home = root / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    env = {key: value for key, value in os.environ.items() if key not in SOURCES}
+    env.update(
+        DEMO_SCALE="0.2",
+        DEMO_SEED="42",
+        AS_OF=AS_OF.isoformat(),
+        DEMO_PATH=str(demo.directory),
+        DAGSTER_HOME=str(home),
+        WAREHOUSE_PATH=str(data / "warehouse.duckdb"),
+        SERVING_PATH=str(data / "serving.duckdb"),
+        DASHBOARD_PATH=str(root / "dashboard" / "index.html"),
+        ALERT_CHANNELS=f"jsonl://{root / 'alerts.jsonl'}",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    env.update(settings)
+    return env
+
+
+class Run:
+    """A run in a session of its own (so what it starts can be stopped with it), its terminal
+    output in a file."""
+
+    def __init__(self, env: dict, out: Path, command: list[str] | None = None) -> None:
+        self.out = out
+        self._file = out.open("w")
+        self.process = subprocess.Popen(
+            command or [sys.executable, "-m", "orchestration", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def text(self) -> str:
+        return self.out.read_text()
+
+    def wait_for(self, pattern: str, timeout: float = RUN_TIMEOUT) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.text())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                pytest.fail(f"the run ended before printing {pattern!r}:\n{self.text()}")
+            time.sleep(0.2)
+        pytest.fail(f"no {pattern!r} within {timeout} s:\n{self.text()}")
+
+    def finish(self, timeout: float = RUN_TIMEOUT) -> int:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the run did not end within {timeout} s:\n{self.text()}")
+
+    def kill(self) -> None:
+        """``kill -9`` of the run's own process, as the kernel's OOM killer would: what it
+        started (dbt) lives on, for the next run to cope with."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        """Stops the run and everything it started."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self._file.close()
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not {what} within {timeout} s")
+        time.sleep(0.2)
