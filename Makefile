@@ -15,13 +15,14 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type f 2>/dev/null)
 
-.PHONY: help setup run backfill test test-fast lint dev docs clean
+.PHONY: help setup run backfill test test-fast test-faults lint dev docs clean
 
 help:
 	@echo "make run        run the daily job on the demo company and print the KPI radar"
 	@echo "make backfill FROM=2026-06-01 TO=2026-06-30   the daily job for each day of a range"
 	@echo "make test       run every test (lint, unit, dbt, end to end)"
 	@echo "make test-fast  the tests without the end-to-end runs"
+	@echo "make test-faults  kill, race and starve whole runs; prints what each fault came to"
 	@echo "make dev        start dagster dev on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	@echo "make clean      remove the environment, build output and local data"
 
@@ -56,6 +57,9 @@ test: setup lint
 
 test-fast: setup
 	$(PY) -m pytest -m "not e2e"
+
+test-faults: setup
+	$(PY) -m pytest -m faults
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
