@@ -343,11 +343,11 @@ def test_each_tile_and_the_alerts_are_marked_with_their_status(data):
 
 def test_the_charts_carry_their_numbers(data):
     dom = Dom(render_dashboard(data))
-    june = dom.find(data_testid="bridge-2026-06-01")
-    assert june["attrs"]["data-complete"] == "false"
+    may = dom.find(data_testid="bridge-2026-05-01")
+    assert may["attrs"]["data-complete"] == "true"
     parts = {
         e["attrs"]["data-component"]: float(e["attrs"]["data-value"])
-        for e in june["descendants"]
+        for e in may["descendants"]
         if e["attrs"].get("data-component")
     }
     assert parts["lost_revenue"] == 60828.94
@@ -360,6 +360,126 @@ def test_the_charts_carry_their_numbers(data):
     assert dom.text(data_testid="as-of") == "30 June 2026"
 
 
+def month_under_way(data: dict) -> dict:
+    """The page three days into July: its bridge, flow and cohorts end on a month not over, with
+    the revenue and new customers of the first three days of each month before."""
+    day = date(2026, 7, 3)
+    july = {**data["bridge"][-1], "period_start": date(2026, 7, 1), "is_complete_period": False}
+    july |= {"lost_revenue": 295544.87, "ending_revenue": 38944.99}
+    flow = {"month_start": date(2026, 7, 1), "is_complete_month": False, "new_customers": 2}
+    flow |= {"reactivated_customers": 1, "lapsed_customers": 5}
+    return {
+        **data,
+        "as_of": day,
+        "bridge": [*[{**r, "is_complete_period": True} for r in data["bridge"]], july],
+        "customer_flow": [*data["customer_flow"], flow],
+        "month_to_date": [
+            {
+                "month_start": date(2026, m, 1),
+                "revenue": 10000.0 * m,
+                "orders": 9,
+                "new_customers": m,
+            }
+            for m in range(1, 8)
+            if m != 7
+        ]
+        + [{"month_start": date(2026, 7, 1), "revenue": 38944.99, "orders": 4, "new_customers": 2}],
+    }
+
+
+def test_a_month_not_over_is_shown_month_to_date_against_the_same_days_before(data):
+    dom = Dom(render_dashboard(month_under_way(data)))
+    # never as a whole month: no bar of the bridge or of the flow, no bare "Jul*"
+    assert not dom.find_all(data_testid="bridge-2026-07-01")
+    assert not dom.find_all(data_testid="flow-2026-07-01")
+    assert dom.find_all(data_testid="bridge-2026-06-01") and "*" not in dom.text(
+        data_testid="chart-revenue-bridge"
+    )
+    assert dom.text(data_testid="chart-revenue-bridge-latest") == "Jun 2026: 291,349 EUR"
+    mtd = dom.find(data_testid="month-to-date")
+    assert mtd["attrs"]["data-value"] == "38944.99"
+    assert " ".join(mtd["text"].split()).startswith(
+        "Jul 1–3 (month to date) 38,945 EUR of revenue, against 60,000 EUR on Jun 1–3 and "
+        "35,000 EUR on average over the same days of the 6 months before (▲ +11.3 %)"
+    )
+    # its bar beside the same days of each month before, named so
+    drawn = {
+        e["attrs"]["data-period"]: float(e["descendants"][0]["attrs"]["data-value"])
+        for e in dom.find_all(within=mtd)
+        if e["tag"] == "g"
+    }
+    assert drawn == {f"2026-0{m}-01": 10000.0 * m for m in range(1, 7)} | {"2026-07-01": 38944.99}
+    current = dom.find(data_testid="mtd-2026-07-01")
+    assert "Jul 1–3: Revenue 38,945 EUR" in current["text"]
+    assert "Jun 1–3: Revenue 60,000 EUR" in dom.text(data_testid="mtd-2026-06-01")
+    flow = " ".join(dom.find(data_testid="customer-flow-month-to-date")["text"].split())
+    assert flow.startswith("Jul 1–3 (month to date) 2 new, 1 reactivated and 5 lapsed")
+    assert "days 1–3 of earlier months: 3.5 on average" in flow
+    assert "dashed: Jul 1–3, month to date" in dom.text(data_testid="chart-cohorts")
+
+
+def test_a_month_that_has_ended_has_no_month_to_date(data):
+    data["bridge"] = [{**r, "is_complete_period": True} for r in data["bridge"]]
+    dom = Dom(render_dashboard(data))
+    assert dom.find_all(data_testid="bridge-2026-06-01")
+    assert not dom.find_all(data_testid="month-to-date")
+
+
+LONG_REASON = (
+    "Customers are leaving (−333,596 EUR, 212 customers) and those who stay buy less "
+    "(−203,933 EUR). Most of it comes from the smb segment (−211 EUR of −292 EUR). Related "
+    "signals since 16 June 2026: Active customers rose from 1,356 to 1,378 customers."
+)
+
+
+def test_a_reason_shows_its_first_sentence_and_the_full_text_one_click_away(data):
+    data["alerts"][0]["reason"] = LONG_REASON
+    dom = Dom(render_dashboard(data))
+    first = LONG_REASON[: LONG_REASON.index(" Most")]
+    for reason in (dom.find(data_testid="acv-reason"), dom.find_all(data_testid="alert-reason")[0]):
+        assert reason["tag"] == "details"
+        [short] = dom.find_all(within=reason, class_="short")
+        [full] = dom.find_all(within=reason, class_="full")
+        assert " ".join(short["text"].split()) == first
+        assert " ".join(full["text"].split()) == LONG_REASON
+    # a reason of one sentence has nothing more to open
+    assert dom.find_all(data_testid="alert-reason")[1]["tag"] == "div"
+
+
+def test_open_alerts_of_one_kpi_are_one_entry_and_closed_ones_are_folded(data):
+    def member(name, state="new", segment="smb", kind="decline"):
+        return alert(name, "Orders", state, kind=kind, dimension="segment", member=segment)
+
+    data["alerts"] = [
+        alert("orders", "Orders", "new", reason="Orders fell 5.0 %. More."),
+        member("orders", segment="smb"),
+        member("orders", segment="consumer"),
+        member("orders", state="recovered", segment="enterprise"),
+        alert("churn_rate", "Churn rate", "ongoing", kind="decline", unit="share"),
+    ]
+    data["alerts"][-1] |= {"baseline_value": 0.023, "current_value": 0.055}
+    dom = Dom(render_dashboard(data))
+    groups = dom.find_all(data_testid="alert-group")
+    assert [g["attrs"]["data-kpi"] for g in groups] == ["orders", "churn_rate", "orders"]
+    members = [
+        a["attrs"]["data-member"] for a in dom.find_all(within=groups[0], data_testid="alert")
+    ]
+    assert members == ["all", "smb", "consumer"]
+    [short] = dom.find_all(within=groups[0], class_="short")
+    assert short["text"] == "Orders fell 5.0 %."
+    # a churn rate rising 3.2 points is bad news
+    [churn] = dom.find_all(within=groups[1], data_testid="alert")
+    [change] = dom.find_all(within=churn, class_="change bad")
+    assert " ".join(change["text"].split()) == "▲ +3.2 pts"
+    closed = dom.find(data_testid="closed-alerts")
+    assert closed["tag"] == "details" and "open" not in closed["attrs"]
+    assert " ".join(closed["text"].split()).startswith("1 recovered or suppressed")
+    assert groups[2] in closed["descendants"]
+    assert dom.value(data_testid="open-alerts") == 4
+    # the fewer the entries, the more lines of its reason each shows
+    assert "lines-3" in dom.find(data_testid="open-alert-list")["attrs"]["class"]
+
+
 def test_a_page_in_dollars_labels_every_amount_in_dollars_and_none_in_euros():
     page = render_dashboard(page_data("USD"))
     dom = Dom(page)
@@ -369,8 +489,9 @@ def test_a_page_in_dollars_labels_every_amount_in_dollars_and_none_in_euros():
     assert basket["text"] == "446 USD"
     [smb] = dom.find_all(within=dom.find(data_testid="acv-members"), data_member="smb")
     assert "3,685 USD" in smb["text"]
-    assert dom.text(data_testid="chart-revenue-bridge-latest") == "Jun 2026: 291,349 USD"
-    assert "Jun 2026: Lost (left) 60,829 USD" in dom.text(data_testid="bridge-2026-06-01")
+    assert dom.text(data_testid="chart-revenue-bridge-latest") == "May 2026: 291,349 USD"
+    assert "May 2026: Lost (left) 60,829 USD" in dom.text(data_testid="bridge-2026-05-01")
+    assert dom.text(data_testid="month-to-date").startswith("Jun 1–30 (month to date) 291,349 USD")
     assert dom.text(data_testid="customers-predicted-clv").endswith("3.3M USD")
     [revenue] = dom.find_all(within=dom.find(data_testid="kpi-window_revenue"), class_="tile-value")
     assert " ".join(revenue["text"].split()) == "3,917,836 USD"
