@@ -1,6 +1,12 @@
 """The CEO dashboard: the page alone, then the page of the demo company in a real browser."""
 
+import base64
+import contextlib
+import json
+import os
 import re
+import select
+import shutil
 import struct
 import subprocess
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +30,8 @@ from orchestration.lib.explain import format_value, unit_shown
 from orchestration.lib.settings import PROJECT_ROOT
 
 DAY = date(2026, 6, 30)
+# The demo company three days into a month: its page shows a month under way.
+DEMO_DAY = date(2026, 7, 3)
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "data" / "test-artifacts"
 
@@ -436,14 +444,21 @@ def test_a_reason_shows_its_first_sentence_and_the_full_text_one_click_away(data
     data["alerts"][0]["reason"] = LONG_REASON
     dom = Dom(render_dashboard(data))
     first = LONG_REASON[: LONG_REASON.index(" Most")]
-    for reason in (dom.find(data_testid="acv-reason"), dom.find_all(data_testid="alert-reason")[0]):
-        assert reason["tag"] == "details"
-        [short] = dom.find_all(within=reason, class_="short")
-        [full] = dom.find_all(within=reason, class_="full")
-        assert " ".join(short["text"].split()) == first
-        assert " ".join(full["text"].split()) == LONG_REASON
+    hero = dom.find(data_testid="acv-reason")
+    assert hero["tag"] == "details"
+    [short] = dom.find_all(within=hero, class_="short")
+    [full] = dom.find_all(within=hero, class_="full")
+    assert (short["text"], full["text"]) == (first, LONG_REASON)
+    # in the alerts, the same first sentence; the full text under the total, segment or region
+    group = dom.find_all(data_testid="alert-group")[0]
+    [short] = dom.find_all(within=group, class_="short")
+    [member] = dom.find_all(within=group, data_testid="alert")
+    [full] = dom.find_all(within=member, class_="full")
+    assert (short["text"], full["text"]) == (first, LONG_REASON)
+    assert member["descendants"][0]["tag"] == "details"
     # a reason of one sentence has nothing more to open
-    assert dom.find_all(data_testid="alert-reason")[1]["tag"] == "div"
+    data["alerts"][0]["reason"] = "Fell 3 %."  # the hero's alert too
+    assert Dom(render_dashboard(data)).find(data_testid="acv-reason")["tag"] == "div"
 
 
 def test_open_alerts_of_one_kpi_are_one_entry_and_closed_ones_are_folded(data):
@@ -531,7 +546,7 @@ def demo(tmp_path_factory):
         "SERVING_PATH": str(root / "serving.duckdb"),
         "DASHBOARD_PATH": str(root / "dashboard" / "index.html"),
         "DEMO_PATH": str(root / "demo"),
-        "AS_OF": DAY.isoformat(),
+        "AS_OF": DEMO_DAY.isoformat(),
         "DEMO_SEED": "42",
         "DEMO_SCALE": "0.3",
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",
@@ -661,7 +676,7 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
     # The script ran in the browser.
     assert dom.text(data_testid="page-age").startswith("(")
     as_of = rows(root, "select max(kpi_date) from marts.fct_kpi_daily")[0][0]
-    assert dom.find(data_testid="as-of")["attrs"]["data-value"] == as_of.isoformat() == "2026-06-30"
+    assert dom.find(data_testid="as-of")["attrs"]["data-value"] == as_of.isoformat() == "2026-07-03"
 
     # Every KPI of the catalogue, with its own latest value and the status of its alerts.
     latest = rows(
@@ -720,17 +735,35 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
     assert ranks == sorted(ranks)
     assert dom.value(data_testid="open-alerts") == sum(a[3] in OPEN_STATES for a in alerts)
 
-    # The revenue bridge, bar by bar.
+    # The revenue bridge, bar by bar, for the months that have ended.
     bridge = rows(
         root,
-        "select period_start, new_revenue, reactivated_revenue, expansion_revenue, "
-        "contraction_revenue, lost_revenue from marts.fct_revenue_bridge "
-        "where period_grain = 'month' and dimension = 'total' order by period_start desc limit 12",
+        "select period_start, is_complete_period, ending_revenue, new_revenue, "
+        "reactivated_revenue, expansion_revenue, contraction_revenue, lost_revenue "
+        "from marts.fct_revenue_bridge where period_grain = 'month' and dimension = 'total' "
+        "order by period_start desc limit 12",
     )
     assert len(bridge) == 12
+    (july, complete, revenue, *_), *ended = bridge
+    # July is under way: its first three days, against the first three days of each month
+    assert (july, complete) == (date(2026, 7, 1), False)
+    assert not dom.find_all(data_testid=f"bridge-{july}")
+    mtd = dom.find(data_testid="month-to-date")
+    assert mtd["attrs"]["data-value"] == str(float(revenue))
+    assert " ".join(mtd["text"].split()).startswith("Jul 1–3 (month to date)")
+    june_first_days = rows(
+        root,
+        "select sum(net_revenue) from marts.fct_orders where not is_cancelled "
+        "and order_date between '2026-06-01' and '2026-06-03'",
+    )[0][0]
+    [june] = [
+        e for e in dom.find(data_testid="mtd-2026-06-01")["descendants"] if e["tag"] == "rect"
+    ]
+    assert float(june["attrs"]["data-value"]) == pytest.approx(float(june_first_days))
     names = ("new_revenue", "reactivated_revenue", "expansion_revenue")
     names += ("contraction_revenue", "lost_revenue")
-    for month, *amounts in bridge:
+    for month, complete, _ending, *amounts in ended:
+        assert complete
         group = dom.find(data_testid=f"bridge-{month}")
         drawn = {
             e["attrs"]["data-component"]: float(e["attrs"]["data-value"])
@@ -781,3 +814,289 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
     for path, size in screenshots.items():
         assert png_size(path) == size
         assert path.stat().st_size > 50_000, path  # a blank page compresses to a few kB
+
+
+# --------------------------------------------------------------------------------------------
+# The page on a wall screen, a desktop and a phone: where each element lands
+# --------------------------------------------------------------------------------------------
+
+# The screens the page is read on: a wall (every open alert at a glance), a desktop, a phone.
+SCREENS = {"wall": (1920, 1080), "desktop": (1400, 900), "phone": (390, 844)}
+
+# Run in the page: the boxes that matter, in CSS pixels of the viewport.
+MEASURE = """(function () {
+  function name(e) {
+    var id = e.getAttribute("data-testid"), cls = e.getAttribute("class");
+    return e.tagName.toLowerCase() + (id ? "[" + id + "]" : "") + (cls ? "." + cls : "");
+  }
+  function clipper(e) {
+    for (var a = e.parentElement; a; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== "visible") { return a; }
+    }
+    return null;
+  }
+  function hidden(e) { return e.closest("details:not([open]) > :not(summary)") !== null; }
+  var width = window.innerWidth, overflow = [], cut = [];
+  document.body.querySelectorAll("*").forEach(function (e) {
+    var r = e.getBoundingClientRect();
+    if (!r.width || !r.height || hidden(e)) { return; }
+    var c = clipper(e);
+    if (c === null && (r.right > width + 0.5 || r.left < -0.5)) { overflow.push(name(e)); }
+    if (e.classList.contains("badge")) {
+      [c, e.closest(".tile, .panel")].forEach(function (box) {
+        if (!box) { return; }
+        var b = box.getBoundingClientRect();
+        if (r.left < b.left - 0.5 || r.right > b.right + 0.5) {
+          cut.push(name(e) + " in " + name(box));
+        }
+      });
+    }
+  });
+  var axes = {}, bars = [];
+  document.querySelectorAll("svg text.axis").forEach(function (t) {
+    if (!t.getBoundingClientRect().width) { return; }
+    var svg = t.ownerSVGElement;
+    var size = parseFloat(getComputedStyle(t).fontSize) * svg.getScreenCTM().a;
+    axes[svg.closest("[data-testid]").getAttribute("data-testid")] = size;
+  });
+  document.querySelectorAll("svg.bars rect").forEach(function (rect) {
+    var r = rect.getBoundingClientRect(), s = rect.ownerSVGElement.getBoundingClientRect();
+    if (r.top < s.top - 0.5 || r.bottom > s.bottom + 0.5 || r.right > s.right + 0.5) {
+      bars.push(rect.closest("g").getAttribute("data-testid"));
+    }
+  });
+  var alerts = [];
+  document.querySelectorAll("[data-testid=alert]").forEach(function (a) {
+    if (a.closest("details:not([open])")) { return; }
+    var r = a.getBoundingClientRect();
+    alerts.push({id: a.getAttribute("data-alert-id"), top: r.top, bottom: r.bottom});
+  });
+  var lines = [];
+  document.querySelectorAll(".short").forEach(function (s) {
+    var r = s.getBoundingClientRect();
+    if (r.height) { lines.push(r.height / parseFloat(getComputedStyle(s).lineHeight)); }
+  });
+  return {
+    width: width, height: window.innerHeight, scrollWidth: document.documentElement.scrollWidth,
+    pageHeight: document.documentElement.scrollHeight, overflow: overflow, cut: cut,
+    axes: axes, bars: bars, alerts: alerts, lines: lines
+  };
+})()"""
+
+
+class Browser:
+    """Headless Chromium driven over its DevTools pipe (fd 3 in, fd 4 out): a page opened at an
+    exact viewport, a script run in it, its screenshot."""
+
+    def __init__(self, profile: Path) -> None:
+        commands_in, commands = os.pipe()
+        events, events_out = os.pipe()
+        # the browser reads its commands on fd 3 and writes its answers on fd 4
+        self.process = subprocess.Popen(
+            [
+                "bash",
+                "-c",
+                f'exec "$0" "$@" 3<&{commands_in} 4>&{events_out}',
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            pass_fds=(commands_in, events_out),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(commands_in)
+        os.close(events_out)
+        self._commands, self._events = commands, events
+        self._buffer, self._next_id, self._pending = b"", 0, []
+
+    def __enter__(self) -> "Browser":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        with contextlib.suppress(RuntimeError, OSError):
+            self.send("Browser.close")
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        os.close(self._commands)
+        os.close(self._events)
+
+    def _receive(self) -> dict:
+        while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._events], [], [], 60)
+            chunk = os.read(self._events, 1 << 16) if ready else b""
+            if not chunk:
+                raise RuntimeError("Chromium stopped answering")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def send(self, method: str, session: str | None = None, **params) -> dict:
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._commands, json.dumps(message).encode() + b"\0")
+        while True:
+            answer = self._receive()
+            if answer.get("id") == self._next_id:
+                if "error" in answer:
+                    raise RuntimeError(f"{method}: {answer['error']}")
+                return answer["result"]
+            self._pending.append(answer)
+
+    def _event(self, method: str) -> dict:
+        for i, event in enumerate(self._pending):
+            if event.get("method") == method:
+                return self._pending.pop(i)
+        while (event := self._receive()).get("method") != method:
+            self._pending.append(event)
+        return event
+
+    def open(self, url: str, width: int, height: int) -> str:
+        target = self.send("Target.createTarget", url="about:blank")["targetId"]
+        session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        self.send("Page.enable", session)
+        self.send("Page.navigate", session, url=url)
+        self._event("Page.loadEventFired")
+        return session
+
+    def evaluate(self, session: str, expression: str):
+        answer = self.send("Runtime.evaluate", session, expression=expression, returnByValue=True)
+        assert "exceptionDetails" not in answer, answer["exceptionDetails"]
+        return answer["result"]["value"]
+
+    def screenshot(self, session: str, path: Path, height: int | None = None) -> Path:
+        """The viewport, or the first ``height`` pixels of the page."""
+        params: dict = {"format": "png"}
+        if height:
+            width = self.evaluate(session, "window.innerWidth")
+            params |= {
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+            }
+        path.write_bytes(
+            base64.b64decode(self.send("Page.captureScreenshot", session, **params)["data"])
+        )
+        return path
+
+
+def keep_screenshots(paths: list[Path]) -> None:
+    """Screenshots are kept under the test's directory, and copied where DASHBOARD_SCREENSHOTS
+    says when it is set (CI keeps them as artifacts)."""
+    if target := os.environ.get("DASHBOARD_SCREENSHOTS"):
+        Path(target).mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            shutil.copy2(path, Path(target) / path.name)
+
+
+def measure_on_every_screen(page: Path, shots: Path, name: str) -> dict[str, dict]:
+    """The page on each screen: its measures, and a screenshot of the screen and of the whole
+    page (written under ``shots``)."""
+    shots.mkdir(parents=True, exist_ok=True)
+    measured, kept = {}, []
+    with Browser(shots / "profile") as browser:
+        for screen, (width, height) in SCREENS.items():
+            session = browser.open(page.as_uri(), width, height)
+            measured[screen] = browser.evaluate(session, MEASURE)
+            kept.append(browser.screenshot(session, shots / f"{name}-{screen}.png"))
+            whole = min(measured[screen]["pageHeight"], 16_000)
+            kept.append(browser.screenshot(session, shots / f"{name}-{screen}-full.png", whole))
+    keep_screenshots(kept)
+    for path in kept:
+        assert path.stat().st_size > 20_000, path  # a blank page compresses to a few kB
+    return measured
+
+
+def assert_reads_cleanly(measured: dict[str, dict]) -> None:
+    for screen, m in measured.items():
+        assert (m["width"], m["height"]) == SCREENS[screen]
+        # nothing wider than the screen: a table too wide scrolls inside its own box
+        assert m["scrollWidth"] <= m["width"] and not m["overflow"], (screen, m["overflow"])
+        # no status badge cut by its box, nor spilling over its tile
+        assert not m["cut"], (screen, m["cut"])
+        assert not m["bars"], (screen, m["bars"])  # no bar past its chart's edge
+        sizes = m["axes"].values()
+        assert len(sizes) > 5 and max(sizes) - min(sizes) < 0.5, (screen, m["axes"])
+        assert min(sizes) >= 10, (screen, m["axes"])
+        # a reason shows three lines at most
+        assert m["lines"] and max(m["lines"]) < 3.1, (screen, m["lines"])
+    # on the wall, every open alert is seen without scrolling
+    wall = measured["wall"]
+    assert max((a["bottom"] for a in wall["alerts"]), default=0) <= SCREENS["wall"][1], [
+        a for a in wall["alerts"] if a["bottom"] > SCREENS["wall"][1]
+    ]
+
+
+def many_alerts(data: dict) -> dict:
+    """A bad day: sixteen open alerts over nine KPIs, in the total, segments and regions, each
+    with a long reason, and two recovered."""
+    kpis = [
+        ("average_customer_value", "Average customer value", ["all", "smb", "consumer"]),
+        ("average_order_value", "Average order value", ["all", "smb"]),
+        ("churn_rate", "Churn rate (30 days)", ["all"]),
+        ("gross_revenue_retention", "Gross revenue retention (12 months)", ["all"]),
+        ("lapsed_customers_30d", "Lapsed customers (30 days)", ["all"]),
+        ("net_revenue_retention", "Net revenue retention (12 months)", ["all"]),
+        ("nps_detractor_share", "NPS detractors", ["all"]),
+        ("orders_per_active_customer", "Orders per active customer", ["all", "smb", "consumer"]),
+        ("window_revenue", "Revenue of the active window", ["all", "smb", "south"]),
+    ]
+    alerts = [
+        alert(
+            name,
+            label,
+            "new",
+            dimension="total" if member == "all" else "region" if member == "south" else "segment",
+            member=member,
+            reason=f"{label} fell 9.1 % since 16 June 2026 (from 3,217 EUR to 2,923 EUR). "
+            + LONG_REASON,
+        )
+        for name, label, members in kpis
+        for member in members
+    ]
+    alerts += [alert("csat", "CSAT after support", "recovered", reason=LONG_REASON)] * 2
+    assert sum(a["state"] == "new" for a in alerts) == 16
+    return {**month_under_way(data), "alerts": alerts, "alerts_evaluated_on": DAY}
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to render the page")
+def test_a_bad_day_reads_on_a_wall_screen_a_desktop_and_a_phone(data, tmp_path):
+    page = tmp_path / "index.html"
+    publish_page(render_dashboard(many_alerts(data)), page)
+    measured = measure_on_every_screen(page, tmp_path / "screenshots", "bad-day")
+    assert_reads_cleanly(measured)
+    assert len(measured["wall"]["alerts"]) == 16
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to render the page")
+def test_the_demo_page_reads_on_a_wall_screen_a_desktop_and_a_phone(demo, tmp_path):
+    root, metadata = demo
+    measured = measure_on_every_screen(Path(metadata["path"].value), tmp_path, "demo")
+    assert_reads_cleanly(measured)
+    open_alerts = rows(
+        root,
+        "select count(*) from monitoring.kpi_alerts where state in ('new', 'ongoing', "
+        "'escalated') and evaluated_on = (select max(evaluated_on) from monitoring.kpi_alerts)",
+    )[0][0]
+    assert len(measured["wall"]["alerts"]) == open_alerts

@@ -241,7 +241,6 @@ def group_alerts(alerts: Sequence[Row], currency: str) -> list[Row]:
         group["severity"] = min(severities, key=lambda s: s != "critical", default=None)
         group["since"] = min((a["since"] for a in members if a.get("since")), default=None)
         group["why"] = members[0]["why"]
-        group["more"] = len(members) > 1 or members[0]["why"]["more"]
     return sorted(groups.values(), key=lambda g: STATE_RANK.get(g["state"], 9))
 
 
