@@ -139,14 +139,31 @@ def simulate(
 # --- the product's detector, every day ----------------------------------------------------
 
 
-def ours(values: np.ndarray, first: int, last: int, min_effect: float) -> np.ndarray:
+@dataclass(frozen=True)
+class Sampling:
+    """What makes a series a sampled KPI's: its sample size on each day (series, days), the
+    range of one observation, and whether its minimum effect is in the KPI's units."""
+
+    sizes: np.ndarray
+    observation_range: tuple[float, float]
+    absolute: bool = True
+
+
+def ours(
+    values: np.ndarray,
+    first: int,
+    last: int,
+    min_effect: float,
+    sampling: Sampling | None = None,
+) -> np.ndarray:
     """Whether ``trend.evaluate`` reports a decline on each day ``first..last`` of each series.
 
     Mirrors evaluate() on complete series without expected growth: the same window
     (trend.monitored_start), weekday factors, long-run scale and its floor, capped CUSUM and
     effect gate on the worst recent week. The gate is ``min_effect * trend.RELEASE_FRACTION``
     on a day after one in decline, as the monitor passes ``alerting`` while the alert is open;
-    the day before ``first`` counts as not in decline.
+    the day before ``first`` counts as not in decline. With ``sampling`` the gate is at least
+    trend.SAMPLING_Z standard errors of the smallest sample of the last RECENT_DAYS days.
     """
     if BASELINE_DAYS % 7:
         raise ValueError("the fast path needs a baseline of whole weeks")
@@ -160,6 +177,12 @@ def ours(values: np.ndarray, first: int, last: int, min_effect: float) -> np.nda
         trend.monitored_start(START, day + 1, BASELINE_DAYS, MONITOR_DAYS)
         for day in range(first, last + 1)
     ]
+    smallest = None  # the smallest sample of the RECENT_DAYS days ending on each day
+    if sampling is not None:
+        recent = trend.RECENT_DAYS
+        smallest = np.full(values.shape, np.nan)
+        windows = np.lib.stride_tricks.sliding_window_view(sampling.sizes, recent, axis=1)
+        smallest[:, recent - 1 :] = windows.min(axis=2)
     alerting = np.zeros(n, dtype=bool)  # in decline on the previous day
     for start in sorted(set(starts)):
         days = [first + i for i, s in enumerate(starts) if s == start]
@@ -177,11 +200,13 @@ def ours(values: np.ndarray, first: int, last: int, min_effect: float) -> np.nda
         scale = np.maximum.reduce(
             [
                 sd * np.sqrt((1.0 + lag1) / (1.0 - lag1)),
-                trend.SD_FLOOR_FRACTION * min_effect * np.abs(mean),
                 1e-12 * np.maximum(1.0, np.abs(mean)),
             ]
         )
         baseline_value = base.mean(axis=1)
+        absolute = sampling is not None and sampling.absolute
+        floor = min_effect / np.abs(baseline_value) if absolute else min_effect
+        scale = np.maximum(scale, trend.SD_FLOOR_FRACTION * floor * np.abs(mean))
         statistic, peak = np.zeros(n), np.zeros(n)
         for day in range(start, days[-1] + 1):
             z = (values[:, day] / factors[:, (day - start) % 7] - mean) / scale
@@ -191,15 +216,29 @@ def ours(values: np.ndarray, first: int, last: int, min_effect: float) -> np.nda
                 # the weeks ending in the last RECENT_DAYS days, inside the monitored window
                 ends = slice(max(start + week, day + 1 - trend.RECENT_DAYS + week) - 1, day + 1)
                 worst = week_means[:, ends].min(axis=1)
-                gate = min_effect * np.where(alerting, trend.RELEASE_FRACTION, 1.0)
+                threshold = floor
+                if sampling is not None and smallest is not None:
+                    low, high = sampling.observation_range
+                    spread = np.maximum(0.0, (baseline_value - low) * (high - baseline_value))
+                    error = np.sqrt(spread / smallest[:, day]) / np.abs(baseline_value)
+                    threshold = np.maximum(floor, trend.SAMPLING_Z * error)
+                gate = threshold * np.where(alerting, trend.RELEASE_FRACTION, 1.0)
                 effect = (baseline_value - worst) / np.abs(baseline_value)
                 alerting = (peak > h) & (effect >= gate)
                 out[:, day - first] = alerting
     return out
 
 
-def evaluate_day(values: np.ndarray, day: int, min_effect: float, alerting: bool) -> bool:
-    """trend.evaluate() on one series as it stood on ``day``: is it a decline?"""
+def evaluate_day(
+    values: np.ndarray,
+    day: int,
+    min_effect: float,
+    alerting: bool,
+    sampling: Sampling | None = None,
+    row: int = 0,
+) -> bool:
+    """trend.evaluate() on one series (row ``row`` of ``sampling``) as it stood on ``day``: is it
+    a decline?"""
     dates = [START + timedelta(days=i) for i in range(day + 1)]
     finding = trend.evaluate(
         dates,
@@ -207,6 +246,9 @@ def evaluate_day(values: np.ndarray, day: int, min_effect: float, alerting: bool
         direction="higher_is_better",
         min_effect=min_effect,
         alerting=alerting,
+        absolute=sampling is not None and sampling.absolute,
+        sample_sizes=None if sampling is None else sampling.sizes[row, : day + 1],
+        observation_range=None if sampling is None else sampling.observation_range,
     )
     return finding.status == "decline"
 
@@ -229,12 +271,13 @@ class Checks:
         first: int,
         days: dict[int, set[int]],
         min_effect: float,
+        sampling: Sampling | None = None,
     ) -> None:
         for row, chosen in days.items():
             for day in sorted(chosen):
                 self.calls += 1
                 alerting = bool(day > first and status[row, day - first - 1])
-                expected = evaluate_day(values[row], day, min_effect, alerting)
+                expected = evaluate_day(values[row], day, min_effect, alerting, sampling, row)
                 if expected != status[row, day - first]:
                     self.mismatches.append(
                         f"series {row}, day {day} (alerting {alerting}): evaluate() {expected}"
@@ -458,6 +501,123 @@ def _recovery(
         checks.run(series.values, status, FIRST_DAY, days, detector.min_effect)
 
 
+# --- sampled KPIs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SampledKpi:
+    """A share or score of a trailing window of responses, each one of ``scores``."""
+
+    name: str
+    per_day: float  # responses a day (Poisson)
+    window: int  # days
+    scores: tuple[float, ...]  # lowest first
+    shares: tuple[float, ...]  # of the responses, one per score
+    min_effect: float  # the catalogue's floor, in the KPI's units
+    hand_set: float  # the relative minimum effect alone, as without sample sizes
+
+
+SAMPLED_KPIS = (
+    SampledKpi("CSAT, 20 ratings a month", 20 / 30, 30, (0.0, 100.0), (0.17, 0.83), 3.0, 0.25),
+    SampledKpi("CSAT, 600 ratings a month", 20.0, 30, (0.0, 100.0), (0.17, 0.83), 3.0, 0.25),
+    SampledKpi(
+        "NPS, 400 responses in 90 days",
+        400 / 90,
+        90,
+        (-100.0, 0.0, 100.0),
+        (0.16, 0.37, 0.47),
+        5.0,
+        0.1,
+    ),
+)
+# Falls, in the KPI's points: responses move from the highest score to the lowest.
+SAMPLED_DROPS = (5.0, 10.0, 20.0)
+
+
+def simulate_sampled(
+    rng: np.random.Generator,
+    kpi: SampledKpi,
+    n: int,
+    length: int,
+    drop: float = 0.0,
+    onset: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Values and sample sizes (series, days) of ``n`` series; a fall of ``drop`` points from
+    day ``onset``. Every day's window is full: the responses start ``window`` days earlier."""
+    full = length + kpi.window
+    responses = rng.poisson(kpi.per_day, (n, full))
+    shares = np.array(kpi.shares)
+    counts = rng.multinomial(responses, shares)
+    if drop and onset is not None:
+        moved = shares.copy()
+        moved[0] += drop / (kpi.scores[-1] - kpi.scores[0])
+        moved[-1] -= drop / (kpi.scores[-1] - kpi.scores[0])
+        after = np.arange(full)[None, :] >= onset[:, None] + kpi.window
+        counts = np.where(after[..., None], rng.multinomial(responses, moved), counts)
+    totals = counts @ np.array(kpi.scores)
+
+    def trailing(x: np.ndarray) -> np.ndarray:
+        running = np.cumsum(x, axis=1)
+        return running[:, kpi.window :] - running[:, : -kpi.window]
+
+    sizes = trailing(responses)
+    return trailing(totals) / sizes, sizes
+
+
+def sampled_detectors(kpi: SampledKpi) -> dict[str, tuple[float, bool]]:
+    """Name -> (min effect, whether the sample size sets the threshold)."""
+    return {
+        f"min effect {kpi.hand_set:.0%} alone": (kpi.hand_set, False),
+        f"sampling error, z {trend.SAMPLING_Z:g}": (kpi.min_effect, True),
+    }
+
+
+def run_sampled(
+    rng: np.random.Generator, kpi: SampledKpi, n: int, verify: int, checks: Checks
+) -> list[list[str]]:
+    """Delays for each fall and false alarms per KPI-year, for each way of setting the gate."""
+    detectors = sampled_detectors(kpi)
+    rows = [[kpi.name, *detectors]]
+
+    def detect(values, sizes, last, min_effect, sampled):
+        sampling = Sampling(sizes, (kpi.scores[0], kpi.scores[-1])) if sampled else None
+        return ours(values, FIRST_DAY, last, min_effect, sampling), sampling
+
+    length = FIRST_DAY + 1 + ONSET_SPAN + HORIZON
+    for drop in SAMPLED_DROPS:
+        onset = FIRST_DAY + 1 + rng.integers(0, ONSET_SPAN, n)
+        values, sizes = simulate_sampled(rng, kpi, n, length, drop, onset)
+        sample = rng.choice(n, min(verify, n), replace=False)
+        cells = []
+        for min_effect, sampled in detectors.values():
+            status, sampling = detect(values, sizes, length - 1, min_effect, sampled)
+            delays, detected = measure_delays(status, onset, FIRST_DAY)
+            cells.append(f"{_days(delays.median)} / {_days(delays.p90)} d, {delays.within:.0%}")
+            days = {int(i): {int(onset[i]) - 1} for i in sample}
+            for i in sample:
+                if detected[i] >= 0:
+                    days[int(i)] |= {int(detected[i]), int(detected[i]) - 1}
+            checks.run(values, status, FIRST_DAY, days, min_effect, sampling)
+        rows.append([f"fall of {drop:g} points", *cells])
+    last = FIRST_DAY + QUIET_DAYS
+    values, sizes = simulate_sampled(rng, kpi, n, last + 1)
+    sample = rng.choice(n, min(verify, n), replace=False)
+    cells = []
+    for min_effect, sampled in detectors.values():
+        status, sampling = detect(values, sizes, last, min_effect, sampled)
+        found = alarms(status)
+        cells.append(f"{len(found) / n / (QUIET_DAYS / 365):.2f}")
+        days = {
+            int(i): {int(d) for d in FIRST_DAY + rng.integers(0, QUIET_DAYS, 2)} for i in sample
+        }
+        for i, column in found:
+            if int(i) in days:
+                days[int(i)] |= {FIRST_DAY + int(column), FIRST_DAY + int(column) - 1}
+        checks.run(values, status, FIRST_DAY, days, min_effect, sampling)
+    rows.append(["false alarms / KPI-year", *cells])
+    return rows
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -545,6 +705,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"\n{'### ' if args.markdown else ''}{title}\n")
             print(report(result, args.markdown))
+    print(
+        f"\n{'### ' if args.markdown else ''}Sampled KPIs: a share or score of a trailing window "
+        f"of responses, {args.series} series per case; the catalogue's floor is 3 points for "
+        f"CSAT and 5 for NPS.\n"
+    )
+    for kpi in SAMPLED_KPIS:
+        print(render(run_sampled(rng, kpi, args.series, args.verify, checks), args.markdown))
+        print()
     for mismatch in checks.mismatches:
         print(f"fast path disagrees with evaluate(): {mismatch}", file=sys.stderr)
     print(

@@ -18,7 +18,8 @@ monitor on every day of the history and prints:
 The replay is the monitor's (``monitor.evaluate_warehouse`` as of each day): every series of an
 enabled KPI at the dimensions its alert level watches, scored by ``trend.evaluate`` on its
 history up to the day with the catalogue's direction, minimum effect (scaled by
-``monitor.member_min_effect`` with the member's active customers that day) and expected growth.
+``monitor.member_min_effect`` with the member's active customers that day), sample sizes and
+expected growth.
 Each alert's state goes from day to day through ``alert_state.next_state``, and a decline that
 is open (``alert_state.OPEN_STATES``) is evaluated with ``alerting=True``, the monitor's
 hysteresis. An alarm is a day the alert goes ``new``: raised after a day it was not. A series
@@ -199,8 +200,10 @@ def replay_series(
     values: np.ndarray,
     days: Sequence[date],
     population: dict[tuple[str, str, date], float],
+    sample_sizes: np.ndarray | None = None,
 ) -> Replay:
-    """The monitor's findings and alert states of one series on each of ``days``."""
+    """The monitor's findings and alert states of one series on each of ``days``; a sampled
+    KPI's ``sample_sizes`` are on the same ``dates`` as its values."""
     _, dimension, member = key
     finite = np.flatnonzero(np.isfinite(values))
     replayed: list[date] = []
@@ -225,12 +228,13 @@ def replay_series(
             values[:end],
             min_effect,
             alerting=states["decline"][0] in OPEN_STATES,
+            sample_sizes=None if sample_sizes is None else sample_sizes[:end],
         )
         replayed.append(day)
         findings.append(finding)
         for kind in monitor.ALERT_KINDS:
             firing = finding.status == kind
-            level = trend.severity(finding, min_effect) if firing else None
+            level = trend.severity(finding, finding.min_effect or min_effect) if firing else None
             before = states[kind]
             state = next_state(*before, firing=firing, severity=level)
             if state is not None:
@@ -373,10 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         catalogue = monitor.read_catalogue(con)
         series = monitor.read_series(con, catalogue)
+        sizes = monitor.read_series(con, catalogue, column="sample_size")
         population = load_population(con)
     days = sorted({day for dates, _ in series.values() for day in dates})
     replays = {
-        key: replay_series(key, catalogue[key[0]], dates, values, days, population)
+        key: replay_series(
+            key, catalogue[key[0]], dates, values, days, population, sizes.get(key, (None, None))[1]
+        )
         for key, (dates, values) in sorted(series.items())
     }
     evaluations = sum(len(replay.days) for replay in replays.values())

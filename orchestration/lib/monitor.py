@@ -102,6 +102,11 @@ class Kpi:
     expected_weekly_growth: float
     alert_level: str  # total, or segment (the total and each segment)
     related_kpis: tuple[str, ...] = ()
+    # relative: min_effect is a fraction of the baseline; absolute: in the KPI's unit
+    min_effect_scale: str = "relative"
+    # the lowest and highest value of one observation of a KPI that is a share or mean of a
+    # sample (fct_kpi_daily.sample_size); None for the others
+    observation_range: tuple[float, float] | None = None
 
     def watches(self, dimension: str) -> bool:
         return dimension == "total" or self.alert_level == "segment"
@@ -168,9 +173,13 @@ def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
     """Every enabled KPI; those at alert level none only explain the others.
 
     Money KPIs carry the warehouse's reporting currency as their unit, so their reasons and
-    the alert states recorded say which currency the amounts are in.
+    the alert states recorded say which currency the amounts are in. A catalogue without
+    min_effect_scale or observation_range has relative minimum effects and no sampled KPI.
     """
     currency = reporting_currency(con)
+    columns = _columns(con, "reference", "kpi_catalogue")
+    scale = "min_effect_scale" if "min_effect_scale" in columns else "'relative'"
+    observations = "observation_range" if "observation_range" in columns else "null"
     return {
         name: Kpi(
             name,
@@ -178,26 +187,59 @@ def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
             unit_shown(unit, currency),
             *rest,
             related_kpis=tuple((related or "").split()),
+            min_effect_scale=effect_scale,
+            observation_range=_range(observation_range),
         )
-        for name, label, unit, *rest, related in con.execute(
+        for name, label, unit, *rest, related, effect_scale, observation_range in con.execute(
             "select kpi_name, label, unit, direction, min_effect::double, "
-            "expected_weekly_growth::double, alert_level, related_kpis "
-            "from reference.kpi_catalogue where enabled"
+            f"expected_weekly_growth::double, alert_level, related_kpis, {scale}, "
+            f"{observations} from reference.kpi_catalogue where enabled"
+        ).fetchall()
+    }
+
+
+def _range(text: str | None) -> tuple[float, float] | None:
+    """ "0 100" -> (0.0, 100.0); None when empty."""
+    if not text or not text.strip():
+        return None
+    low, high = (float(bound) for bound in text.split())
+    return low, high
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
         ).fetchall()
     }
 
 
 def read_series(
-    con: duckdb.DuckDBPyConnection, catalogue: dict[str, Kpi], as_of: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    catalogue: dict[str, Kpi],
+    as_of: date | None = None,
+    column: str = "value",
 ) -> dict[tuple[str, str, str], tuple[list[date], np.ndarray]]:
-    """Every series the alerts watch, up to ``as_of``: (KPI, dimension, member) -> days, values."""
+    """Every series the alerts watch, up to ``as_of``: (KPI, dimension, member) -> days, values.
+
+    ``column="sample_size"`` reads the sample sizes of the same series, on the same days (none
+    when fct_kpi_daily has no such column).
+    """
+    if column not in ("value", "sample_size"):
+        raise ValueError(f"unknown column {column!r}")
+    if column not in _columns(con, "marts", "fct_kpi_daily"):
+        return {}
     series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(
         lambda: ([], [])
     )
     for kpi_name, dimension, member, day, value in con.execute(
-        "select kpi_name, dimension, dimension_value, kpi_date, value from marts.fct_kpi_daily "
+        f"select kpi_name, dimension, dimension_value, kpi_date, {column} "
+        "from marts.fct_kpi_daily "
         "where dimension in (select unnest(?)) and kpi_date <= coalesce(?, kpi_date) "
-        "order by all",
+        "order by kpi_name, dimension, dimension_value, kpi_date",
         [list(DIMENSIONS), as_of],
     ).fetchall():
         kpi = catalogue.get(kpi_name)
@@ -208,9 +250,17 @@ def read_series(
 
 
 def score(
-    kpi: Kpi, dates: list[date], values: np.ndarray, min_effect: float, *, alerting: bool
+    kpi: Kpi,
+    dates: list[date],
+    values: np.ndarray,
+    min_effect: float,
+    *,
+    alerting: bool,
+    sample_sizes: np.ndarray | None = None,
 ) -> Finding:
-    """The finding of one series, held to ``min_effect``; ``alerting`` when its decline is open."""
+    """The finding of one series, held to ``min_effect`` (in the KPI's min_effect_scale) and,
+    for a sampled KPI, to the sampling error of its ``sample_sizes`` (one per date); ``alerting``
+    when its decline is open."""
     return evaluate(
         dates,
         values,
@@ -219,6 +269,9 @@ def score(
         expected_weekly_growth=kpi.expected_weekly_growth,
         flat_weeks=FLAT_WEEKS,
         alerting=alerting,
+        absolute=kpi.min_effect_scale == "absolute",
+        sample_sizes=sample_sizes,
+        observation_range=kpi.observation_range,
     )
 
 
@@ -240,6 +293,7 @@ def evaluate_warehouse(
     series = read_series(con, catalogue, as_of)
     if not series:
         return Evaluation(None, 0)
+    sample_sizes = read_series(con, catalogue, as_of, "sample_size")
     evaluated_on = max(dates[-1] for dates, _ in series.values())
     suppressed_because = suppression_reason(evaluated_on, today, failed_checks)
     previous = _previous_states(con, evaluated_on)
@@ -252,7 +306,14 @@ def evaluate_warehouse(
         kpi = catalogue[kpi_name]
         min_effect = member_min_effect(kpi.min_effect, population.get((dimension, member)))
         raised = previous.get(f"{kpi_name}|{dimension}|{member}|decline", (None, None))[0]
-        finding = score(kpi, dates, values, min_effect, alerting=raised in OPEN_STATES)
+        finding = score(
+            kpi,
+            dates,
+            values,
+            min_effect,
+            alerting=raised in OPEN_STATES,
+            sample_sizes=sample_sizes.get((kpi_name, dimension, member), (None, None))[1],
+        )
         statuses[finding.status] += 1
         if dimension == "total":
             totals[kpi_name] = finding
@@ -260,7 +321,7 @@ def evaluate_warehouse(
             alert_id = f"{kpi_name}|{dimension}|{member}|{kind}"
             before = previous.get(alert_id, (None, None))
             firing = finding.status == kind
-            level = severity(finding, min_effect) if firing else None
+            level = severity(finding, finding.min_effect or min_effect) if firing else None
             state = next_state(*before, firing=firing, severity=level)
             if state is None:
                 continue

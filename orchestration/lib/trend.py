@@ -68,6 +68,18 @@ Limits, measured the same way:
   with min effect 1 sigma; 4.3 and 8.0 before). KPIs over a trailing 365-day window (ACV and
   its factors, revenue retention) have none; one over 30 or 90 days (leads, visitors, reviews)
   can, and then needs a minimum effect above its seasonal swing.
+
+Sampled KPIs (SAMPLING_Z), measured the same way on a share or score of a trailing window of
+responses, 1000 series per case, against the former relative minimum effect alone:
+
+* CSAT from 600 ratings a month (floor 3 points): a fall of 10 points is raised in a median of
+  17 days (never within 120 days with 25 %), at 0.26 false alarms per KPI-year (0).
+* CSAT from 20 ratings a month: 2.5 standard errors are about 21 points, close to the former
+  25 %: 0.42 false alarms per KPI-year (0.40), a fall of 20 points raised in 39 days (37).
+* NPS from 400 responses in 90 days (floor 5 points): 0.05 false alarms per KPI-year (0.87
+  with 10 %), a fall of 20 points raised in 57 days (38). The error of a score is bounded from
+  its range alone, which overstates an NPS's by about 30 % when a third of the responses are
+  passives.
 """
 
 from __future__ import annotations
@@ -121,6 +133,12 @@ CUSUM_CAP = 2.0
 RECENT_DAYS = 14
 
 
+#: A KPI that is a share or mean of a sample (an NPS, a CSAT, a conversion rate) moves by
+#: chance by about one standard error of its sample (:func:`sampling_error`): its decline must
+#: be at least this many standard errors of its smallest sample of the last RECENT_DAYS days,
+#: however small its minimum effect.
+SAMPLING_Z = 2.5
+
 #: A decline already raised holds until its worst recent week is back within this fraction of
 #: the minimum effect (hysteresis): a KPI hovering at its minimum effect would otherwise be
 #: raised, recovered and raised again, paging each time.
@@ -150,7 +168,8 @@ class Finding:
     weekly means per week relative to ``|baseline|``, same sign convention. ``since`` is the
     onset of a decline, or the first week of the window a flattening was measured on. Values
     that cannot be computed (no data, a zero baseline) are None; ``cusum`` is the final CUSUM
-    statistic (0 when not computed).
+    statistic (0 when not computed). ``min_effect`` is the minimum effect the series was held
+    to, relative to ``|baseline|``: the catalogue's, or the one its sampling error sets.
     """
 
     status: Status
@@ -160,6 +179,7 @@ class Finding:
     relative_change: float | None = None
     cusum: float = 0.0
     weekly_slope: float | None = None
+    min_effect: float | None = None
     detail: str = ""
 
 
@@ -319,6 +339,26 @@ def baseline_scale(adjusted_baseline: np.ndarray, min_effect: float) -> tuple[fl
     return mean, max(long_run, floor, tiny)
 
 
+def sampling_error(
+    level: float, sample_size: float, observation_range: tuple[float, float]
+) -> float:
+    """Standard error of the mean of ``sample_size`` observations in ``observation_range`` that
+    average ``level``.
+
+    One observation's variance is at most (level - low) * (high - level) (Bhatia and Davis
+    2000), reached when every observation is at an end of the range: exact for a share (the
+    binomial p * (1 - p)), an upper bound for a score whose observations also fall in between
+    (an NPS with passives, a star rating). NaN without a positive sample size.
+
+    >>> sampling_error(80.0, 100, (0.0, 100.0))  # sqrt(80 * 20 / 100)
+    4.0
+    """
+    low, high = observation_range
+    if not (math.isfinite(sample_size) and sample_size > 0):
+        return math.nan
+    return math.sqrt(max(0.0, (level - low) * (high - level)) / sample_size)
+
+
 def evaluate(
     dates: Sequence[date],
     values: np.ndarray | Sequence[float],
@@ -332,6 +372,9 @@ def evaluate(
     h: float = DEFAULT_H,
     flat_weeks: int = 12,
     alerting: bool = False,
+    absolute: bool = False,
+    sample_sizes: np.ndarray | Sequence[float] | None = None,
+    observation_range: tuple[float, float] | None = None,
 ) -> Finding:
     """Score one daily KPI series on its latest day.
 
@@ -341,7 +384,16 @@ def evaluate(
     ``monitor_days + REANCHOR_DAYS``) and the baseline is the ``baseline_days`` before it; when
     the history is shorter, the baseline keeps its length and the monitored window shrinks (to
     at least MIN_MONITOR_DAYS). ``min_effect`` and ``expected_weekly_growth`` are fractions of the
-    baseline level (0.05 = 5 %); for a lower-is-better KPI, growth means going down.
+    baseline level (0.05 = 5 %); for a lower-is-better KPI, growth means going down. With
+    ``absolute``, ``min_effect`` is in the KPI's units instead (5 NPS points).
+
+    A KPI that is a share or mean of a sample gives its ``sample_sizes`` (one per date) and the
+    ``observation_range`` of one observation: its minimum effect is then at least SAMPLING_Z
+    standard errors (:func:`sampling_error` at the baseline level) of its smallest sample of the
+    last RECENT_DAYS days, so a thin sample's chance moves never page and a large one's real
+    moves do. That effect gates the decline and sets the flattening tolerance; the CUSUM's
+    standard-deviation floor keeps the catalogue's minimum effect, so each day's CUSUM still
+    extends the previous day's.
 
     Status, in order of precedence: ``no_data`` (no finite value), ``insufficient_history``
     (fewer than ``baseline_days`` + 7 days, or a baseline less than half filled), ``no_data``
@@ -412,16 +464,26 @@ def evaluate(
         )
 
     relative_change = (current_value - baseline_value) / abs(baseline_value)
+    floor = min_effect / abs(baseline_value) if absolute else min_effect
+    effect, sampled = floor, ""
+    if sample_sizes is not None and observation_range is not None:
+        recent = _on_calendar(calendar, dates, sample_sizes)[n - RECENT_DAYS :]
+        smallest = float(np.nanmin(recent)) if np.isfinite(recent).any() else math.nan
+        error = sampling_error(baseline_value, smallest, observation_range)
+        if math.isfinite(error):
+            effect = max(floor, SAMPLING_Z * error / abs(baseline_value))
+            sampled = f", at least {SAMPLING_Z:g} standard errors of a sample of {smallest:.0f}"
     numbers: dict[str, Any] = {
         "baseline_value": baseline_value,
         "current_value": current_value,
         "relative_change": relative_change,
+        "min_effect": effect,
     }
 
     base_mask = np.zeros(n, dtype=bool)
     base_mask[base] = True
     oriented = sign * weekday_adjust(calendar, series, base_mask)
-    mean, scale = baseline_scale(oriented[base], min_effect)
+    mean, scale = baseline_scale(oriented[base], floor)
     path = cusum_decline(oriented[start:], mean, scale, k=k, h=h).statistic
     numbers["cusum"] = float(path[-1])
 
@@ -431,7 +493,7 @@ def evaluate(
     onset = int(zeros[-1]) + 1 if zeros.size else 0
     in_alarm = onset < path.size and float(path[onset:].max()) > h
     weekly_slope, tolerance_weekly, weeks_used, first_week = _weekly_trend(
-        calendar, series, baseline_value, flat_weeks, min_effect
+        calendar, series, baseline_value, flat_weeks, effect
     )
     numbers["weekly_slope"] = weekly_slope
 
@@ -443,20 +505,20 @@ def evaluate(
         worst = (
             "" if worst_change == relative_change else f", worst recent week {worst_change:+.1%}"
         )
-        gate = min_effect * (RELEASE_FRACTION if alerting else 1.0)
+        gate = effect * (RELEASE_FRACTION if alerting else 1.0)
         if -sign * worst_change >= gate:
             return Finding(
                 "decline",
                 detail=f"CUSUM {path[-1]:.1f} > h={h:g} since {onset_day.isoformat()}; last "
                 f"{CURRENT_DAYS} days {relative_change:+.1%}{worst}, since onset "
-                f"{onset_change:+.1%} vs baseline (min effect {min_effect:.1%}).",
+                f"{onset_change:+.1%} vs baseline (min effect {effect:.1%}{sampled}).",
                 since=onset_day,
                 **numbers,
             )
         quiet = (
             f"CUSUM alarm since {onset_day.isoformat()} but every week of the last {RECENT_DAYS} "
             f"days (the last {CURRENT_DAYS}: {relative_change:+.1%}) is within the "
-            f"{min_effect:.1%} minimum effect."
+            f"{effect:.1%} minimum effect{sampled}."
         )
     else:
         quiet = (
@@ -516,6 +578,21 @@ def _daily_calendar(
     for day, value in zip(days[int(finite[0]) :], x[int(finite[0]) :], strict=True):
         series[(day - first).days] = value if math.isfinite(value) else np.nan
     return [first + timedelta(days=i) for i in range(n)], series
+
+
+def _on_calendar(
+    calendar: list[date], dates: Sequence[date], values: np.ndarray | Sequence[float]
+) -> np.ndarray:
+    """``values`` (one per date) on the days of ``calendar``; NaN on a day without one."""
+    x = np.asarray(values, dtype=float).ravel()
+    if len(dates) != x.size:
+        raise ValueError(f"{len(dates)} dates for {x.size} values")
+    index = {day: i for i, day in enumerate(calendar)}
+    laid = np.full(len(calendar), np.nan)
+    for day, value in zip(dates, x, strict=True):
+        if day in index:
+            laid[index[day]] = value
+    return laid
 
 
 def _worst_recent_week(series: np.ndarray, start: int, level: float, sign: float) -> float:

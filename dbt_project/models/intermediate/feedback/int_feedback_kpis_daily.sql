@@ -1,8 +1,10 @@
 {#
     The feedback marts reshaped into the long KPI series of the radar, one row per KPI: the
     KPI mart and the alerts read this instead of repeating the definitions, so a KPI and its
-    mart can never disagree. NPS is also given as its two shares: NPS itself can sit near 0
-    or below, where a relative minimum effect means nothing, while the shares stay positive.
+    mart can never disagree. NPS is also given as its two shares, which tell a fall of
+    promoters from a rise of detractors.
+    Each value comes with its sample size: the responses, ratings, rated reviews or
+    conversations it is a share or mean of (null for a count).
 #}
 
 with
@@ -20,7 +22,8 @@ final as (
         'nps' as kpi_name,
         dimension,
         dimension_value,
-        cast(nps_90d as {{ type_double() }}) as value
+        cast(nps_90d as {{ type_double() }}) as value,
+        nps_responses_90d as sample_size
     from feedback_daily
 
     union all
@@ -30,7 +33,8 @@ final as (
         'nps_promoter_share' as kpi_name,
         dimension,
         dimension_value,
-        cast(nps_promoter_share_90d as {{ type_double() }}) as value
+        cast(nps_promoter_share_90d as {{ type_double() }}) as value,
+        nps_responses_90d as sample_size
     from feedback_daily
 
     union all
@@ -40,7 +44,8 @@ final as (
         'nps_detractor_share' as kpi_name,
         dimension,
         dimension_value,
-        cast(nps_detractor_share_90d as {{ type_double() }}) as value
+        cast(nps_detractor_share_90d as {{ type_double() }}) as value,
+        nps_responses_90d as sample_size
     from feedback_daily
 
     union all
@@ -50,7 +55,8 @@ final as (
         'csat' as kpi_name,
         dimension,
         dimension_value,
-        cast(csat_30d as {{ type_double() }}) as value
+        cast(csat_30d as {{ type_double() }}) as value,
+        csat_ratings_30d as sample_size
     from feedback_daily
 
     union all
@@ -60,7 +66,8 @@ final as (
         'ces' as kpi_name,
         dimension,
         dimension_value,
-        cast(ces_30d as {{ type_double() }}) as value
+        cast(ces_30d as {{ type_double() }}) as value,
+        ces_responses_30d as sample_size
     from feedback_daily
 
     union all
@@ -70,7 +77,8 @@ final as (
         'review_count_30d' as kpi_name,
         dimension,
         dimension_value,
-        cast(review_count_30d as {{ type_double() }}) as value
+        cast(review_count_30d as {{ type_double() }}) as value,
+        cast(null as {{ dbt.type_bigint() }}) as sample_size
     from feedback_daily
 
     union all
@@ -80,7 +88,8 @@ final as (
         'review_rating_30d' as kpi_name,
         dimension,
         dimension_value,
-        cast(review_rating_30d as {{ type_double() }}) as value
+        cast(review_rating_30d as {{ type_double() }}) as value,
+        rated_review_count_30d as sample_size
     from feedback_daily
 
     union all
@@ -90,7 +99,8 @@ final as (
         'positive_review_share_30d' as kpi_name,
         dimension,
         dimension_value,
-        cast(positive_review_share_30d as {{ type_double() }}) as value
+        cast(positive_review_share_30d as {{ type_double() }}) as value,
+        rated_review_count_30d as sample_size
     from feedback_daily
 
     union all
@@ -100,7 +110,8 @@ final as (
         'positive_conversation_share_30d' as kpi_name,
         dimension,
         dimension_value,
-        cast(positive_conversation_share_30d as {{ type_double() }}) as value
+        cast(positive_conversation_share_30d as {{ type_double() }}) as value,
+        toned_conversation_count_30d as sample_size
     from feedback_daily
 
 )

@@ -1,6 +1,7 @@
 {#
     The prospect marts reshaped into the long KPI series of the radar, one row per KPI: the
-    KPI mart and the alerts read this instead of repeating the definitions.
+    KPI mart and the alerts read this instead of repeating the definitions. A rate or a median
+    comes with its sample size: the leads, visitors or conversions it is taken over.
 
     lead_conversion_rate on day d is the rate of the latest lead cohort that is final on d:
     the leads created in the window ending `lead_conversion_window_days` days before d, whose
@@ -30,7 +31,8 @@ latest_final_cohorts as (
         later.prospect_date,
         later.dimension,
         later.dimension_value,
-        cohort.lead_conversion_rate_30d
+        cohort.lead_conversion_rate_30d,
+        cohort.leads_created_30d
     from prospects_daily as later
     left join prospects_daily as cohort
         on
@@ -47,7 +49,8 @@ final as (
         'leads_created_30d' as kpi_name,
         dimension,
         dimension_value,
-        cast(leads_created_30d as {{ type_double() }}) as value
+        cast(leads_created_30d as {{ type_double() }}) as value,
+        cast(null as {{ dbt.type_bigint() }}) as sample_size
     from prospects_daily
 
     union all
@@ -57,7 +60,8 @@ final as (
         'lead_conversion_rate' as kpi_name,
         dimension,
         dimension_value,
-        cast(lead_conversion_rate_30d as {{ type_double() }}) as value
+        cast(lead_conversion_rate_30d as {{ type_double() }}) as value,
+        cast(leads_created_30d as {{ dbt.type_bigint() }}) as sample_size
     from latest_final_cohorts
 
     union all
@@ -67,7 +71,8 @@ final as (
         'marketing_lag_days' as kpi_name,
         dimension,
         dimension_value,
-        cast(median_days_to_first_order_90d as {{ type_double() }}) as value
+        cast(median_days_to_first_order_90d as {{ type_double() }}) as value,
+        cast(first_orders_from_leads_90d as {{ dbt.type_bigint() }}) as sample_size
     from prospects_daily
 
     union all
@@ -77,7 +82,8 @@ final as (
         'web_visitors_30d' as kpi_name,
         dimension,
         dimension_value,
-        cast(visitors_30d as {{ type_double() }}) as value
+        cast(visitors_30d as {{ type_double() }}) as value,
+        cast(null as {{ dbt.type_bigint() }}) as sample_size
     from web_channels_daily
 
     union all
@@ -87,7 +93,8 @@ final as (
         'visitor_to_lead_rate_30d' as kpi_name,
         dimension,
         dimension_value,
-        cast(visitor_to_lead_rate_30d as {{ type_double() }}) as value
+        cast(visitor_to_lead_rate_30d as {{ type_double() }}) as value,
+        cast(visitors_30d as {{ dbt.type_bigint() }}) as sample_size
     from web_channels_daily
 
 )

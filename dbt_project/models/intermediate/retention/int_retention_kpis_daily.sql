@@ -498,7 +498,8 @@ kpis as (
                 then
                     cast(lapsed_customers_30d as {{ type_double() }})
                     / nullif(active_customers_30d_before, 0)
-        end as value
+        end as value,
+        cast(active_customers_30d_before as {{ dbt.type_bigint() }}) as sample_size
     from measures
 
     union all
@@ -510,7 +511,8 @@ kpis as (
         dimension_value,
         case
             when has_lapse_history then cast(lapsed_customers_30d as {{ type_double() }})
-        end as value
+        end as value,
+        cast(null as {{ dbt.type_bigint() }}) as sample_size
     from measures
 
     union all
@@ -521,7 +523,8 @@ kpis as (
         dimension,
         dimension_value,
         cast(repeat_customers_to_date as {{ type_double() }})
-        / nullif(customers_to_date, 0) as value
+        / nullif(customers_to_date, 0) as value,
+        cast(customers_to_date as {{ dbt.type_bigint() }}) as sample_size
     from measures
 
     union all
@@ -536,7 +539,8 @@ kpis as (
                 then
                     cast(base_trailing_revenue as {{ type_double() }})
                     / nullif(base_prior_revenue, 0)
-        end as value
+        end as value,
+        cast(null as {{ dbt.type_bigint() }}) as sample_size
     from measures
 
     union all
@@ -551,7 +555,8 @@ kpis as (
                 then
                     cast(base_capped_revenue as {{ type_double() }})
                     / nullif(base_prior_revenue, 0)
-        end as value
+        end as value,
+        cast(null as {{ dbt.type_bigint() }}) as sample_size
     from measures
 
     union all
@@ -563,7 +568,8 @@ kpis as (
         dimension_value,
         case
             when has_lost_revenue_history then cast(lost_revenue_30d as {{ type_double() }})
-        end as value
+        end as value,
+        cast(null as {{ dbt.type_bigint() }}) as sample_size
     from measures
 
 ),
@@ -578,7 +584,9 @@ final as (
         dimension_value,
 
         -- measures (null when undefined that day, or when the windows reach before the data)
-        value
+        value,
+        -- the customers a rate is a share of; null for counts, money and revenue retention
+        sample_size
 
     from kpis
 

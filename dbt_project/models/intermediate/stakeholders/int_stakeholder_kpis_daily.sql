@@ -23,6 +23,8 @@ company_pulse as (
         survey_month,
         enps,
         response_rate,
+        responses,
+        invited,
         last_response_at
     from pulse_monthly
     where department = 'all'
@@ -38,7 +40,9 @@ surveys as (
         survey_month as valid_from,
         lead(survey_month) over (order by survey_month) as next_survey_month,
         enps,
-        response_rate
+        response_rate,
+        responses,
+        invited
     from company_pulse
 
 ),
@@ -64,7 +68,9 @@ daily as (
     select
         days.kpi_date,
         surveys.enps,
-        surveys.response_rate
+        surveys.response_rate,
+        surveys.responses,
+        surveys.invited
     from days
     inner join surveys
         on
@@ -78,7 +84,8 @@ kpis as (
     select
         kpi_date,
         'employee_enps' as kpi_name,
-        enps as kpi_value
+        enps as kpi_value,
+        responses as sample_size
     from daily
 
     union all
@@ -86,7 +93,8 @@ kpis as (
     select
         kpi_date,
         'employee_response_rate' as kpi_name,
-        response_rate as kpi_value
+        response_rate as kpi_value,
+        invited as sample_size
     from daily
 
 ),
@@ -101,7 +109,9 @@ final as (
         'all' as dimension_value,
 
         -- measures (null when undefined that month, e.g. a rate without a headcount)
-        cast(kpi_value as {{ type_double() }}) as value
+        cast(kpi_value as {{ type_double() }}) as value,
+        -- the responses or the staff invited the value is a share of
+        cast(sample_size as {{ dbt.type_bigint() }}) as sample_size
 
     from kpis
 

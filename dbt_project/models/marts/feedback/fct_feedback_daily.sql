@@ -377,6 +377,7 @@ final as (
 
         -- reviews published in the trailing `feedback_window_days` days
         cast(reviews as {{ dbt.type_bigint() }}) as review_count_30d,
+        cast(rated_reviews as {{ dbt.type_bigint() }}) as rated_review_count_30d,
         cast(review_rating_sum as {{ type_double() }})
         / nullif(rated_reviews, 0) as review_rating_30d,
         cast(positive_reviews as {{ dbt.type_bigint() }}) as positive_review_count_30d,

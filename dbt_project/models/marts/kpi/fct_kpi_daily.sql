@@ -50,7 +50,8 @@ all_kpis as (
         kpi_name,
         dimension,
         dimension_value,
-        value
+        value,
+        sample_size
     from customer_value_kpis
 
     union all
@@ -60,7 +61,8 @@ all_kpis as (
         kpi_name,
         dimension,
         dimension_value,
-        value
+        value,
+        sample_size
     from feedback_kpis
 
     union all
@@ -70,7 +72,8 @@ all_kpis as (
         kpi_name,
         dimension,
         dimension_value,
-        value
+        value,
+        sample_size
     from prospect_kpis
 
     union all
@@ -80,7 +83,8 @@ all_kpis as (
         kpi_name,
         dimension,
         dimension_value,
-        value
+        value,
+        sample_size
     from retention_kpis
 
     union all
@@ -90,7 +94,8 @@ all_kpis as (
         kpi_name,
         dimension,
         dimension_value,
-        value
+        value,
+        sample_size
     from stakeholder_kpis
 
 ),
@@ -105,7 +110,10 @@ final as (
         all_kpis.dimension_value,
 
         -- measures (null when undefined that day, e.g. a ratio over no active customer)
-        cast(all_kpis.value as {{ type_double() }}) as value
+        cast(all_kpis.value as {{ type_double() }}) as value,
+        -- the responses, ratings, customers… a share or mean is taken over; null for a
+        -- count or a sum: the alerts judge a sampled KPI's move against its sampling error
+        cast(all_kpis.sample_size as {{ dbt.type_bigint() }}) as sample_size
 
     from all_kpis
     -- only KPIs that are in the catalogue and enabled there

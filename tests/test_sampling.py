@@ -1,0 +1,170 @@
+"""Thresholds from sample sizes: a share or score moves by chance by its sampling error."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pytest
+
+from orchestration.lib.monitor import evaluate_warehouse, read_catalogue
+from orchestration.lib.trend import RECENT_DAYS, SAMPLING_Z, evaluate, sampling_error
+
+START = date(2025, 1, 6)
+N = 400
+DROP_DAYS = 40
+
+
+def share_falling_by(points: float, level: float = 80.0) -> tuple[list[date], np.ndarray]:
+    """A share near ``level`` % with a little noise that falls by ``points`` for its last
+    DROP_DAYS days."""
+    dates = [START + timedelta(days=i) for i in range(N)]
+    values = level + np.random.default_rng(3).normal(0.0, 0.5, N)
+    values[-DROP_DAYS:] -= points
+    return dates, values
+
+
+def test_the_sampling_error_of_a_share_is_binomial():
+    # sqrt(80 * 20 / 100) = 4 points; sqrt(0.5 * 0.5 / 400) = 0.025
+    assert sampling_error(80.0, 100, (0.0, 100.0)) == pytest.approx(4.0)
+    assert sampling_error(0.5, 400, (0.0, 1.0)) == pytest.approx(0.025)
+
+
+def test_the_sampling_error_of_a_score_is_bounded_by_its_range():
+    # NPS 20 from 96 responses: at most sqrt((20 + 100) * (100 - 20) / 96) = sqrt(100) = 10
+    assert sampling_error(20.0, 96, (-100.0, 100.0)) == pytest.approx(10.0)
+    # a mean rating of 4 on 1-5 from 12 ratings: sqrt(3 * 1 / 12) = 0.5
+    assert sampling_error(4.0, 12, (1.0, 5.0)) == pytest.approx(0.5)
+
+
+def test_no_sample_has_no_sampling_error():
+    assert math.isnan(sampling_error(80.0, 0, (0.0, 100.0)))
+    assert math.isnan(sampling_error(80.0, math.nan, (0.0, 100.0)))
+
+
+def test_a_large_sample_holds_a_share_to_its_minimum_effect_in_points():
+    dates, values = share_falling_by(6.0)
+    finding = evaluate(
+        dates,
+        values,
+        direction="higher_is_better",
+        min_effect=3.0,
+        absolute=True,
+        sample_sizes=np.full(N, 10_000.0),
+        observation_range=(0.0, 100.0),
+    )
+    # 2.5 standard errors of 10,000 ratings are 2.5 * 0.4 = 1 point, below the 3-point floor
+    assert finding.status == "decline"
+    assert finding.min_effect == pytest.approx(3.0 / finding.baseline_value)
+
+
+def test_a_thin_sample_holds_a_share_to_its_sampling_error():
+    dates, values = share_falling_by(6.0)
+    finding = evaluate(
+        dates,
+        values,
+        direction="higher_is_better",
+        min_effect=3.0,
+        absolute=True,
+        sample_sizes=np.full(N, 25.0),
+        observation_range=(0.0, 100.0),
+    )
+    # from 25 ratings a share near 80 % has a standard error of sqrt(80 * 20 / 25) = 8 points:
+    # a 6-point fall is well within 2.5 of them (20 points, 25 % of the level)
+    assert finding.status == "ok"
+    assert SAMPLING_Z == 2.5
+    level = finding.baseline_value
+    assert finding.min_effect == pytest.approx(2.5 * math.sqrt(level * (100 - level) / 25) / level)
+    assert finding.min_effect == pytest.approx(0.25, abs=0.005)
+    assert "standard errors of a sample of 25" in finding.detail
+
+
+def test_the_smallest_sample_of_the_recent_days_sets_the_threshold():
+    dates, values = share_falling_by(6.0)
+
+    def with_one_thin_day(days_ago: int):
+        sizes = np.full(N, 10_000.0)
+        sizes[N - 1 - days_ago] = 25.0
+        return evaluate(
+            dates,
+            values,
+            direction="higher_is_better",
+            min_effect=3.0,
+            absolute=True,
+            sample_sizes=sizes,
+            observation_range=(0.0, 100.0),
+        )
+
+    assert with_one_thin_day(RECENT_DAYS - 1).status == "ok"
+    assert with_one_thin_day(RECENT_DAYS).status == "decline"
+
+
+def test_an_absolute_minimum_effect_judges_a_score_near_zero_in_points():
+    # an NPS around 1 point that falls by 6: relative moves mean nothing here, points do
+    dates, values = share_falling_by(6.0, level=1.0)
+
+    def held_to(points: float):
+        return evaluate(
+            dates, values, direction="higher_is_better", min_effect=points, absolute=True
+        )
+
+    assert held_to(5.0).status == "decline"
+    assert held_to(8.0).status == "ok"
+    finding = held_to(5.0)
+    assert finding.min_effect == pytest.approx(5.0 / abs(finding.baseline_value))
+
+
+def test_without_sample_sizes_a_relative_minimum_effect_is_unchanged():
+    dates, values = share_falling_by(6.0)
+    finding = evaluate(dates, values, direction="higher_is_better", min_effect=0.05)
+    assert finding.status == "decline"
+    assert finding.min_effect == 0.05
+    assert evaluate(dates, values, direction="higher_is_better", min_effect=0.1).status == "ok"
+
+
+# --- the monitor ---------------------------------------------------------------------------
+
+
+def warehouse(sample_size: int) -> duckdb.DuckDBPyConnection:
+    """A CSAT near 80 % that falls by 7 points, from ``sample_size`` ratings a day."""
+    con = duckdb.connect()
+    con.execute(
+        """create schema reference; create schema marts;
+        create table reference.kpi_catalogue as select * from (values
+        ('csat', 'CSAT', '%', 'higher_is_better', 3.0, 'absolute', '0 100', 0.0, true,
+         'total', '')) as t(kpi_name, label, unit, direction, min_effect, min_effect_scale,
+         observation_range, expected_weekly_growth, enabled, alert_level, related_kpis);
+        create table marts.fct_customer_value_daily (value_date date, dimension varchar,
+            dimension_value varchar, active_customers bigint, orders_in_window bigint,
+            net_revenue_in_window double);
+        create table marts.fct_kpi_daily (kpi_date date, kpi_name varchar, dimension varchar,
+            dimension_value varchar, value double, sample_size bigint)"""
+    )
+    dates, values = share_falling_by(7.0)
+    con.executemany(
+        "insert into marts.fct_kpi_daily values (?, 'csat', 'total', 'all', ?, ?)",
+        [(day, float(value), sample_size) for day, value in zip(dates, values, strict=True)],
+    )
+    return con
+
+
+def test_the_catalogue_gives_each_kpi_its_scale_and_observation_range():
+    kpi = read_catalogue(warehouse(25))["csat"]
+    assert (kpi.min_effect, kpi.min_effect_scale, kpi.observation_range) == (
+        3.0,
+        "absolute",
+        (0.0, 100.0),
+    )
+
+
+def test_the_monitor_raises_a_fall_only_when_its_sample_tells_it_from_chance():
+    def declines(sample_size: int) -> list[tuple[str, str | None]]:
+        alerts = evaluate_warehouse(warehouse(sample_size)).alerts
+        return [(alert.kind, alert.severity) for alert in alerts]
+
+    # 7 points against 3 (the floor) from 10,000 ratings: critical from twice the minimum effect;
+    # from 25 ratings the threshold is 20 points
+    assert declines(10_000) == [("decline", "critical")]
+    assert declines(25) == []
