@@ -346,10 +346,9 @@ def _month_to_date(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[R
     the bridge and the monthly retention count them."""
     if as_of is None:
         return []
-    first = date(as_of.year, as_of.month, 1)
-    since = date(
-        first.year - (first.month <= MONTHS_SHOWN), (first.month - MONTHS_SHOWN - 1) % 12 + 1, 1
-    )
+    # the first day of the month MONTHS_SHOWN months before the latest
+    month = as_of.year * 12 + as_of.month - 1 - MONTHS_SHOWN
+    since = date(month // 12, month % 12 + 1, 1)
     return _rows(
         con,
         """

@@ -40,7 +40,7 @@ FACTORS = (
 )
 # How many lines of its reason each group of alerts shows, by how many groups there are: every
 # open alert stays on a 1920 x 1080 wall screen without scrolling.
-REASON_LINES = ((5, 3), (8, 2), (12, 1))
+REASON_LINES = ((5, 3), (8, 2), (11, 1))
 
 
 @functools.cache
@@ -59,12 +59,8 @@ def environment() -> jinja2.Environment:
         attrs=text.attrs,
         num=text.num,
         slug=text.slug,
-        fmt=format_value,
         value=text.value_markup,
-        arrow=text.arrow,
-        tone=text.tone,
         day=text.day,
-        month=text.month,
         CHANGE_DAYS=CHANGE_DAYS,
     )
     return env
@@ -239,7 +235,8 @@ def group_alerts(alerts: Sequence[Row], currency: str) -> list[Row]:
         members = group["alerts"]
         severities = [a["severity"] for a in members if a.get("severity")]
         group["severity"] = min(severities, key=lambda s: s != "critical", default=None)
-        group["since"] = min((a["since"] for a in members if a.get("since")), default=None)
+        # the first one's, as its reason shown under it says; each says its own on hover
+        group["since"] = members[0].get("since")
         group["why"] = members[0]["why"]
     return sorted(groups.values(), key=lambda g: STATE_RANK.get(g["state"], 9))
 
