@@ -199,7 +199,7 @@ def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
 
 
 def _range(text: str | None) -> tuple[float, float] | None:
-    """ "0 100" -> (0.0, 100.0); None when empty."""
+    """An observation range as the catalogue writes it ("0 100"); None when empty."""
     if not text or not text.strip():
         return None
     low, high = (float(bound) for bound in text.split())
