@@ -391,7 +391,7 @@ def month_under_way(data: dict) -> dict:
             for m in range(1, 8)
             if m != 7
         ]
-        + [{"month_start": date(2026, 7, 1), "revenue": 38944.99, "orders": 4, "new_customers": 2}],
+        + [{"month_start": date(2026, 7, 1), "revenue": 38944.99, "new_customers": 2}],
     }
 
 
@@ -1047,9 +1047,9 @@ def assert_reads_cleanly(measured: dict[str, dict]) -> None:
     ]
 
 
-def many_alerts(data: dict) -> dict:
+def many_alerts(data: dict, more_kpis: int = 0) -> dict:
     """A bad day: sixteen open alerts over nine KPIs, in the total, segments and regions, each
-    with a long reason, and two recovered."""
+    with a long reason, and two recovered; ``more_kpis`` more KPIs in alert in one segment."""
     kpis = [
         ("average_customer_value", "Average customer value", ["all", "smb", "consumer"]),
         ("average_order_value", "Average order value", ["all", "smb"]),
@@ -1074,18 +1074,30 @@ def many_alerts(data: dict) -> dict:
         for name, label, members in kpis
         for member in members
     ]
+    alerts += [
+        alert(
+            f"kpi_{i}",
+            f"A long KPI label, number {i} (30 days)",
+            "new",
+            "decline",
+            "segment",
+            "smb",
+        )
+        for i in range(more_kpis)
+    ]
     alerts += [alert("csat", "CSAT after support", "recovered", reason=LONG_REASON)] * 2
-    assert sum(a["state"] == "new" for a in alerts) == 16
+    assert sum(a["state"] == "new" for a in alerts) == 16 + more_kpis
     return {**month_under_way(data), "alerts": alerts, "alerts_evaluated_on": DAY}
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to render the page")
-def test_a_bad_day_reads_on_a_wall_screen_a_desktop_and_a_phone(data, tmp_path):
+@pytest.mark.parametrize(("more_kpis", "name"), [(0, "bad-day"), (8, "worse-day")])
+def test_a_bad_day_reads_on_a_wall_screen_a_desktop_and_a_phone(data, tmp_path, more_kpis, name):
     page = tmp_path / "index.html"
-    publish_page(render_dashboard(many_alerts(data)), page)
-    measured = measure_on_every_screen(page, tmp_path / "screenshots", "bad-day")
+    publish_page(render_dashboard(many_alerts(data, more_kpis)), page)
+    measured = measure_on_every_screen(page, tmp_path / "screenshots", name)
     assert_reads_cleanly(measured)
-    assert len(measured["wall"]["alerts"]) == 16
+    assert len(measured["wall"]["alerts"]) == 16 + more_kpis
 
 
 @pytest.mark.e2e

@@ -354,7 +354,6 @@ def _month_to_date(con: duckdb.DuckDBPyConnection, as_of: date | None) -> list[R
         """
         select date_trunc('month', order_date)::date as month_start,
             coalesce(sum(net_revenue), 0) as revenue,
-            count(*) as orders,
             count(*) filter (where is_first_order) as new_customers
         from marts.fct_orders
         where not is_cancelled and order_date between ? and ? and day(order_date) <= ?

@@ -90,14 +90,12 @@ def month_to_date_view(partial: Row, rows: list[Row], days: int, currency: str) 
         "period": current,
         "revenue": revenue,
         "revenue_text": format_value(revenue, currency),
-        "previous": by_month.get(previous, 0.0) if previous else None,
         "previous_text": (
             f"{format_value(by_month.get(previous, 0.0), currency)} on "
             + text.first_days(previous, days)
             if previous
             else ""
         ),
-        "average": average,
         "average_text": format_value(average, currency) if average is not None else "",
         "earlier": len(earlier),
         "change": text.changed(revenue, average, currency),
@@ -127,7 +125,6 @@ def customer_flow(rows: list[Row], month_to_date: list[Row], days: int | None) -
         mtd = {
             **partial,
             "title": f"{text.first_days(current, days)} (month to date)",
-            "average": average,
             "average_text": f"{average:.1f}" if average is not None else "",
             "same_days": f"days 1–{days}" if days > 1 else "day 1",
         }
