@@ -184,7 +184,8 @@ def test_a_basket_driven_fall_reads_with_its_numbers():
         unit="EUR",
     )
     assert text == (
-        "Average customer value fell 4.8 % since 3 March 2026 (from 1,204 EUR to 1,146 EUR). "
+        "Average customer value fell 4.8 % since 3 March 2026 (baseline 1,204 EUR, "
+        "7-day average 1,146 EUR). "
         "Customers buy as often as before but spend less per order: the basket effect explains "
         "92 % of the fall. Most of it comes from the smb segment "
         f"({MINUS}51 EUR of {MINUS}58 EUR), where customers are worth less than before."
@@ -271,13 +272,14 @@ def test_statuses_without_an_alert_still_read_as_a_sentence():
     ok = Finding("ok", baseline_value=1204.0, current_value=1210.0, relative_change=0.005)
     assert (
         render_reason("ACV", ok, unit="EUR")
-        == "ACV is within its normal range (from 1,204 EUR to 1,210 EUR)."
+        == "ACV is within its normal range (baseline 1,204 EUR, 7-day average 1,210 EUR)."
     )
     stale = Finding("no_data", detail="No value in the last 7 days (last on 2026-03-01).")
     assert render_reason("ACV", stale, unit="EUR").startswith("ACV: no assessment (no data).")
     churn = Finding("decline", baseline_value=0.1, current_value=0.1134, relative_change=0.134)
     assert (
-        render_reason("Churn rate", churn, unit="") == "Churn rate rose 13.4 % (from 0.10 to 0.11)."
+        render_reason("Churn rate", churn, unit="")
+        == "Churn rate rose 13.4 % (baseline 0.10, 7-day average 0.11)."
     )
 
 
@@ -290,38 +292,57 @@ def test_a_ratio_keeps_two_decimals_and_shows_no_unit():
         relative_change=10.4 / 10.72 - 1,
     )
     reason = render_reason("Orders per active customer", finding, unit="ratio")
-    assert "(from 10.72 to 10.40)" in reason
+    assert "(baseline 10.72, 7-day average 10.40)" in reason
 
 
 # --- the revenue bridge and related signals ------------------------------------------------
 
 
-def _bridge(lost: float, gained: float, retained_change: float) -> RevenueBridge:
-    return RevenueBridge(date(2026, 1, 17), date(2026, 6, 30), lost, gained, retained_change)
-
-
-def test_the_bridge_tells_customers_leaving_from_customers_buying_less():
-    # customers: 220,000 - 437,645 = -217,645; retained -150,000: leaving weighs most
-    text = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -150_000), unit="EUR")
-    assert (
-        "Revenue from 17 January 2026 to 30 June 2026 against the same weeks a year earlier: "
-        f"{MINUS}437,645 EUR from customers who stopped buying, +220,000 EUR from new or "
-        f"returning customers, {MINUS}150,000 EUR from customers who bought in both, so "
-        "customers leaving weighs most."
-    ) in text
-    # customers -20,000 against retained -200,000
-    shrinking = render_reason("ACV", DECLINE, bridge=_bridge(80_000, 60_000, -200_000), unit="EUR")
-    assert shrinking.endswith("so customers who stay buying less weighs most.")
-    # customers -217,645 against retained -180,000: 180/217.6 is above 0.8, about equal
-    even = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -180_000), unit="EUR")
-    assert even.endswith("so both weigh about equally.")
-
-
-def test_a_bridge_without_a_loss_names_no_cause():
-    text = render_reason("ACV", DECLINE, bridge=_bridge(50_000, 70_000, 0.0), unit="EUR")
-    assert text.endswith(
-        "+70,000 EUR from new or returning customers, 0 EUR from customers who bought in both."
+def _bridge(
+    lost: float, gained: float, retained_change: float, lost_customers: int = 120
+) -> RevenueBridge:
+    return RevenueBridge(
+        date(2026, 1, 17), date(2026, 6, 30), lost, gained, retained_change, lost_customers, 85
     )
+
+
+def test_the_reason_first_says_whether_customers_leave_or_buy_less_with_both_numbers():
+    leaving = render_reason("ACV", DECLINE, bridge=_bridge(437_645, 220_000, -150_000), unit="EUR")
+    assert leaving.startswith(
+        f"Customers are leaving ({MINUS}437,645 EUR, 120 customers stopped buying) and those "
+        f"who stay buy less ({MINUS}150,000 EUR). New or returning customers brought "
+        "+220,000 EUR (85 customers): revenue from 17 January 2026 to 30 June 2026 against the "
+        "same weeks a year earlier. ACV fell"
+    )
+    # the larger loss first, whichever it is
+    shrinking = render_reason("ACV", DECLINE, bridge=_bridge(80_000, 60_000, -200_000), unit="EUR")
+    assert shrinking.startswith(
+        f"Customers who stay buy less ({MINUS}200,000 EUR) and customers are leaving "
+        f"({MINUS}80,000 EUR, 120 customers stopped buying). "
+    )
+    # customers who stay and buy more do not hide those who left
+    offset = render_reason(
+        "ACV", DECLINE, bridge=_bridge(90_000, 10_000, 30_000, lost_customers=1), unit="EUR"
+    )
+    assert offset.startswith(
+        f"Customers are leaving ({MINUS}90,000 EUR, 1 customer stopped buying) while those who "
+        "stay buy more (+30,000 EUR). New or returning customers brought +10,000 EUR "
+        "(85 customers)"
+    )
+
+
+def test_a_bridge_without_a_loss_says_no_customer_left():
+    text = render_reason(
+        "ACV", DECLINE, bridge=_bridge(0.0, 70_000, -5_000, lost_customers=0), unit="EUR"
+    )
+    assert text.startswith(
+        f"Customers who stay buy less ({MINUS}5,000 EUR) while no customer stopped buying. "
+    )
+
+
+def test_a_smoothed_level_says_so_beside_the_value_of_the_day():
+    text = render_reason("ACV", DECLINE, unit="EUR", latest=(date(2026, 6, 30), 1_139.0))
+    assert "(baseline 1,204 EUR, 7-day average 1,146 EUR; 1,139 EUR on 30 June 2026)" in text
 
 
 def test_related_signals_say_where_each_stood_and_stands():
@@ -343,17 +364,17 @@ def test_related_signals_say_where_each_stood_and_stands():
         "Net Promoter Score", nps, unit="points", related=related, since=date(2026, 9, 24)
     )
     assert text == (
-        "Net Promoter Score fell 8.0 points since 24 September 2026 (from 30 points to "
-        "22 points). Related signals since 24 September 2026: CSAT after support fell from "
-        "85 % to 67 %, Customer effort score held at 5.23, Churn rate rose from 2.2 % to 6.2 %, "
-        "Lapsed customers rose from 38 to 86 customers."
+        "Net Promoter Score fell 8.0 points since 24 September 2026 (baseline 30 points, "
+        "7-day average 22 points). Related signals since 24 September 2026: CSAT after "
+        "support fell from 85 % to 67 %, Customer effort score held at 5.23, Churn rate rose "
+        "from 2.2 % to 6.2 %, Lapsed customers rose from 38 to 86 customers."
     )
 
 
 def test_a_rate_moves_by_points_not_by_percent():
     churn = Finding("decline", baseline_value=0.022, current_value=0.062, relative_change=1.85)
     assert render_reason("Churn rate", churn, unit="share") == (
-        "Churn rate rose 4.0 points (from 2.2 % to 6.2 %)."
+        "Churn rate rose 4.0 points (baseline 2.2 %, 7-day average 6.2 %)."
     )
     csat = Finding("decline", baseline_value=84.6, current_value=66.7, relative_change=-0.21)
     assert render_reason("CSAT", csat, unit="%").startswith("CSAT fell 17.9 points")
@@ -384,7 +405,8 @@ def test_a_related_amount_in_any_currency_names_its_currency_once():
         "Average customer value", acv, unit="USD", related=related, since=date(2026, 3, 3)
     )
     assert text == (
-        "Average customer value fell 4.8 % since 3 March 2026 (from 1,204 USD to 1,146 USD). "
+        "Average customer value fell 4.8 % since 3 March 2026 (baseline 1,204 USD, "
+        "7-day average 1,146 USD). "
         "Related signals since 3 March 2026: Average order value fell from 602 to 573 USD, "
         "Lost revenue (30 days) held at 10,050 GBP."
     )

@@ -43,9 +43,6 @@ MONTHS = (
     "November",
     "December",
 )
-# Customers leaving and customers buying less weigh about equally when the smaller of the two
-# revenue losses is more than this share of the larger.
-BOTH_WEIGH = 0.8
 # Units whose changes read in points (a relative change of a share, or of an NPS near zero,
 # says little), and the points of one unit.
 POINT_UNITS = {"share": 100.0, "%": 1.0, "points": 1.0}
@@ -128,10 +125,10 @@ class RevenueBridge:
     """Revenue of ``first_day`` to ``last_day`` against the same weeks a year earlier, customer
     by customer.
 
-    ``lost``: last year's revenue of the customers who bought then and not now; ``gained``: the
-    revenue of the customers who buy now and did not then (new or returning); ``retained_change``:
-    the change of revenue of the customers who bought in both. The change of revenue is exactly
-    ``gained - lost + retained_change``.
+    ``lost``: last year's revenue of the ``lost_customers`` who bought then and not now;
+    ``gained``: the revenue of the ``gained_customers`` who buy now and did not then (new or
+    returning); ``retained_change``: the change of revenue of the customers who bought in both.
+    The change of revenue is exactly ``gained - lost + retained_change``.
 
     A year-over-year bridge rather than the month-to-month one of ``fct_revenue_bridge``: a
     customer who buys every second month is lost and won back month after month there, so a
@@ -144,6 +141,8 @@ class RevenueBridge:
     lost: float
     gained: float
     retained_change: float
+    lost_customers: int
+    gained_customers: int
 
     @property
     def customer_flow(self) -> float:
@@ -269,8 +268,15 @@ def render_reason(
     bridge: RevenueBridge | None = None,
     related: Sequence[RelatedSignal] = (),
     since: date | None = None,
+    latest: tuple[date, float] | None = None,
 ) -> str:
-    """A few plain sentences: what happened, and why as far as the numbers tell.
+    """A few plain sentences: why, as far as the numbers tell, then what happened.
+
+    With a revenue ``bridge`` the first sentence answers "are customers leaving, or buying
+    less?" with its numbers: revenue lost with the customers who left, and the change of the
+    customers who stay, each on its own; the customers who arrived come next, never netted
+    against those who left. Then the move of the KPI, what drove it (``split``), where it
+    concentrates (``contributions``) and the related signals.
 
     ``finding`` is a trend.Finding (or anything with the same attributes). The rest is optional,
     measured over the period of the finding (``since`` to the latest day): ``split`` and
@@ -280,16 +286,20 @@ def render_reason(
     ``flat_weeks`` are the values the finding was evaluated with (growth in the good direction,
     as trend.evaluate takes it); a flattening quotes them. ``unit`` is the KPI's unit as shown
     (money as its currency code, see :func:`unit_shown`): it labels the KPI's levels and the
-    segment and bridge amounts, which are in the KPI's own unit.
+    segment and bridge amounts, which are in the KPI's own unit. ``latest`` is the KPI's value
+    on the day evaluated, as the marts and the dashboard show it: the finding's levels are
+    averages (of the baseline, of the latest 7 days), and the sentence says so beside it.
     """
-    sentences = [_headline(kpi_label, finding, direction, expected_weekly_growth, flat_weeks, unit)]
-    if finding.status in ("decline", "flattening"):
-        if split is not None:
-            sentences.append(_split_sentence(split))
-        sentences.append(_member_sentence(contributions, dimension_name, unit))
-        if bridge is not None:
-            sentences.append(_bridge_sentence(bridge, unit))
-        sentences.append(_related_sentence(related, since))
+    headline = _headline(
+        kpi_label, finding, direction, expected_weekly_growth, flat_weeks, unit, latest
+    )
+    if finding.status not in ("decline", "flattening"):
+        return headline
+    sentences = [*_bridge_sentences(bridge, unit), headline] if bridge else [headline]
+    if split is not None:
+        sentences.append(_split_sentence(split))
+    sentences.append(_member_sentence(contributions, dimension_name, unit))
+    sentences.append(_related_sentence(related, since))
     return " ".join(sentence for sentence in sentences if sentence)
 
 
@@ -300,12 +310,16 @@ def _headline(
     expected_weekly_growth: float,
     flat_weeks: int,
     unit: str,
+    latest: tuple[date, float] | None = None,
 ) -> str:
     levels = ""
     if finding.baseline_value is not None and finding.current_value is not None:
+        on_the_day = ""
+        if latest is not None:
+            on_the_day = f"; {_amount(latest[1], unit)} on {_day(latest[0])}"
         levels = (
-            f" (from {_amount(finding.baseline_value, unit)}"
-            f" to {_amount(finding.current_value, unit)})"
+            f" (baseline {_amount(finding.baseline_value, unit)}, 7-day average "
+            f"{_amount(finding.current_value, unit)}{on_the_day})"
         )
     change = finding.relative_change
     if finding.status == "decline" and change is not None:
@@ -401,23 +415,43 @@ def _member_sentence(
     )
 
 
-def _bridge_sentence(bridge: RevenueBridge, unit: str) -> str:
-    sentence = (
-        f"Revenue from {_day(bridge.first_day)} to {_day(bridge.last_day)} against the same "
-        f"weeks a year earlier: {_amount(-bridge.lost, unit, signed=True)} from customers who "
-        f"stopped buying, {_amount(bridge.gained, unit, signed=True)} from new or returning "
-        f"customers, {_amount(bridge.retained_change, unit, signed=True)} from customers who "
-        "bought in both"
+def _bridge_sentences(bridge: RevenueBridge, unit: str) -> list[str]:
+    """Customers leaving and customers who stay buying less, the larger loss first, each with
+    its amount; then those who arrived and the period compared."""
+    lost, retained = bridge.lost, bridge.retained_change
+    leaving = (
+        f"customers are leaving ({_amount(-lost, unit, signed=True)}, "
+        f"{_count(bridge.lost_customers, 'customer')} stopped buying)"
+        if lost > 0
+        else "no customer stopped buying"
     )
-    flow, retained = bridge.customer_flow, bridge.retained_change
-    worst, other = sorted((flow, retained))
-    if worst < 0:
-        if other < BOTH_WEIGH * worst:
-            sentence += ", so both weigh about equally"
-        else:
-            cause = "customers leaving" if flow == worst else "customers who stay buying less"
-            sentence += f", so {cause} weighs most"
-    return sentence + "."
+    if retained < 0:
+        staying = f"those who stay buy less ({_amount(retained, unit, signed=True)})"
+    elif retained > 0:
+        staying = f"those who stay buy more ({_amount(retained, unit, signed=True)})"
+    else:
+        staying = "those who stay buy as much as before"
+    both = "and" if (lost > 0) == (retained < 0) else "while"
+    if lost >= -retained:
+        answer = f"{leaving} {both} {staying}"
+    else:
+        staying = staying.replace("those who stay", "customers who stay", 1)
+        answer = f"{staying} {both} {leaving}"
+    arrived = (
+        f"New or returning customers brought {_amount(bridge.gained, unit, signed=True)} "
+        f"({_count(bridge.gained_customers, 'customer')})"
+        if bridge.gained_customers
+        else "No new or returning customer bought"
+    )
+    return [
+        f"{answer[0].upper()}{answer[1:]}.",
+        f"{arrived}: revenue from {_day(bridge.first_day)} to {_day(bridge.last_day)} against "
+        "the same weeks a year earlier.",
+    ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _related_sentence(related: Sequence[RelatedSignal], since: date | None) -> str | None:

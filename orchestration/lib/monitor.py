@@ -460,14 +460,15 @@ class _SnapshotReader:
         }
 
     def kpi_values(
-        self, kpi_name: str, dimension: str, member: str, days: tuple[date, date]
+        self, kpi_name: str, dimension: str, member: str, days: Sequence[date]
     ) -> list[float | None]:
-        """The KPI's mean over the week ending each of ``days`` (None without values)."""
+        """The KPI's value on each of ``days``, as the marts and the dashboard hold it (None
+        without one)."""
         return [
             self._con.execute(
-                "select avg(value) from marts.fct_kpi_daily where kpi_name = ? "
-                "and dimension = ? and dimension_value = ? and kpi_date between ? and ?",
-                [kpi_name, dimension, member, day - timedelta(days=6), day],
+                "select any_value(value) from marts.fct_kpi_daily where kpi_name = ? "
+                "and dimension = ? and dimension_value = ? and kpi_date = ?",
+                [kpi_name, dimension, member, day],
             ).fetchall()[0][0]
             for day in days
         ]
@@ -482,8 +483,9 @@ class _SnapshotReader:
         start = min(start, end - timedelta(days=BRIDGE_DAYS - 1))
         year = timedelta(weeks=52)
         member_column = {"total": "'all'", "segment": "segment", "region": "region"}[dimension]
-        first_order, lost, gained, retained_change = self._con.execute(
-            f"""
+        first_order, lost, gained, retained_change, lost_customers, gained_customers = (
+            self._con.execute(
+                f"""
             with customers as (
                 select
                     customer_id,
@@ -497,15 +499,22 @@ class _SnapshotReader:
                 (select min(order_date) from marts.fct_orders),
                 sum(before) filter (where now is null),
                 sum(now) filter (where before is null),
-                sum(now - before)
+                sum(now - before),
+                count(*) filter (where now is null),
+                count(*) filter (where before is null)
             from customers
             """,
-            [start, end, start - year, end - year, member],
-        ).fetchall()[0]
+                [start, end, start - year, end - year, member],
+            ).fetchall()[0]
+        )
         if first_order is None or first_order > start - year:
             return None
         return RevenueBridge(
-            start, end, *(float(value or 0) for value in (lost, gained, retained_change))
+            start,
+            end,
+            *(float(value or 0) for value in (lost, gained, retained_change)),
+            lost_customers,
+            gained_customers,
         )
 
 
@@ -555,6 +564,7 @@ def _reason(
         for name in kpi.related_kpis
         if name in catalogue
     ]
+    (today,) = snapshots.kpi_values(kpi.kpi_name, dimension, member, [evaluated_on])
     label = kpi.label if dimension == "total" else f"{kpi.label} of the {member} {dimension}"
     return render_reason(
         label,
@@ -569,6 +579,7 @@ def _reason(
         bridge=bridge,
         related=related,
         since=start + timedelta(days=1),
+        latest=None if today is None else (evaluated_on, today),
     )
 
 
