@@ -13,6 +13,12 @@ customer_value_kpis as (
 
 ),
 
+existing_customer_kpis as (
+
+    select * from {{ ref('int_existing_customer_kpis_daily') }}
+
+),
+
 feedback_kpis as (
 
     select * from {{ ref('int_feedback_kpis_daily') }}
@@ -53,6 +59,17 @@ all_kpis as (
         value,
         sample_size
     from customer_value_kpis
+
+    union all
+
+    select
+        kpi_date,
+        kpi_name,
+        dimension,
+        dimension_value,
+        value,
+        sample_size
+    from existing_customer_kpis
 
     union all
 
