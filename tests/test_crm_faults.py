@@ -12,11 +12,12 @@ import shutil
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
+from report import print_table
 
 from demo_company.crm_server import CrmServer
 from demo_company.fault_proxy import Fault, FaultProxy
@@ -78,24 +79,14 @@ def fault_table(request):
     """Prints the table of faults and their outcomes, then the errors the faulty reads
     raised, when the module's tests are done."""
     yield TABLE
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if not TABLE or reporter is None:
-        return
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        reporter.ensure_newline()
-        reporter.write_sep("-", "CRM faults")
-        header = f"{'fault':<44} | {'faulty read':<16} | {'next read':<16} | lost | twice"
-        reporter.write_line(header)
-        reporter.write_line("-" * len(header))
-        for row in TABLE:
-            reporter.write_line(
-                f"{row.fault:<44} | {row.faulty.summary():<16} | {row.recovery:<16} | "
-                f"{row.rows.lost:>4} | {row.rows.duplicated:>5}"
-            )
-        for row in TABLE:
-            if row.faulty.error is not None:
-                reporter.write_line(f"{row.fault}: {row.faulty.reason()[:400]}")
+    rows = [["fault", "faulty read", "next read", "lost", "twice"]] + [
+        [row.fault, row.faulty.summary(), row.recovery, *map(str, astuple(row.rows))]
+        for row in TABLE
+    ]
+    errors = [
+        f"{row.fault}: {row.faulty.reason()[:400]}" for row in TABLE if row.faulty.error is not None
+    ]
+    print_table(request.config, "CRM faults", rows if TABLE else [], errors)
 
 
 @pytest.fixture

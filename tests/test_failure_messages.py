@@ -6,12 +6,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from datetime import date
 from pathlib import Path
 
 import pytest
+from radar_runs import radar_env
 
-from demo_company.writer import ensure_demo
 from orchestration.lib.faults import error_text, explain
 from orchestration.lib.settings import PROJECT_ROOT
 
@@ -80,36 +79,6 @@ def test_other_errors_are_not_dressed_up_as_one_of_them():
 # --- `python -m orchestration run` meeting each fault ---------------------------------------
 
 
-def radar_env(root: Path, data: Path) -> dict:
-    """The environment of a run on the small demo: the warehouse in ``data``, the rest in
-    ``root``."""
-    unset = {
-        "ERP_DATABASE_URL",
-        "CRM_API_URL",
-        "CRM_API_TOKEN",
-        "WEB_EVENTS_PATH",
-        "HR_SURVEY_PATH",
-    }
-    env = {key: value for key, value in os.environ.items() if key not in unset}
-    home = root / "dagster_home"
-    home.mkdir(exist_ok=True)
-    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
-    env.update(
-        DEMO_SCALE="0.2",
-        DEMO_SEED="42",
-        AS_OF="2026-06-30",
-        DEMO_PATH=str(root / "demo"),
-        DAGSTER_HOME=str(home),
-        HOME=str(root),
-        WAREHOUSE_PATH=str(data / "warehouse.duckdb"),
-        SERVING_PATH=str(data / "serving.duckdb"),
-        DASHBOARD_PATH=str(data / "dashboard" / "index.html"),
-        ALERT_CHANNELS=f"jsonl://{root / 'alerts.jsonl'}",
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    return env
-
-
 def run(env: dict, prefix: list[str] = ()) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*prefix, sys.executable, "-m", "orchestration", "run"],
@@ -121,8 +90,8 @@ def run(env: dict, prefix: list[str] = ()) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_warehouse_another_program_holds_open_is_named_with_the_program(tmp_path):
-    env = radar_env(tmp_path, tmp_path / "data")
+def test_a_warehouse_another_program_holds_open_is_named_with_the_program(tmp_path, small_demo):
+    env = radar_env(tmp_path, small_demo, HOME=str(tmp_path))
     warehouse = Path(env["WAREHOUSE_PATH"])
     warehouse.parent.mkdir()
     holder = subprocess.Popen(
@@ -169,11 +138,11 @@ def without_root_override():
 
 
 def test_a_warehouse_folder_the_job_may_not_write_is_named_with_what_to_do(
-    tmp_path, without_root_override
+    tmp_path, without_root_override, small_demo
 ):
     data = tmp_path / "data"
     data.mkdir(mode=0o555)
-    env = radar_env(tmp_path, data)
+    env = radar_env(tmp_path, small_demo, data, HOME=str(tmp_path))
     try:
         result = run(env, prefix=without_root_override)
     finally:
@@ -203,9 +172,8 @@ def small_disk(tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_full_disk_is_named_with_the_path_and_what_to_do(tmp_path, small_disk):
-    ensure_demo(tmp_path / "demo", date(2026, 6, 30), seed=42, scale=0.2)
-    env = radar_env(tmp_path, small_disk / "data")
+def test_a_full_disk_is_named_with_the_path_and_what_to_do(tmp_path, small_disk, small_demo):
+    env = radar_env(tmp_path, small_demo, small_disk / "data", HOME=str(tmp_path))
     result = run(env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"The disk is full: writing {small_disk}/" in result.stdout, (

@@ -24,6 +24,7 @@ import duckdb
 import pytest
 from radar_runs import RUN_TIMEOUT, Run, radar_env, wait_until
 from receivers import Receivers
+from report import print_table
 
 from orchestration.lib.outbox import message_id
 from orchestration.lib.settings import PROJECT_ROOT
@@ -91,18 +92,9 @@ FOUND: list[Outcome] = []
 def table(request):
     """Prints what each fault came to once the module's tests ran."""
     yield
-    if not FOUND:
-        return
     header = list(Outcome.__dataclass_fields__)
     rows = [header] + [[str(getattr(found, name)) for name in header] for found in FOUND]
-    widths = [max(len(row[at]) for row in rows) for at in range(len(header))]
-    plugins = request.config.pluginmanager
-    with plugins.get_plugin("capturemanager").global_and_fixture_disabled():
-        reporter = plugins.get_plugin("terminalreporter")
-        reporter.write_line("")
-        for row in rows:
-            cells = zip(row, widths, strict=True)
-            reporter.write_line("  ".join(cell.ljust(width) for cell, width in cells).rstrip())
+    print_table(request.config, "faults of operation", rows if FOUND else [])
 
 
 @dataclass(frozen=True)
