@@ -189,14 +189,14 @@ class LiveRun:
         return f"run {self.run_id} of {self.job_name} ({started}{pid})"
 
 
-def live_runs(instance: dg.DagsterInstance, exclude: str | None = None) -> list[LiveRun]:
-    """The runs of the instance whose process is at work now, but ``exclude``."""
+def live_runs(instance: dg.DagsterInstance) -> list[LiveRun]:
+    """The runs of the instance whose process is at work now."""
     live = []
     for record in _in_progress(instance):
         run = record.dagster_run
         process = run_process(instance, run)
         # A run with no known process cannot be watched: waiting for it could be forever.
-        if run.run_id == exclude or process is None:
+        if process is None:
             continue
         if is_running(process):
             live.append(LiveRun(run.run_id, run.job_name, _time(record.start_time), process.pid))

@@ -185,7 +185,7 @@ def deliver_alerts(
 
     def busy() -> str | None:
         live = live_runs(instance)
-        return f"run {live[0].run_id} is at work" if live else None
+        return f"{live[0].describe()} is at work" if live else None
 
     settings = load_settings()
     return deliver(
