@@ -63,3 +63,22 @@ def receivers():
     receivers.release()
     receivers.server.shutdown()
     receivers.server.server_close()
+
+
+# --- where the suite's time goes ------------------------------------------------------------
+
+_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _SECONDS[report.nodeid] = _SECONDS.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """The slowest tests, setup and teardown included, with their share of the suite's time."""
+    total = sum(_SECONDS.values())
+    if total < 60:
+        return
+    terminalreporter.write_sep("-", f"slowest tests, of {total:.0f} s in all")
+    for nodeid, seconds in sorted(_SECONDS.items(), key=lambda item: -item[1])[:12]:
+        terminalreporter.write_line(f"{seconds:7.1f} s  {seconds / total:5.1%}  {nodeid}")
