@@ -201,9 +201,11 @@ def replay_series(
     days: Sequence[date],
     population: dict[tuple[str, str, date], float],
     sample_sizes: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
 ) -> Replay:
     """The monitor's findings and alert states of one series on each of ``days``; a sampled
-    KPI's ``sample_sizes`` are on the same ``dates`` as its values."""
+    KPI's ``sample_sizes`` and a counted KPI's ``reference`` are on the same ``dates`` as its
+    values."""
     _, dimension, member = key
     finite = np.flatnonzero(np.isfinite(values))
     replayed: list[date] = []
@@ -229,6 +231,7 @@ def replay_series(
             min_effect,
             alerting=states["decline"][0] in OPEN_STATES,
             sample_sizes=None if sample_sizes is None else sample_sizes[:end],
+            reference=None if reference is None else reference[:end],
         )
         replayed.append(day)
         findings.append(finding)
@@ -362,30 +365,210 @@ def window_report(
     return declines, flattenings, exposure
 
 
+def replay_warehouse(
+    con: duckdb.DuckDBPyConnection,
+) -> tuple[dict[str, monitor.Kpi], dict[SeriesKey, Replay], list[date]]:
+    """Every watched series of the warehouse replayed on every day of its history."""
+    catalogue = monitor.read_catalogue(con)
+    series = monitor.read_series(con, catalogue)
+    sizes = monitor.read_series(con, catalogue, column="sample_size")
+    references = monitor.count_references(series, sizes)
+    population = load_population(con)
+    days = sorted({day for dates, _ in series.values() for day in dates})
+    replays = {
+        key: replay_series(
+            key,
+            catalogue[key[0]],
+            dates,
+            values,
+            days,
+            population,
+            sizes.get(key, (None, None))[1],
+            references.get(key),
+        )
+        for key, (dates, values) in sorted(series.items())
+    }
+    return catalogue, replays, days
+
+
+# --- causes -------------------------------------------------------------------------------
+
+# Per kind of planted story: the KPIs whose alert tells its cause (beside the story's own), the
+# words its first sentence must hold (None: the label of the story's first KPI) and the
+# days within which it must be raised.
+CAUSES: dict[str, tuple[tuple[str, ...], str | None, int]] = {
+    "churn": (("existing_customer_purchases",), "are leaving", 45),
+    "contraction": (("existing_customer_basket",), "buy less", 30),
+    "satisfaction_drop": ((), None, 21),
+}
+
+
+@dataclass(frozen=True)
+class Told:
+    """The first alert of a story that names its cause, and the first of any of its series."""
+
+    story: Story
+    target_days: int
+    first_day: date | None  # the first alarm on any of the story's series
+    named_day: date | None  # the first alarm whose first sentence names the cause
+    sentence: str  # the first sentence of the first alarm naming the cause, else of the first
+
+    @property
+    def delay(self) -> int | None:
+        return None if self.named_day is None else (self.named_day - self.story.start).days
+
+    @property
+    def met(self) -> bool:
+        return self.delay is not None and self.delay <= self.target_days
+
+
+def first_sentence(text: str) -> str:
+    """
+    >>> first_sentence("Customers are leaving: 3 against 5. Then more.")
+    'Customers are leaving: 3 against 5.'
+    """
+    head, _, _ = text.partition(". ")
+    return head if head.endswith(".") else f"{head}."
+
+
+def told(
+    story: Story,
+    replays: dict[SeriesKey, Replay],
+    catalogue: dict[str, monitor.Kpi],
+    con: duckdb.DuckDBPyConnection,
+) -> Told:
+    """When the monitor raised ``story`` and whether the first sentence named its cause."""
+    kpis, words, target = CAUSES[story.kind]
+    words = words or (catalogue[story.kpis[0]].label if story.kpis[0] in catalogue else "")
+    found: list[tuple[date, str]] = []
+    for kpi_name in (*kpis, *story.kpis):
+        key = watched_key(replays, kpi_name, story.dimension, story.member)
+        if key is None:
+            continue
+        replay = replays[key]
+        for alarm in alarms(replay):
+            if alarm.day >= story.start:
+                finding = replay.findings[replay.days.index(alarm.day)]
+                text = monitor.reason(
+                    con, catalogue[kpi_name], key[1], key[2], finding, alarm.day, catalogue
+                )
+                found.append((alarm.day, first_sentence(text)))
+    found.sort()
+    named = [(day, text) for day, text in found if words.lower() in text.lower()]
+    first = found[0] if found else (None, "")
+    return Told(story, target, first[0], named[0][0] if named else None, (named or [first])[0][1])
+
+
+def false_alarm_rates(
+    stories: list[Story], replays: dict[SeriesKey, Replay], last_day: date
+) -> tuple[int, int, int, int]:
+    """Decline alarms and scored days on every series in the quiet stretches, and on the series
+    of the KPIs no story names (their own KPIs or their causes') over the whole replay."""
+    quiet_alarms = quiet_days = 0
+    for stretch in (story for story in stories if story.kind == "quiet"):
+        declines, _, exposure = window_report(replays, stretch.start, stretch.end or last_day)
+        quiet_alarms += sum(len(found) for found in declines.values())
+        quiet_days += sum(exposure.values())
+    named = {
+        kpi_name
+        for story in stories
+        if story.kind != "quiet"
+        for kpi_name in (*story.kpis, *CAUSES[story.kind][0])
+    }
+    untouched = {key: replay for key, replay in replays.items() if key[0] not in named}
+    first = min(replay.days[0] for replay in replays.values() if replay.days)
+    declines, _, exposure = window_report(untouched, first, last_day)
+    return (
+        quiet_alarms,
+        quiet_days,
+        sum(len(found) for found in declines.values()),
+        sum(exposure.values()),
+    )
+
+
+def rate_row(run: str, counts: Sequence[int]) -> list[str]:
+    quiet_alarms, quiet_days, other_alarms, other_days = counts
+    return [
+        run,
+        str(quiet_alarms),
+        f"{quiet_days / YEAR_DAYS:.1f}",
+        str(other_alarms),
+        f"{other_days / YEAR_DAYS:.1f}",
+    ]
+
+
+def runs_report(runs: list[tuple[Path, Path]]) -> int:
+    """Per run (a warehouse and its stories), per story: days from onset to the first alert
+    that names the cause, against the target, and that alert's first sentence; and the false
+    alarms per KPI-year."""
+    rows = [["run", "story", "series", "target", "delay", "met", "first sentence"]]
+    rates = [["run", "quiet alarms", "quiet KPI-years", "other alarms", "other KPI-years"]]
+    totals = [0, 0, 0, 0]
+    for warehouse, stories_path in runs:
+        stories = load_stories(stories_path)
+        demo = stories_path.with_name("demo.json")
+        about = json.loads(demo.read_text()) if demo.exists() else {}
+        run = f"seed {about.get('seed', '?')} as of {about.get('as_of', '?')}"
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            catalogue, replays, days = replay_warehouse(con)
+            for story in stories:
+                if story.kind not in CAUSES:
+                    continue
+                result = told(story, replays, catalogue, con)
+                rows.append(
+                    [
+                        run,
+                        f"{story.name} ({story.kpis[0]})"
+                        if story.kind == "satisfaction_drop"
+                        else story.name,
+                        f"{story.dimension} {story.member}",
+                        f"{result.target_days} d",
+                        "not raised" if result.delay is None else f"{result.delay} d",
+                        "yes" if result.met else "no",
+                        result.sentence[:140],
+                    ]
+                )
+        counts = false_alarm_rates(stories, replays, days[-1])
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        rates.append(rate_row(run, counts))
+    print(table(rows))
+    print()
+    rates.append(rate_row("all runs", totals))
+    print(table(rates))
+    print(
+        f"\nFalse alarms per KPI-year: {_rate(totals[0], totals[1])} in the quiet stretches "
+        f"(every watched series), {_rate(totals[2], totals[3])} on the series of the KPIs no "
+        f"story names (whole replay), {_rate(totals[0] + totals[2], totals[1] + totals[3])} "
+        "in all."
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warehouse", type=Path, help="DuckDB file (default: SERVING_PATH)")
     parser.add_argument(
         "--stories", type=Path, help="stories.json of the demo (default: in DEMO_PATH)"
     )
+    parser.add_argument(
+        "--run",
+        nargs=2,
+        action="append",
+        type=Path,
+        metavar=("WAREHOUSE", "STORIES"),
+        help="report each story's first alert naming its cause, per run (repeat for seeds)",
+    )
     args = parser.parse_args(argv)
+    if args.run:
+        return runs_report([(warehouse, stories) for warehouse, stories in args.run])
     settings = load_settings()
     warehouse = args.warehouse or settings.serving_path
     stories = load_stories(args.stories or settings.demo_dir / "stories.json")
 
     began = time.perf_counter()
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        catalogue = monitor.read_catalogue(con)
-        series = monitor.read_series(con, catalogue)
-        sizes = monitor.read_series(con, catalogue, column="sample_size")
-        population = load_population(con)
-    days = sorted({day for dates, _ in series.values() for day in dates})
-    replays = {
-        key: replay_series(
-            key, catalogue[key[0]], dates, values, days, population, sizes.get(key, (None, None))[1]
-        )
-        for key, (dates, values) in sorted(series.items())
-    }
+        catalogue, replays, days = replay_warehouse(con)
+    series = replays
     evaluations = sum(len(replay.days) for replay in replays.values())
     elapsed = time.perf_counter() - began
     first_day, last_day = days[0], days[-1]

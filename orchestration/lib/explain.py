@@ -549,3 +549,34 @@ def _pct(fraction: float, signed: bool = False) -> str:
 def _share(share: float) -> str:
     # A share above 100 % (the other factor moved the other way a little) reads as a typo.
     return "all" if share >= 0.995 else f"{round(share * 100):d} %"
+
+
+def existing_customers_sentence(
+    kpi_name: str,
+    where: str | None,
+    *,
+    days: int,
+    made: float | None = None,
+    expected: float | None = None,
+    change: float | None = None,
+) -> str | None:
+    """The first sentence of an alert on the existing customers' purchases or basket: the
+    cause, where (``where`` such as "the south region", None for the company) and its numbers.
+
+    "Customers of the south region are leaving: they made 40 purchases in the last 30 days
+    against 100 expected from their own rhythm (-60.0 %)." None for another KPI.
+    """
+    if kpi_name == "existing_customer_purchases" and made is not None and expected:
+        who = "Customers" if where is None else f"Customers of {where}"
+        return (
+            f"{who} are leaving: they made {made:,.0f} purchases in the last {days} days "
+            f"against {expected:,.0f} expected from their own rhythm "
+            f"({_pct(made / expected - 1.0, signed=True)})."
+        )
+    if kpi_name == "existing_customer_basket" and change is not None:
+        who = "Existing customers" if where is None else f"Existing customers of {where}"
+        return (
+            f"{who} buy less: their orders of the last {days} days are worth "
+            f"{_pct(change, signed=True)} against their own average order of the year before."
+        )
+    return None

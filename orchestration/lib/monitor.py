@@ -25,13 +25,22 @@ from orchestration.lib.explain import (
     RevenueBridge,
     Snapshot,
     decompose_acv,
+    existing_customers_sentence,
     render_reason,
     segment_contributions,
     unit_shown,
 )
 from orchestration.lib.outbox import OUTBOX_DDL, enqueue, previous_suppression
 from orchestration.lib.radar import reporting_currency
-from orchestration.lib.trend import Finding, evaluate, severity
+from orchestration.lib.trend import (
+    Finding,
+    evaluate,
+    evaluate_counts,
+    reference_from_last_year,
+    reference_from_rest,
+    severity,
+    without_closed_days,
+)
 
 ACV = "average_customer_value"
 # KPIs whose move the revenue bridge explains: lost customers against contraction.
@@ -44,9 +53,20 @@ FLAT_WEEKS = 12
 # Alerts on data older than this are not trusted (the sources' freshness warns at 2 days too).
 STALE_AFTER_DAYS = 2
 # Series that alert. Regions mix a few very large accounts with many small ones, so their
-# ACV wanders more than a minimum effect by chance (the demo's quiet years show it): they
-# explain a move of the total (below) rather than alert on their own.
-DIMENSIONS = ("total", "segment")
+# ACV wanders more than a minimum effect by chance (the demo's quiet years show it): a KPI
+# alerts on regions only at alert level region, where its test weighs the counts behind it.
+DIMENSIONS = ("total", "segment", "region")
+# KPIs that are a count against its expectation (value = made / expected, sample_size = the
+# expected count): tested on the counts (trend.evaluate_counts).
+COUNTED = ("existing_customer_purchases",)
+# Segments buy in seasons of their own (businesses close for the holidays while shops sell
+# most): a segment, like the total, is compared with itself a year earlier; a region, which
+# mixes the segments as the others do, with the other regions the same week.
+SEASONAL_DIMENSIONS = ("total", "segment")
+# KPIs about the existing customers: their alerts' first sentence names the cause.
+EXISTING_CUSTOMERS = ("existing_customer_purchases", "existing_customer_basket")
+# The days an existing-customer basket alert quotes: the latest week, as trend reports it.
+LATEST_DAYS = 7
 # How a move of the total ACV is broken down to say where it comes from.
 BREAKDOWNS = ("segment", "region")
 # A member's KPI wanders by chance more the fewer customers it has (by about 1/sqrt(N)): below
@@ -100,7 +120,7 @@ class Kpi:
     direction: str
     min_effect: float
     expected_weekly_growth: float
-    alert_level: str  # total, or segment (the total and each segment)
+    alert_level: str  # total, segment (the total and each segment) or region (and each region)
     related_kpis: tuple[str, ...] = ()
     # relative: min_effect is a fraction of the baseline; absolute: in the KPI's unit
     min_effect_scale: str = "relative"
@@ -109,7 +129,8 @@ class Kpi:
     observation_range: tuple[float, float] | None = None
 
     def watches(self, dimension: str) -> bool:
-        return dimension == "total" or self.alert_level == "segment"
+        levels = {"total": 0, "segment": 1, "region": 2}
+        return levels.get(dimension, 3) <= levels.get(self.alert_level, -1)
 
 
 @dataclass(frozen=True)
@@ -257,10 +278,24 @@ def score(
     *,
     alerting: bool,
     sample_sizes: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
 ) -> Finding:
     """The finding of one series, held to ``min_effect`` (in the KPI's min_effect_scale) and,
     for a sampled KPI, to the sampling error of its ``sample_sizes`` (one per date); ``alerting``
-    when its decline is open."""
+    when its decline is open. A COUNTED KPI is tested on its counts against the catalogue's
+    minimum effect, with each day's ``reference`` (:func:`count_references`)."""
+    if kpi.kpi_name in COUNTED:
+        if sample_sizes is None:
+            return Finding("no_data", detail="No expected counts.")
+        made, expected = counts(values, sample_sizes)
+        return evaluate_counts(
+            dates,
+            made,
+            expected,
+            min_effect=kpi.min_effect,
+            reference=reference,
+            alerting=alerting,
+        )
     return evaluate(
         dates,
         values,
@@ -273,6 +308,46 @@ def score(
         sample_sizes=sample_sizes,
         observation_range=kpi.observation_range,
     )
+
+
+def counts(values: np.ndarray, sample_sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counts made and expected of a COUNTED KPI's days: value * sample size, sample size.
+
+    >>> counts(np.array([0.5, np.nan]), np.array([4.0, 0.0]))
+    (array([ 2., nan]), array([4., 0.]))
+    """
+    expected = np.asarray(sample_sizes, dtype=float)
+    return np.asarray(values, dtype=float) * expected, expected
+
+
+SeriesKey = tuple[str, str, str]
+Series = dict[SeriesKey, tuple[list[date], np.ndarray]]
+
+
+def count_references(series: Series, sample_sizes: Series) -> dict[SeriesKey, np.ndarray]:
+    """Each COUNTED series' reference on its days: a member's is the rest of the company that
+    day (the total less the member), the total's its own a year earlier."""
+    references: dict[SeriesKey, np.ndarray] = {}
+    for key, (dates, values) in series.items():
+        kpi_name, dimension, _ = key
+        if kpi_name not in COUNTED or key not in sample_sizes:
+            continue
+        made, expected = counts(values, sample_sizes[key][1])
+        total = (kpi_name, "total", "all")
+        if dimension in SEASONAL_DIMENSIONS:
+            references[key] = without_closed_days(reference_from_last_year(made, expected), made)
+        elif total in series and total in sample_sizes:
+            at = {day: i for i, day in enumerate(series[total][0])}
+            rows = [at.get(day) for day in dates]
+            total_made, total_expected = counts(series[total][1], sample_sizes[total][1])
+            aligned = [
+                np.array([np.nan if i is None else a[i] for i in rows])
+                for a in (total_made, total_expected)
+            ]
+            references[key] = without_closed_days(
+                reference_from_rest(made, expected, *aligned), made
+            )
+    return references
 
 
 def evaluate_warehouse(
@@ -294,6 +369,7 @@ def evaluate_warehouse(
     if not series:
         return Evaluation(None, 0)
     sample_sizes = read_series(con, catalogue, as_of, "sample_size")
+    references = count_references(series, sample_sizes)
     evaluated_on = max(dates[-1] for dates, _ in series.values())
     suppressed_because = suppression_reason(evaluated_on, today, failed_checks)
     previous = _previous_states(con, evaluated_on)
@@ -313,6 +389,7 @@ def evaluate_warehouse(
             min_effect,
             alerting=raised in OPEN_STATES,
             sample_sizes=sample_sizes.get((kpi_name, dimension, member), (None, None))[1],
+            reference=references.get((kpi_name, dimension, member)),
         )
         statuses[finding.status] += 1
         if dimension == "total":
@@ -518,6 +595,19 @@ class _SnapshotReader:
         )
 
 
+def reason(
+    con: duckdb.DuckDBPyConnection,
+    kpi: Kpi,
+    dimension: str,
+    member: str,
+    finding: Finding,
+    evaluated_on: date,
+    catalogue: dict[str, Kpi],
+) -> str:
+    """The reason an alert on ``finding`` gives on ``evaluated_on``, as the monitor writes it."""
+    return _reason(kpi, dimension, member, finding, evaluated_on, _SnapshotReader(con), catalogue)
+
+
 def _reason(
     kpi: Kpi,
     dimension: str,
@@ -566,7 +656,17 @@ def _reason(
     ]
     (today,) = snapshots.kpi_values(kpi.kpi_name, dimension, member, [evaluated_on])
     label = kpi.label if dimension == "total" else f"{kpi.label} of the {member} {dimension}"
-    return render_reason(
+    cause = None
+    if kpi.kpi_name in EXISTING_CUSTOMERS and finding.status == "decline":
+        cause = existing_customers_sentence(
+            kpi.kpi_name,
+            None if dimension == "total" else f"the {member} {dimension}",
+            days=(evaluated_on - start).days if finding.observed_count is not None else LATEST_DAYS,
+            made=finding.observed_count,
+            expected=finding.expected_count,
+            change=finding.relative_change,
+        )
+    reason = render_reason(
         label,
         finding,
         split=split,
@@ -581,6 +681,7 @@ def _reason(
         since=start + timedelta(days=1),
         latest=None if today is None else (evaluated_on, today),
     )
+    return f"{cause} {reason}" if cause else reason
 
 
 def concentrated_breakdown(

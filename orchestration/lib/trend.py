@@ -139,6 +139,17 @@ RECENT_DAYS = 14
 #: however small its minimum effect.
 SAMPLING_Z = 2.5
 
+#: Threshold of the count CUSUM (:func:`poisson_cusum_decline`), in log-likelihood ratio
+#: units, measured with ``benchmarks/alert_quality.py`` (see :func:`evaluate_counts`).
+COUNT_H = 10.0
+
+#: A member is compared with the rest of the company over the week ending each day.
+REST_DAYS = 7
+
+#: A total has no rest of the company to be compared with: its season is read a year earlier,
+#: over this many days around the day.
+SEASON_DAYS = 7
+
 #: A decline already raised holds until its worst recent week is back within this fraction of
 #: the minimum effect (hysteresis): a KPI hovering at its minimum effect would otherwise be
 #: raised, recovered and raised again, paging each time.
@@ -181,6 +192,9 @@ class Finding:
     weekly_slope: float | None = None
     min_effect: float | None = None
     detail: str = ""
+    # a count KPI's decline (evaluate_counts): the counts made and expected from its onset
+    observed_count: float | None = None
+    expected_count: float | None = None
 
 
 def monitored_start(first_day: date, n: int, baseline_days: int, monitor_days: int) -> int:
@@ -540,6 +554,240 @@ def evaluate(
             **numbers,
         )
     return Finding("ok", detail=quiet, **numbers)
+
+
+def poisson_cusum_decline(
+    counts: np.ndarray | Sequence[float],
+    expected: np.ndarray | Sequence[float],
+    shift: float,
+    h: float = COUNT_H,
+) -> CusumResult:
+    """One-sided CUSUM of Poisson counts for a fall to ``1 - shift`` of their expected means:
+    S_t = min(CUSUM_CAP * h, max(0, S_{t-1} + shift * m_t + x_t * log(1 - shift))), the
+    log-likelihood ratio of a fall against none (Lucas 1985), so a day weighs by its expected
+    count and a thin sample cannot page by chance. A day without a count or an expectation
+    (NaN) carries the statistic over; alarm and onset as in :func:`cusum_decline`.
+
+    >>> poisson_cusum_decline([0, 0], [10.0, 10.0], 0.5, h=4).alarm  # 5 + 5 > 4 on day 1
+    0
+    """
+    if not 0.0 < shift < 1.0:
+        raise ValueError(f"shift must be between 0 and 1, got {shift!r}")
+    x = np.asarray(counts, dtype=float)
+    m = np.asarray(expected, dtype=float)
+    if x.shape != m.shape:
+        raise ValueError("counts and expected must have the same length")
+    steps = shift * m + x * math.log(1.0 - shift)
+    path = np.empty(x.size)
+    ceiling = CUSUM_CAP * h
+    statistic = 0.0
+    last_zero = -1
+    alarm: int | None = None
+    onset: int | None = None
+    for t, step in enumerate(steps):
+        if math.isfinite(step):
+            statistic = min(ceiling, max(0.0, statistic + step))
+        path[t] = statistic
+        if alarm is None:
+            if statistic == 0.0:
+                last_zero = t
+            elif statistic > h:
+                alarm, onset = t, last_zero + 1
+    path.flags.writeable = False
+    return CusumResult(statistic=path, alarm=alarm, onset=onset)
+
+
+def evaluate_counts(
+    dates: Sequence[date],
+    counts: np.ndarray | Sequence[float],
+    expected: np.ndarray | Sequence[float],
+    *,
+    min_effect: float,
+    reference: np.ndarray | Sequence[float] | None = None,
+    baseline_days: int = 182,
+    monitor_days: int = 182,
+    h: float = COUNT_H,
+    alerting: bool = False,
+) -> Finding:
+    """Score a daily count against what was expected of it (a higher-is-better KPI), on its
+    latest day.
+
+    ``counts`` are what happened (the purchases the existing customers made), ``expected`` what
+    was expected of them (from each customer's own rhythm) and ``reference`` each day's factor
+    for what moves every count alike (the same ratio elsewhere in the company that week, or a
+    year earlier: the season, a holiday); all three are on ``dates``, a full daily calendar,
+    NaN where missing. The count expected on a day is ``expected * reference`` times the
+    calibration of its weekday: the ratio of counts to that product on that weekday over the
+    frozen baseline (the ``baseline_days`` before the monitored window, as in
+    :func:`evaluate`). A decline is :func:`poisson_cusum_decline` for a fall of ``min_effect``,
+    with the threshold ``h`` times the baseline's :func:`overdispersion`, in alarm in its
+    current excursion, and the last RECENT_DAYS days at least ``min_effect`` short of their
+    expected count (half of it while ``alerting``). The values reported are ratios of counts
+    to expected counts: the baseline's, and the latest week's adjusted by the calibrated
+    reference; ``observed_count`` and ``expected_count`` are the counts from the onset of a
+    decline.
+    """
+    x = np.asarray(counts, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    q = np.ones(x.size) if reference is None else np.asarray(reference, dtype=float)
+    if not (len(dates) == x.size == e.size == q.size):
+        raise ValueError("dates, counts, expected and reference must have the same length")
+    if any((b - a).days != 1 for a, b in pairwise(dates)):
+        raise ValueError("dates must be consecutive days")
+    usable = np.isfinite(x) & np.isfinite(e) & np.isfinite(q) & (e > 0)
+    n = x.size
+    if not usable.any():
+        return Finding("no_data", detail="No day has a count and an expected count.")
+    if n - baseline_days < MIN_MONITOR_DAYS:
+        return Finding(
+            "insufficient_history",
+            detail=f"{n} days of history; {baseline_days + MIN_MONITOR_DAYS} needed.",
+        )
+    start = monitored_start(dates[0], n, baseline_days, monitor_days)
+    base = np.zeros(n, dtype=bool)
+    base[start - baseline_days : start] = True
+    base &= usable
+    if base.sum() < max(2, math.ceil(baseline_days / 2)):
+        return Finding(
+            "insufficient_history",
+            detail=f"Only {int(base.sum())} of {baseline_days} baseline days have a count.",
+        )
+    if not usable[n - CURRENT_DAYS :].any():
+        return Finding("no_data", detail=f"No count in the last {CURRENT_DAYS} days.")
+    modelled = np.where(usable, e * q, np.nan)
+    weekdays = np.fromiter((day.weekday() for day in dates), dtype=int, count=n)
+    factors = np.zeros(7)
+    for weekday in range(7):
+        on = base & (weekdays == weekday)
+        due = modelled[on].sum()
+        factors[weekday] = x[on].sum() / due if due > 0 else math.nan
+    if not np.isfinite(factors).all() or x[base].sum() <= 0:
+        return Finding("ok", detail="No count in the baseline, so none is expected; not scored.")
+    mean = factors[weekdays] * modelled
+    observed = np.where(usable, x, np.nan)
+    dispersion = overdispersion(x[base], mean[base])
+
+    def ratio(window: slice) -> float:
+        made, due = np.nansum(observed[window]), np.nansum(mean[window])
+        return float(made / due) if due > 0 else 1.0
+
+    baseline_value = float(x[base].sum() / e[base].sum())
+    latest = ratio(slice(n - CURRENT_DAYS, n))
+    recent = ratio(slice(max(start, n - RECENT_DAYS), n))
+    numbers: dict[str, Any] = {
+        "baseline_value": baseline_value,
+        "current_value": baseline_value * latest,
+        "relative_change": latest - 1.0,
+        "min_effect": min_effect,
+    }
+    path = poisson_cusum_decline(
+        observed[start:], mean[start:], min_effect, h * dispersion
+    ).statistic
+    numbers["cusum"] = float(path[-1])
+    zeros = np.flatnonzero(path == 0.0)
+    onset = int(zeros[-1]) + 1 if zeros.size else 0
+    if onset < path.size and float(path[onset:].max()) > h:
+        made = float(np.nansum(observed[start + onset :]))
+        due = float(np.nansum(mean[start + onset :]))
+        gate = min_effect * (RELEASE_FRACTION if alerting else 1.0)
+        if 1.0 - recent >= gate:
+            return Finding(
+                "decline",
+                detail=f"Poisson CUSUM {path[-1]:.1f} > h={h:g} since "
+                f"{dates[start + onset].isoformat()}: {made:.0f} made against {due:.0f} "
+                f"expected; the last {RECENT_DAYS} days {recent - 1.0:+.1%} (min effect "
+                f"{min_effect:.0%}).",
+                since=dates[start + onset],
+                observed_count=made,
+                expected_count=due,
+                **numbers,
+            )
+    return Finding(
+        "ok",
+        detail=f"Poisson CUSUM {path[-1]:.1f} <= h={h:g} or the last {RECENT_DAYS} days "
+        f"({recent - 1.0:+.1%}) within the {min_effect:.0%} minimum effect.",
+        **numbers,
+    )
+
+
+def overdispersion(counts: np.ndarray, means: np.ndarray) -> float:
+    """How much more counts vary than Poisson counts of these means (at least 1): the mean of
+    (x - m)^2 / m. Customers who order together, and a reference that is itself counted, spread
+    the counts wider; a CUSUM threshold multiplied by it keeps its false alarm rate.
+
+    >>> overdispersion(np.array([0.0, 4.0]), np.array([2.0, 2.0]))
+    2.0
+    """
+    x = np.asarray(counts, dtype=float)
+    m = np.asarray(means, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(m) & (m > 0)
+    if not keep.any():
+        return 1.0
+    return max(1.0, float(np.mean((x[keep] - m[keep]) ** 2 / m[keep])))
+
+
+def _trailing_sum(x: np.ndarray, days: int) -> np.ndarray:
+    """Sum of each day's last ``days`` values (NaN counts 0), NaN before ``days`` are there."""
+    filled = np.concatenate([[0.0], np.cumsum(np.nan_to_num(x))])
+    out = np.full(x.size, np.nan)
+    out[days - 1 :] = filled[days:] - filled[:-days]
+    return out
+
+
+def reference_from_rest(
+    counts: np.ndarray,
+    expected: np.ndarray,
+    total_counts: np.ndarray,
+    total_expected: np.ndarray,
+    days: int = REST_DAYS,
+) -> np.ndarray:
+    """Each day's ratio of counts to expected counts in the rest of the company (the total less
+    the member) over the ``days`` ending that day: what moved everyone then (the season, a
+    holiday), so that a member is compared with the others. A whole week is weekday-balanced.
+
+    >>> reference_from_rest(np.array([2.0, 0.0]), np.array([4.0, 4.0]),
+    ...                     np.array([12.0, 8.0]), np.array([14.0, 14.0]), days=2)
+    array([nan, 0.9])
+    """
+    made = np.asarray(total_counts, dtype=float) - np.asarray(counts, dtype=float)
+    due = np.asarray(total_expected, dtype=float) - np.asarray(expected, dtype=float)
+    made_sum, due_sum = _trailing_sum(made, days), _trailing_sum(due, days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(due_sum > 0, made_sum / due_sum, np.nan)
+
+
+def reference_from_last_year(
+    counts: np.ndarray, expected: np.ndarray, days: int = SEASON_DAYS
+) -> np.ndarray:
+    """Each day's ratio of counts to expected counts a year (52 weeks) earlier, over the
+    ``days`` centred on that day: the season as it was. NaN where that year has no expected
+    count.
+
+    >>> float(reference_from_last_year(np.full(370, 2.0), np.full(370, 4.0), days=5)[-1])
+    0.5
+    """
+    x = np.asarray(counts, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    made, due = _trailing_sum(x, days), _trailing_sum(e, days)
+    lag = 364 - days // 2  # the window ends this many days before the day it serves
+    out = np.full(x.size, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[lag:] = np.where(due[:-lag] > 0, made[:-lag] / due[:-lag], np.nan)
+    return out
+
+
+def without_closed_days(reference: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``reference`` without the days whose weekday a year (52 weeks) earlier had no count:
+    days the member was closed then (a holiday closure, a weekend of businesses), which a
+    smoothed reference cannot expect; nothing is expected of them.
+
+    >>> without_closed_days(np.ones(366), np.r_[0.0, np.ones(365)])[364:]
+    array([nan,  1.])
+    """
+    out = np.array(reference, dtype=float)
+    x = np.asarray(counts, dtype=float)
+    out[364:][x[:-364] == 0] = np.nan
+    return out
 
 
 def severity(finding: Finding, min_effect: float) -> str:

@@ -3,7 +3,7 @@
     leading signal of customers leaving (purchases) and of those who stay buying less (basket).
     A customer is existing on day d once their first order is `existing_customer_days` or more
     days before d. Their rhythm is their trailing year before d: they are expected to make
-    (orders in d - 365 … d - 1) / 365 purchases on d, and an order of theirs on d is expected
+    (orders in d - 365 … d - 1) / 365 purchases on d (over the days of history when fewer), and an order of theirs on d is expected
     to be worth their average order of that trailing year.
 #}
 
@@ -197,8 +197,12 @@ final as (
         rhythm.dimension_value,
 
         -- measures: purchases of the existing customers against their own rhythm
-        cast(rhythm.rhythm_orders as {{ type_double() }}) / {{ rhythm_days }}
-            as expected_purchases,
+        -- a history shorter than the rhythm window holds fewer of each customer's orders:
+        -- their rate is over the days it covers
+        cast(rhythm.rhythm_orders as {{ type_double() }}) / least(
+            {{ rhythm_days }},
+            greatest(1, {{ dbt.datediff('calendar.first_day', 'rhythm.kpi_date', 'day') }})
+        ) as expected_purchases,
         cast(coalesce(daily_existing_orders.actual_purchases, 0) as {{ dbt.type_bigint() }})
             as actual_purchases,
 
@@ -211,6 +215,7 @@ final as (
             as expected_basket_revenue
 
     from rhythm
+    cross join calendar
     left join daily_existing_orders
         on
             rhythm.dimension = daily_existing_orders.dimension
