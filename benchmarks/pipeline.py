@@ -1,0 +1,236 @@
+"""Where the daily job's time and memory go, on its first day and on the next.
+
+    python benchmarks/pipeline.py [--scales 1 10 40] [--as-of 2026-06-30] [--folder DIR]
+
+For each demo scale, in a folder of its own: the demo company is written as of the day, then
+`python -m orchestration run` runs as of that day on an empty warehouse (day 1) and as of the
+next day on the same warehouse (day 2, the demo written again as of it). Prints, per scale and
+day, the wall and CPU seconds of the run and of each step (the process tree of the run is
+sampled every 0.2 s; a step's CPU is what the tree used between its start and its end), the
+peak memory of the tree, and inside the dbt step the seconds dbt's nodes took by kind (from
+dbt's ``run_results.json``). Read the CPU seconds and the ratios more than the wall times on a
+shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from demo_company.writer import ensure_demo
+from orchestration.lib.settings import PROJECT_ROOT
+
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+SAMPLE_SECONDS = 0.2
+
+
+@dataclass
+class Sample:
+    at: float  # time.time()
+    cpu: float  # seconds of CPU the tree used so far
+    rss: int  # bytes resident in the tree now
+
+
+@dataclass
+class Measured:
+    scale: float
+    day: int
+    wall: float
+    cpu: float
+    peak_rss: int
+    steps: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU
+    dbt_nodes: dict[str, float] = field(default_factory=dict)  # kind: seconds
+
+
+def _stat(pid: int) -> tuple[int, float, int] | None:
+    """Parent PID, CPU seconds (own and of reaped children) and resident bytes of ``pid``."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return int(fields[1]), (utime + stime + cutime + cstime) / TICKS, int(fields[21]) * PAGE
+
+
+def sample_tree(root: int) -> Sample:
+    """CPU and memory of ``root`` and every process below it."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := _stat(int(entry))) is not None:
+            stats[int(entry)] = stat
+    children = defaultdict(list)
+    for pid, (parent, _, _) in stats.items():
+        children[parent].append(pid)
+    cpu, rss, todo = 0.0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            cpu += stats[pid][1]
+            rss += stats[pid][2]
+            todo.extend(children[pid])
+    return Sample(time.time(), cpu, rss)
+
+
+def cpu_at(samples: list[Sample], moment: float) -> float:
+    """The tree's CPU seconds at ``moment``, interpolated between samples."""
+    before = [s for s in samples if s.at <= moment] or samples[:1]
+    after = [s for s in samples if s.at >= moment] or samples[-1:]
+    a, b = before[-1], after[0]
+    if b.at == a.at:
+        return a.cpu
+    return a.cpu + (b.cpu - a.cpu) * (moment - a.at) / (b.at - a.at)
+
+
+def step_times(home: Path, run_id: str) -> dict[str, tuple[float, float]]:
+    """Start and end (time.time()) of each step of the run, from its Dagster instance."""
+    spans: dict[str, list[float]] = {}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for record in instance.all_logs(run_id):
+            event = record.dagster_event
+            if event is None or not record.step_key:
+                continue
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                spans[record.step_key] = [record.timestamp, record.timestamp]
+            elif event.event_type in (
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            ):
+                spans.setdefault(record.step_key, [record.timestamp])[1:] = [record.timestamp]
+    return {key: (span[0], span[-1]) for key, span in spans.items()}
+
+
+def dbt_node_seconds(run_id: str) -> dict[str, float]:
+    """Seconds dbt's nodes took in the run, by kind: seeds, SQL models, Python models, tests
+    (dagster-dbt gives each invocation a target folder named after the run)."""
+    (folder,) = (PROJECT_ROOT / "target").glob(f"dbt_models-{run_id[:7]}*")
+    results = json.loads((folder / "run_results.json").read_text())
+    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    seconds: dict[str, float] = defaultdict(float)
+    for result in results["results"]:
+        unique_id = result["unique_id"]
+        kind = unique_id.split(".")[0]
+        if kind == "model":
+            language = manifest["nodes"].get(unique_id, {}).get("language", "sql")
+            kind = f"{language} model"
+        elif kind in ("test", "unit_test"):
+            kind = "test"
+        seconds[kind] += result["execution_time"]
+    return dict(seconds)
+
+
+def run_day(env: dict, day: date, scale: float, number: int, home: Path) -> Measured:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orchestration", "run", "--as-of", day.isoformat()],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    started = time.time()
+    samples = [sample_tree(process.pid)]
+    while process.poll() is None:
+        time.sleep(SAMPLE_SECONDS)
+        samples.append(sample_tree(process.pid))
+    output = process.stdout.read()
+    if process.returncode != 0:
+        raise SystemExit(f"the run as of {day} failed:\n{output}")
+    run_id = re.search(r"\(run ([0-9a-f-]{36})\)", output).group(1)
+    measured = Measured(
+        scale,
+        number,
+        wall=time.time() - started,
+        cpu=max(sample.cpu for sample in samples),
+        peak_rss=max(sample.rss for sample in samples),
+        dbt_nodes=dbt_node_seconds(run_id),
+    )
+    for step, (start, end) in step_times(home, run_id).items():
+        measured.steps[step] = (end - start, cpu_at(samples, end) - cpu_at(samples, start))
+    return measured
+
+
+def measure(scale: float, as_of: date, folder: Path) -> list[Measured]:
+    demo, home = folder / "demo", folder / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    unset = ("ERP_DATABASE_URL", "CRM_API_URL", "CRM_API_TOKEN", "WEB_EVENTS_PATH")
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env.update(
+        DEMO_SCALE=str(scale),
+        DEMO_SEED="42",
+        DEMO_PATH=str(demo),
+        DAGSTER_HOME=str(home),
+        WAREHOUSE_PATH=str(folder / "data" / "warehouse.duckdb"),
+        SERVING_PATH=str(folder / "data" / "serving.duckdb"),
+        DASHBOARD_PATH=str(folder / "dashboard" / "index.html"),
+        ALERT_CHANNELS="",
+    )
+    days = []
+    for number, day in enumerate((as_of, as_of + timedelta(days=1)), start=1):
+        started, cpu = time.time(), time.process_time()
+        ensure_demo(demo, day, seed=42, scale=scale)
+        demo_wall, demo_cpu = time.time() - started, time.process_time() - cpu
+        measured = run_day(env, day, scale, number, home)
+        measured.steps = {"demo company": (demo_wall, demo_cpu), **measured.steps}
+        days.append(measured)
+        print_day(measured)
+    return days
+
+
+def print_day(measured: Measured) -> None:
+    print(
+        f"\nscale {measured.scale:g}, day {measured.day}: {measured.wall:.1f} s wall, "
+        f"{measured.cpu:.1f} s CPU, peak memory {measured.peak_rss / 2**20:,.0f} MiB"
+    )
+    print(f"  {'step':<32} {'wall s':>8} {'CPU s':>8}")
+    for step, (wall, cpu) in measured.steps.items():
+        print(f"  {step:<32} {wall:8.1f} {cpu:8.1f}")
+    nodes = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in measured.dbt_nodes.items())
+    print(f"  dbt node time by kind: {nodes}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 6, 30))
+    parser.add_argument("--folder", type=Path, help="where to build (default: a temporary one)")
+    args = parser.parse_args()
+    summary = []
+    for scale in args.scales:
+        parent = args.folder or Path(tempfile.mkdtemp(prefix="radar-benchmark-"))
+        folder = parent / f"scale-{scale:g}"
+        try:
+            first, second = measure(scale, args.as_of, folder)
+        finally:
+            if args.folder is None:
+                shutil.rmtree(parent, ignore_errors=True)
+        summary.append((scale, first, second))
+    print(
+        f"\n{'scale':>6} {'day 1 wall':>11} {'day 1 CPU':>10} {'day 2 wall':>11} "
+        f"{'day 2 CPU':>10} {'day 2 / day 1 CPU':>18} {'peak MiB':>9}"
+    )
+    for scale, first, second in summary:
+        print(
+            f"{scale:6g} {first.wall:11.1f} {first.cpu:10.1f} {second.wall:11.1f} "
+            f"{second.cpu:10.1f} {second.cpu / first.cpu:18.0%} "
+            f"{max(first.peak_rss, second.peak_rss) / 2**20:9,.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
