@@ -245,7 +245,7 @@ def test_the_first_sentence_names_customers_leaving_with_their_counts():
 def test_the_first_sentence_names_existing_customers_buying_less_with_their_change():
     assert existing_customers_sentence("existing_customer_basket", None, days=7, change=-0.12) == (
         "Existing customers buy less: their orders of the last 7 days are worth \u221212.0 % "
-        "against their own average order of the year before."
+        "against each one's own average order of the year before."
     )
 
 

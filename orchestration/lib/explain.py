@@ -577,6 +577,7 @@ def existing_customers_sentence(
         who = "Existing customers" if where is None else f"Existing customers of {where}"
         return (
             f"{who} buy less: their orders of the last {days} days are worth "
-            f"{_pct(change, signed=True)} against their own average order of the year before."
+            f"{_pct(change, signed=True)} against each one's own average order of the year "
+            "before."
         )
     return None

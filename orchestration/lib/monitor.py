@@ -56,16 +56,24 @@ STALE_AFTER_DAYS = 2
 # ACV wanders more than a minimum effect by chance (the demo's quiet years show it): a KPI
 # alerts on regions only at alert level region, where its test weighs the counts behind it.
 DIMENSIONS = ("total", "segment", "region")
-# KPIs that are a count against its expectation (value = made / expected, sample_size = the
-# expected count): tested on the counts (trend.evaluate_counts).
-COUNTED = ("existing_customer_purchases",)
+# KPIs that are a count against its expectation, tested on the counts (trend.evaluate_counts):
+# value * sample_size is what was made and sample_size what was expected. The purchases: made
+# over expected, sample the expected purchases. The basket: revenue over the revenue of the
+# same orders at each customer's own average order, sample the orders, so it is tested in
+# orders of the usual value (a compound count, whose spread the overdispersion takes in).
+COUNTED = ("existing_customer_purchases", "existing_customer_basket")
 # Segments buy in seasons of their own (businesses close for the holidays while shops sell
 # most): a segment, like the total, is compared with itself a year earlier; a region, which
 # mixes the segments as the others do, with the other regions the same week.
 SEASONAL_DIMENSIONS = ("total", "segment")
+# Counted KPIs whose counts move with the season and the holidays, and so are referred to
+# the rest of the company or to a year earlier (count_references); a basket is held to each
+# customer's own average order, which has no season of its own.
+REFERRED = ("existing_customer_purchases",)
 # KPIs about the existing customers: their alerts' first sentence names the cause.
 EXISTING_CUSTOMERS = ("existing_customer_purchases", "existing_customer_basket")
-# The days an existing-customer basket alert quotes: the latest week, as trend reports it.
+# The days an existing-customer alert quotes without counts: the latest week, as trend
+# reports it.
 LATEST_DAYS = 7
 # How a move of the total ACV is broken down to say where it comes from.
 BREAKDOWNS = ("segment", "region")
@@ -330,7 +338,7 @@ def count_references(series: Series, sample_sizes: Series) -> dict[SeriesKey, np
     references: dict[SeriesKey, np.ndarray] = {}
     for key, (dates, values) in series.items():
         kpi_name, dimension, _ = key
-        if kpi_name not in COUNTED or key not in sample_sizes:
+        if kpi_name not in REFERRED or key not in sample_sizes:
             continue
         made, expected = counts(values, sample_sizes[key][1])
         total = (kpi_name, "total", "all")
@@ -658,13 +666,16 @@ def _reason(
     label = kpi.label if dimension == "total" else f"{kpi.label} of the {member} {dimension}"
     cause = None
     if kpi.kpi_name in EXISTING_CUSTOMERS and finding.status == "decline":
+        counted = finding.observed_count is not None and bool(finding.expected_count)
         cause = existing_customers_sentence(
             kpi.kpi_name,
             None if dimension == "total" else f"the {member} {dimension}",
-            days=(evaluated_on - start).days if finding.observed_count is not None else LATEST_DAYS,
+            days=(evaluated_on - start).days if counted else LATEST_DAYS,
             made=finding.observed_count,
             expected=finding.expected_count,
-            change=finding.relative_change,
+            change=finding.observed_count / finding.expected_count - 1.0
+            if counted
+            else finding.relative_change,
         )
     reason = render_reason(
         label,

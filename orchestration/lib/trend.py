@@ -656,12 +656,13 @@ def evaluate_counts(
         return Finding("no_data", detail=f"No count in the last {CURRENT_DAYS} days.")
     modelled = np.where(usable, e * q, np.nan)
     weekdays = np.fromiter((day.weekday() for day in dates), dtype=int, count=n)
+    # a weekday with nothing due in the baseline (a business's Sunday) expects nothing
     factors = np.zeros(7)
     for weekday in range(7):
         on = base & (weekdays == weekday)
         due = modelled[on].sum()
-        factors[weekday] = x[on].sum() / due if due > 0 else math.nan
-    if not np.isfinite(factors).all() or x[base].sum() <= 0:
+        factors[weekday] = x[on].sum() / due if due > 0 else 0.0
+    if x[base].sum() <= 0:
         return Finding("ok", detail="No count in the baseline, so none is expected; not scored.")
     mean = factors[weekdays] * modelled
     observed = np.where(usable, x, np.nan)
