@@ -3,12 +3,11 @@
     leading signal of customers leaving (purchases) and of those who stay buying less (basket).
     A customer is existing on day d once their first order is `existing_customer_days` or more
     days before d. Their rhythm is their trailing year before d: they are expected to make
-    (orders in d - 365 … d - 1) / 365 purchases on d (over the days of history when fewer), and an order of theirs on d is expected
-    to be worth their average order of that trailing year.
+    (orders in d - 365 … d - 1) / 365 purchases on d (over the days of history when fewer),
+    and an order of theirs on d is expected to be worth their average order of that year.
 #}
 
-{#- a customer is existing this many days after their first order #}
-{%- set existing_after = var('existing_customer_days', 90) | int %}
+{%- set existing_after = var('existing_customer_days') | int %}
 {%- set rhythm_days = var('active_window_days') | int %}
 
 with
