@@ -676,6 +676,93 @@ def report(result: Condition, markdown: bool) -> str:
     return render(rows, markdown) + "\n\n" + "\n".join(notes)
 
 
+# --- counts against their expectation (trend.evaluate_counts) -------------------------------
+
+# Purchases expected a day (about a demo region's, and its total's) and how much more than
+# Poisson the counts vary (variance / mean: customers who order together).
+COUNT_LEVELS = (5.0, 20.0)
+COUNT_DISPERSIONS = (1.0, 2.0)
+# The churn planted: this share of the customers stops buying, evenly over this many days.
+CHURN_SHARE = 0.5
+CHURN_DAYS = 60
+COUNT_MIN_EFFECT = 0.25
+COUNT_WITHIN = 45
+
+
+def simulate_counts(
+    rng: np.random.Generator, level: float, dispersion: float, days: int, onset: int | None
+) -> np.ndarray:
+    """Daily counts of mean ``level`` times a weekly profile of random phase, Poisson or (with
+    ``dispersion`` > 1) gamma-Poisson of that variance-to-mean ratio; from ``onset`` a share
+    CHURN_SHARE of the customers stops buying, evenly over CHURN_DAYS days."""
+    profile = np.roll(PROFILE, rng.integers(7))
+    mean = level * profile[np.arange(days) % 7]
+    if onset is not None:
+        left = np.clip((np.arange(days) - onset + 1) / CHURN_DAYS, 0.0, 1.0) * CHURN_SHARE
+        mean = mean * (1.0 - left)
+    if dispersion > 1.0:
+        mean = rng.gamma(mean / (dispersion - 1.0), dispersion - 1.0)
+    return rng.poisson(mean).astype(float)
+
+
+def count_statuses(counts: np.ndarray, level: float, first: int) -> list[bool]:
+    """Whether the count test is in decline on each day from ``first``, evaluated as the
+    monitor does: on the history up to the day, with its state of the day before."""
+    dates = [START + timedelta(days=i) for i in range(counts.size)]
+    expected = np.full(counts.size, level)
+    declined, before = [], False
+    for end in range(first, counts.size):
+        finding = trend.evaluate_counts(
+            dates[: end + 1],
+            counts[: end + 1],
+            expected[: end + 1],
+            min_effect=COUNT_MIN_EFFECT,
+            alerting=before,
+        )
+        before = finding.status == "decline"
+        declined.append(before)
+    return declined
+
+
+def run_counts(rng: np.random.Generator, series: int) -> list[list[str]]:
+    rows = [
+        [
+            "expected a day",
+            "variance / mean",
+            "false alarms per KPI-year",
+            "churn: median days",
+            f"within {COUNT_WITHIN} days",
+        ]
+    ]
+    for level in COUNT_LEVELS:
+        for dispersion in COUNT_DISPERSIONS:
+            false_alarms = 0
+            for _ in range(series):
+                quiet = simulate_counts(rng, level, dispersion, FIRST_DAY + QUIET_DAYS, None)
+                declined = count_statuses(quiet, level, FIRST_DAY)
+                false_alarms += len(alarms(np.array([declined]))) + int(declined[0])
+            delays = []
+            for _ in range(series):
+                onset = FIRST_DAY + int(rng.integers(ONSET_SPAN))
+                churn = simulate_counts(rng, level, dispersion, onset + HORIZON, onset)
+                declined = count_statuses(churn, level, onset - 1)
+                if declined[0]:
+                    continue  # a false alarm under way is not a detection
+                found = next((i for i, up in enumerate(declined) if up), None)
+                delays.append(math.inf if found is None else found)
+            delays_array = np.array(delays)
+            rows.append(
+                [
+                    f"{level:g}",
+                    f"{dispersion:g}",
+                    f"{false_alarms / (series * QUIET_DAYS / 365):.2f}",
+                    _days(float(np.median(delays_array))),
+                    f"{np.mean(delays_array <= COUNT_WITHIN):.0%}",
+                ]
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=1000, help="series per scenario")
@@ -685,7 +772,24 @@ def main(argv: list[str] | None = None) -> int:
         "--verify", type=int, default=25, help="series per scenario checked with evaluate()"
     )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument(
+        "--counts",
+        action="store_true",
+        help="measure only the count test (trend.evaluate_counts), --series series per case",
+    )
     args = parser.parse_args(argv)
+    if args.counts:
+        began = time.perf_counter()
+        print(
+            f"Count test: Poisson CUSUM for a fall of {COUNT_MIN_EFFECT:.0%}, "
+            f"h={trend.COUNT_H:g} times the baseline's overdispersion; churn: "
+            f"{CHURN_SHARE:.0%} of the customers stop buying over {CHURN_DAYS} days; "
+            f"{args.series} series per case, {args.series * QUIET_DAYS // 365} KPI-years "
+            "without change.\n"
+        )
+        print(render(run_counts(np.random.default_rng(args.seed), args.series), args.markdown))
+        print(f"\n{time.perf_counter() - began:.0f} s.")
+        return 0
 
     began = time.perf_counter()
     rng = np.random.default_rng(args.seed)

@@ -125,3 +125,41 @@ def test_the_replay_raises_what_the_monitor_records_day_by_day(demo_stories):
         ).fetchall()
     )
     assert recorded and replayed == recorded
+
+
+def test_the_first_sentence_of_a_reason_ends_at_its_first_full_stop(demo_stories):
+    text = "Customers of the south region are leaving: 57 against 106. Then the rest."
+    assert demo_stories.first_sentence(text) == (
+        "Customers of the south region are leaving: 57 against 106."
+    )
+    assert demo_stories.first_sentence("One sentence.") == "One sentence."
+
+
+def test_false_alarms_are_counted_in_the_quiet_stretch_and_on_kpis_no_story_names(demo_stories):
+    from orchestration.lib.trend import Finding
+
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(10)]
+    ok = [Finding("ok")] * 10
+
+    def replay(key, raised):
+        return demo_stories.Replay(key, days, ok, {"decline": raised, "flattening": [False] * 10})
+
+    quiet = demo_stories.Story("quiet", "quiet", "total", "all", days[0], days[4], ("acv",))
+    churn = demo_stories.Story("churn", "churn", "region", "south", days[5], None, ("acv",))
+    replays = {
+        # one alarm in the quiet stretch (day 2), one after it (day 7): a named KPI
+        ("acv", "total", "all"): replay(
+            ("acv", "total", "all"), [False, False, True] + [False] * 4 + [True] * 3
+        ),
+        # the cause of the churn story: named, its alarm after the stretch is not counted
+        ("existing_customer_purchases", "region", "south"): replay(
+            ("existing_customer_purchases", "region", "south"), [False] * 8 + [True] * 2
+        ),
+        # named by no story: both its alarms count over the whole replay
+        ("nps", "total", "all"): replay(("nps", "total", "all"), [True, False] * 5),
+    }
+    counts = demo_stories.false_alarm_rates([quiet, churn], replays, days[-1])
+    # quiet stretch, days 0 to 4, 3 series x 5 days: acv day 2, nps days 0, 2 and 4
+    assert counts[:2] == (4, 15)
+    # nps over the 10 days: days 0, 2, 4, 6, 8
+    assert counts[2:] == (5, 10)
