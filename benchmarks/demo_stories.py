@@ -1,6 +1,7 @@
 """Whether the monitor finds the demo company's planted stories, replayed day by day.
 
     python benchmarks/demo_stories.py [--warehouse FILE] [--stories FILE]
+    python benchmarks/demo_stories.py --run WAREHOUSE STORIES [--run WAREHOUSE STORIES ...]
 
 Reads a built warehouse (by default the serving copy, SERVING_PATH, opened read-only) and the
 stories the demo simulator planted in it (by default ``stories.json`` in DEMO_PATH), replays the
@@ -14,6 +15,13 @@ monitor on every day of the history and prints:
     watched series, and their number per KPI-year (one series for a year) of the stretch;
 (c) the alarms over the whole history on the series of the KPIs no story names: false alarms,
     per series-year.
+
+With ``--run`` (once per demo built, for instance under other seeds and as-of days) it prints
+instead, per run and planted story, the days from the story's start to the first alert whose
+reason's first sentence names its cause (customers leaving, existing customers buying less, the
+satisfaction KPI that fell) on the story's series or its cause's (``CAUSES``), against its
+target, with that sentence; and the false alarms per KPI-year: in the quiet stretch on every
+watched series, and over the whole replay on the series of the KPIs no story names.
 
 The replay is the monitor's (``monitor.evaluate_warehouse`` as of each day): every series of an
 enabled KPI at the dimensions its alert level watches, scored by ``trend.evaluate`` on its
