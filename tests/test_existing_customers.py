@@ -109,6 +109,15 @@ def test_customers_who_stop_buying_are_a_decline_with_the_counts_since_its_onset
     assert finding.expected_count == pytest.approx(2 * finding.observed_count, rel=0.2)
 
 
+def test_the_values_reported_are_the_ratios_the_kpi_shows():
+    made, expected = poisson_series(np.random.default_rng(7), ratio_after_onset=0.5)
+    finding = evaluate_counts(calendar(), made, expected, min_effect=0.25)
+    assert finding.current_value == pytest.approx(made[-7:].sum() / expected[-7:].sum())
+    assert finding.relative_change == pytest.approx(
+        finding.current_value / finding.baseline_value - 1.0
+    )
+
+
 def test_customers_who_buy_as_before_raise_nothing_whatever_their_weekdays():
     made, expected = poisson_series(np.random.default_rng(2), ratio_after_onset=1.0)
     assert evaluate_counts(calendar(), made, expected, min_effect=0.25).status == "ok"

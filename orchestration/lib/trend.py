@@ -141,7 +141,7 @@ SAMPLING_Z = 2.5
 
 #: Threshold of the count CUSUM (:func:`poisson_cusum_decline`), in log-likelihood ratio
 #: units, measured with ``benchmarks/alert_quality.py`` (see :func:`evaluate_counts`).
-COUNT_H = 10.0
+COUNT_H = 7.0
 
 #: A member is compared with the rest of the company over the week ending each day.
 REST_DAYS = 7
@@ -623,9 +623,9 @@ def evaluate_counts(
     with the threshold ``h`` times the baseline's :func:`overdispersion`, in alarm in its
     current excursion, and the last RECENT_DAYS days at least ``min_effect`` short of their
     expected count (half of it while ``alerting``). The values reported are ratios of counts
-    to expected counts: the baseline's, and the latest week's adjusted by the calibrated
-    reference; ``observed_count`` and ``expected_count`` are the counts from the onset of a
-    decline.
+    to ``expected`` as the KPI shows them: the baseline's and the latest week's;
+    ``observed_count`` and ``expected_count`` are the counts from the onset of a decline, the
+    latter calibrated as the test expects them.
     """
     x = np.asarray(counts, dtype=float)
     e = np.asarray(expected, dtype=float)
@@ -673,12 +673,13 @@ def evaluate_counts(
         return float(made / due) if due > 0 else 1.0
 
     baseline_value = float(x[base].sum() / e[base].sum())
-    latest = ratio(slice(n - CURRENT_DAYS, n))
+    week = slice(n - CURRENT_DAYS, n)
+    current_value = float(np.nansum(observed[week]) / np.nansum(np.where(usable, e, np.nan)[week]))
     recent = ratio(slice(max(start, n - RECENT_DAYS), n))
     numbers: dict[str, Any] = {
         "baseline_value": baseline_value,
-        "current_value": baseline_value * latest,
-        "relative_change": latest - 1.0,
+        "current_value": current_value,
+        "relative_change": (current_value - baseline_value) / baseline_value,
         "min_effect": min_effect,
     }
     path = poisson_cusum_decline(
