@@ -99,9 +99,9 @@ def test_the_radar_and_its_alerts_read_in_dollars(dollars):
         assert f"  {headline(alert)}" in text.splitlines()
     # the levels, the segments' part and the bridge, each amount in dollars
     total = alerts["all"]["reason"]
-    assert re.search(r"\(from [\d,]+ USD to [\d,]+ USD\)", total)
+    assert re.search(r"\(baseline [\d,]+ USD, 7-day average [\d,]+ USD; [\d,]+ USD on ", total)
     assert re.search(r"smb segment \(\S+ USD of \S+ USD\)", total)
-    assert "+60 USD from new or returning customers" in alerts["smb"]["reason"]
+    assert "New or returning customers brought +60 USD (1 customer)" in alerts["smb"]["reason"]
     assert "EUR" not in text and "money" not in text
 
 
@@ -120,7 +120,7 @@ def test_the_dashboard_reads_in_dollars(dollars):
     assert dom.text(data_testid="chart-revenue-bridge-latest") == "Jan 2026: 300 USD"
     assert dom.text(data_testid="customers-predicted-clv").endswith("4.8k USD")
     [reason] = [a for a in dom.find_all(data_testid="alert") if a["attrs"]["data-member"] == "smb"]
-    assert "+60 USD from new or returning customers" in reason["text"]
+    assert "New or returning customers brought +60 USD (1 customer)" in reason["text"]
     assert "EUR" not in page
 
 
