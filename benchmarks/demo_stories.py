@@ -512,6 +512,7 @@ def runs_report(runs: list[tuple[Path, Path]]) -> int:
     rows = [["run", "story", "series", "target", "delay", "met", "first sentence"]]
     rates = [["run", "quiet alarms", "quiet KPI-years", "other alarms", "other KPI-years"]]
     totals = [0, 0, 0, 0]
+    quiet_by_kpi: dict[str, int] = defaultdict(int)
     for warehouse, stories_path in runs:
         stories = load_stories(stories_path)
         demo = stories_path.with_name("demo.json")
@@ -537,12 +538,22 @@ def runs_report(runs: list[tuple[Path, Path]]) -> int:
                     ]
                 )
         counts = false_alarm_rates(stories, replays, days[-1])
+        for stretch in (story for story in stories if story.kind == "quiet"):
+            declines, _, _ = window_report(replays, stretch.start, stretch.end or days[-1])
+            for kpi_name, found in declines.items():
+                quiet_by_kpi[kpi_name] += len(found)
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
         rates.append(rate_row(run, counts))
     print(table(rows))
     print()
     rates.append(rate_row("all runs", totals))
     print(table(rates))
+    shown = ", ".join(
+        f"{kpi_name} {count}"
+        for kpi_name, count in sorted(quiet_by_kpi.items(), key=lambda item: -item[1])
+        if count
+    )
+    print(f"\nQuiet-stretch alarms by KPI, all runs: {shown or 'none'}.")
     print(
         f"\nFalse alarms per KPI-year: {_rate(totals[0], totals[1])} in the quiet stretches "
         f"(every watched series), {_rate(totals[2], totals[3])} on the series of the KPIs no "
