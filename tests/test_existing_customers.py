@@ -157,15 +157,16 @@ def test_a_count_series_shorter_than_its_baseline_is_insufficient_history():
 # --- the monitor ----------------------------------------------------------------------------
 
 
-def test_regions_are_watched_at_alert_level_region_only():
-    kpi = Kpi("k", "K", "ratio", "higher_is_better", 0.1, 0.0, "region")
-    segment_level = Kpi("k", "K", "ratio", "higher_is_better", 0.1, 0.0, "segment")
-    assert [kpi.watches(d) for d in ("total", "segment", "region")] == [True, True, True]
-    assert [segment_level.watches(d) for d in ("total", "segment", "region")] == [
-        True,
-        True,
-        False,
-    ]
+def test_each_alert_level_watches_its_series():
+    def watched(level: str) -> list[str]:
+        kpi = Kpi("k", "K", "ratio", "higher_is_better", 0.1, 0.0, level)
+        return [d for d in ("total", "segment", "region") if kpi.watches(d)]
+
+    assert watched("none") == []
+    assert watched("total") == ["total"]
+    assert watched("segment") == ["total", "segment"]
+    assert watched("total_and_region") == ["total", "region"]
+    assert watched("region") == ["total", "segment", "region"]
 
 
 def test_counts_are_the_value_times_the_sample_size():

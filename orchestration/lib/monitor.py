@@ -56,6 +56,14 @@ STALE_AFTER_DAYS = 2
 # ACV wanders more than a minimum effect by chance (the demo's quiet years show it): a KPI
 # alerts on regions only at alert level region, where its test weighs the counts behind it.
 DIMENSIONS = ("total", "segment", "region")
+# The series each alert level of the catalogue watches.
+WATCHED = {
+    "none": (),
+    "total": ("total",),
+    "segment": ("total", "segment"),
+    "total_and_region": ("total", "region"),
+    "region": ("total", "segment", "region"),
+}
 # KPIs that are a count against its expectation, tested on the counts (trend.evaluate_counts):
 # value * sample_size is what was made and sample_size what was expected. The purchases: made
 # over expected, sample the expected purchases. The basket: revenue over the revenue of the
@@ -128,7 +136,7 @@ class Kpi:
     direction: str
     min_effect: float
     expected_weekly_growth: float
-    alert_level: str  # total, segment (the total and each segment) or region (and each region)
+    alert_level: str  # which series the alerts watch: a key of WATCHED
     related_kpis: tuple[str, ...] = ()
     # relative: min_effect is a fraction of the baseline; absolute: in the KPI's unit
     min_effect_scale: str = "relative"
@@ -137,8 +145,7 @@ class Kpi:
     observation_range: tuple[float, float] | None = None
 
     def watches(self, dimension: str) -> bool:
-        levels = {"total": 0, "segment": 1, "region": 2}
-        return levels.get(dimension, 3) <= levels.get(self.alert_level, -1)
+        return dimension in WATCHED.get(self.alert_level, ())
 
 
 @dataclass(frozen=True)

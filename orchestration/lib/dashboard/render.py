@@ -40,7 +40,7 @@ FACTORS = (
 )
 # How many lines of its reason each group of alerts shows, by how many groups there are: every
 # open alert stays on a 1920 x 1080 wall screen without scrolling.
-REASON_LINES = ((5, 3), (8, 2), (11, 1))
+REASON_LINES = ((5, 3), (8, 2), (10, 1))
 
 
 @functools.cache
