@@ -60,9 +60,7 @@ def webhook():
 def receivers():
     receivers = Receivers()
     yield receivers
-    receivers.release()
-    receivers.server.shutdown()
-    receivers.server.server_close()
+    receivers.close()
 
 
 # --- where the suite's time goes ------------------------------------------------------------

@@ -52,6 +52,11 @@ class Receivers:
     def release(self) -> None:
         self._release.set()
 
+    def close(self) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
     def to(self, path: str, accepted: bool = True) -> list[dict]:
         seen = self.accepted if accepted else self.requests
         return [body for where, body in seen if where == path]

@@ -116,8 +116,7 @@ def clean(tmp_path_factory, small_demo) -> Clean:
         finally:
             run.stop()
     finally:
-        receivers.server.shutdown()
-        receivers.server.server_close()
+        receivers.close()
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         alerts = con.execute(
             "select alert_id, evaluated_on::varchar, state from monitoring.alert_outbox "
@@ -132,7 +131,7 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str, schemas: str) -> list
     return con.execute(
         "select schema_name, table_name from duckdb_tables() where database_name = ? "
         f"and regexp_matches(schema_name, '{schemas}') and not starts_with(table_name, '_dlt') "
-        "and not ends_with(schema_name, '_staging')"
+        "and not ends_with(schema_name, '_staging') "
         "order by all",
         [database],
     ).fetchall()
