@@ -145,10 +145,12 @@ daily_existing_orders as (
         dimension_value,
         order_date,
         sum(order_count) as actual_purchases,
-        -- the basket compares only the orders of customers with a purchase in the year before
+        -- the basket compares only the orders of customers with a purchase in the year before;
+        -- amounts are summed as decimals, whose sum does not depend on the order of the rows
         sum(order_count) filter (where expected_revenue is not null) as basket_orders,
-        sum(net_revenue) filter (where expected_revenue is not null) as basket_revenue,
-        sum(expected_revenue) as expected_basket_revenue
+        sum(cast(net_revenue as decimal(38, 12))) filter (where expected_revenue is not null)
+            as basket_revenue,
+        sum(cast(expected_revenue as decimal(38, 12))) as expected_basket_revenue
     from member_existing_orders
     group by dimension, dimension_value, order_date
 
