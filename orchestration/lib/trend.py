@@ -274,15 +274,21 @@ def cusum_decline(
     if not (math.isfinite(baseline_sd) and baseline_sd > 0.0):
         raise ValueError(f"baseline_sd must be positive and finite, got {baseline_sd!r}")
     z = (np.asarray(values, dtype=float) - baseline_mean) / baseline_sd
-    path = np.empty(z.size)
+    return _accumulate(-z - k, h)
+
+
+def _accumulate(steps: np.ndarray, h: float) -> CusumResult:
+    """S_t = min(CUSUM_CAP * h, max(0, S_{t-1} + step_t)), a NaN step carrying S over; the
+    alarm is the first day above ``h``, its onset the day after the last zero before it."""
+    path = np.empty(steps.size)
     ceiling = CUSUM_CAP * h
     statistic = 0.0
     last_zero = -1
     alarm: int | None = None
     onset: int | None = None
-    for t, zt in enumerate(z):
-        if math.isfinite(zt):
-            statistic = min(ceiling, max(0.0, statistic - zt - k))
+    for t, step in enumerate(steps):
+        if math.isfinite(step):
+            statistic = min(ceiling, max(0.0, statistic + step))
         path[t] = statistic
         if alarm is None:
             if statistic == 0.0:
@@ -583,24 +589,7 @@ def poisson_cusum_decline(
     m = np.asarray(expected, dtype=float)
     if x.shape != m.shape:
         raise ValueError("counts and expected must have the same length")
-    steps = shift * m + x * math.log(1.0 - shift)
-    path = np.empty(x.size)
-    ceiling = CUSUM_CAP * h
-    statistic = 0.0
-    last_zero = -1
-    alarm: int | None = None
-    onset: int | None = None
-    for t, step in enumerate(steps):
-        if math.isfinite(step):
-            statistic = min(ceiling, max(0.0, statistic + step))
-        path[t] = statistic
-        if alarm is None:
-            if statistic == 0.0:
-                last_zero = t
-            elif statistic > h:
-                alarm, onset = t, last_zero + 1
-    path.flags.writeable = False
-    return CusumResult(statistic=path, alarm=alarm, onset=onset)
+    return _accumulate(shift * m + x * math.log(1.0 - shift), h)
 
 
 def evaluate_counts(
