@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from orchestration.lib.monitor import evaluate_warehouse, read_catalogue
-from orchestration.lib.trend import RECENT_DAYS, SAMPLING_Z, evaluate, sampling_error
+from orchestration.lib.trend import RECENT_DAYS, SAMPLING_Z, Finding, evaluate, sampling_error
 
 START = date(2025, 1, 6)
 N = 400
@@ -44,33 +44,29 @@ def test_no_sample_has_no_sampling_error():
     assert math.isnan(sampling_error(80.0, math.nan, (0.0, 100.0)))
 
 
-def test_a_large_sample_holds_a_share_to_its_minimum_effect_in_points():
+def six_point_fall_of_a_share_rated(ratings: int) -> Finding:
+    """A share falling 6 points, each day's value from ``ratings`` ratings, floor 3 points."""
     dates, values = share_falling_by(6.0)
-    finding = evaluate(
+    return evaluate(
         dates,
         values,
         direction="higher_is_better",
         min_effect=3.0,
         absolute=True,
-        sample_sizes=np.full(N, 10_000.0),
+        sample_sizes=np.full(N, float(ratings)),
         observation_range=(0.0, 100.0),
     )
+
+
+def test_a_large_sample_holds_a_share_to_its_minimum_effect_in_points():
+    finding = six_point_fall_of_a_share_rated(10_000)
     # 2.5 standard errors of 10,000 ratings are 2.5 * 0.4 = 1 point, below the 3-point floor
     assert finding.status == "decline"
     assert finding.min_effect == pytest.approx(3.0 / finding.baseline_value)
 
 
 def test_a_thin_sample_holds_a_share_to_its_sampling_error():
-    dates, values = share_falling_by(6.0)
-    finding = evaluate(
-        dates,
-        values,
-        direction="higher_is_better",
-        min_effect=3.0,
-        absolute=True,
-        sample_sizes=np.full(N, 25.0),
-        observation_range=(0.0, 100.0),
-    )
+    finding = six_point_fall_of_a_share_rated(25)
     # from 25 ratings a share near 80 % has a standard error of sqrt(80 * 20 / 25) = 8 points:
     # a 6-point fall is well within 2.5 of them (20 points, 25 % of the level)
     assert finding.status == "ok"
