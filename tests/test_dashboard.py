@@ -1091,7 +1091,10 @@ def many_alerts(data: dict, more_kpis: int = 0) -> dict:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to render the page")
-@pytest.mark.parametrize(("more_kpis", "name"), [(0, "bad-day"), (8, "worse-day")])
+# 8 more: 17 KPIs in alert, a line each; 30 more: 39 KPIs, more than the catalogue holds.
+@pytest.mark.parametrize(
+    ("more_kpis", "name"), [(0, "bad-day"), (8, "worse-day"), (30, "worst-day")]
+)
 def test_a_bad_day_reads_on_a_wall_screen_a_desktop_and_a_phone(data, tmp_path, more_kpis, name):
     page = tmp_path / "index.html"
     publish_page(render_dashboard(many_alerts(data, more_kpis)), page)

@@ -41,6 +41,9 @@ FACTORS = (
 # How many lines of its reason each group of alerts shows, by how many groups there are: every
 # open alert stays on a 1920 x 1080 wall screen without scrolling.
 REASON_LINES = ((5, 3), (8, 2), (10, 1))
+# Past this many groups they stand in two columns, a line or two each: every KPI of the
+# catalogue in alert at once still fits the wall.
+DENSE_GROUPS = 20
 
 
 @functools.cache
@@ -205,6 +208,7 @@ def alerts_panel(alerts: list[Row], evaluated_on: date | None, currency: str) ->
         "closed": group_alerts([a for a in alerts if a["state"] not in OPEN_STATES], currency),
         "closed_count": len(alerts) - len(open_alerts),
         "reason_lines": lines,
+        "dense": len(opened) > DENSE_GROUPS,
     }
 
 
