@@ -23,6 +23,7 @@ lands empty with a warning; a missing required one stops the run, saying what to
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
@@ -44,7 +46,9 @@ from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import Quarantine, contract_resource
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-BATCH_ROWS = 20_000
+# Rows fetched, typed and handed to dlt at a time: large enough that the per-batch work
+# (Arrow conversion, a Parquet file) is small beside the rows, small enough to hold.
+BATCH_ROWS = 50_000
 CONTRACT_FILE = "dbt_project/models/staging/erp/_erp__sources.yml"
 # Resource state: the latest cursor read, and the ids (key but the cursor) of the rows held in
 # quarantine, read again on every run until they load.
@@ -132,8 +136,7 @@ def _reader(
             queries = _queries(source, table, _naive_utc(since), state)
             with engine.connect() as connection:
                 for query in queries:
-                    result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
-                    yield from sorter.batches(result)
+                    yield from sorter.batches(_partitions(connection, query))
             # Only as far as the rows loaded or quarantined.
             latest = max(filter(None, (last, sorter.latest)), default=None)
             if latest is not None:
@@ -192,6 +195,24 @@ def _queries(source: sa.Table, table: RawTable, since: datetime, state: dict) ->
     return queries
 
 
+def _partitions(connection: sa.Connection, query: sa.Select) -> Iterator[Sequence[Sequence]]:
+    """The rows of ``query`` as the driver returns them, ``BATCH_ROWS`` at a time.
+
+    SQLite's driver rows are taken from its cursor as they are: it has no server-side cursor
+    to stream through, and making SQLAlchemy rows of them would cost a third of the read.
+    Other databases stream through SQLAlchemy's server-side cursors.
+    """
+    if connection.dialect.name != "sqlite":
+        yield from connection.execution_options(yield_per=BATCH_ROWS).execute(query).partitions()
+        return
+    result = connection.execute(query)
+    try:
+        while rows := result.cursor.fetchmany(BATCH_ROWS):
+            yield rows
+    finally:
+        result.close()
+
+
 def _source_table(engine: sa.Engine, table: RawTable, database_url: str) -> sa.Table | None:
     """The ERP's table of that name, checked against the contract; None when it is optional
     and absent (it then lands empty)."""
@@ -223,7 +244,12 @@ def _source_table(engine: sa.Engine, table: RawTable, database_url: str) -> sa.T
 
 class _Sorter:
     """Turns rows as the driver returns them into Arrow batches of the contract's types and
-    quarantine batches, counting the reasons."""
+    quarantine batches, counting the reasons.
+
+    A batch is typed whole columns at a time (``_columns``) when every value is of the kind
+    its column expects and no row breaks a rule; a batch with any fault is typed again row
+    by row (``_rows``), which says which rows cannot load and why.
+    """
 
     def __init__(self, table: RawTable, quarantine: Quarantine, read_at: datetime) -> None:
         self.table = table
@@ -231,6 +257,8 @@ class _Sorter:
         self.read_at = read_at
         self.names = list(table.columns)
         self.typers = [_typer(name, data_type) for name, data_type in table.columns.items()]
+        self.schema = table.arrow_schema()
+        self.types = list(table.columns.values())
         self.cursor_at = self.names.index(table.cursor)
         self.key_at = [self.names.index(name) for name in table.primary_key]
         self.id_at = [at for at in self.key_at if at != self.cursor_at]
@@ -243,7 +271,63 @@ class _Sorter:
         self.held: set[tuple] = set()
         self.overflow = 0
 
-    def batches(self, rows: Iterable[Sequence]) -> Iterator[Any]:
+    def batches(self, partitions: Iterable[Sequence[Sequence]]) -> Iterator[Any]:
+        """The dlt items of ``partitions``: lists of rows ordered by cursor then key."""
+        key = itemgetter(*self.key_at)
+        carried: list[Sequence] = []
+        for partition in partitions:
+            rows = [*carried, *partition] if carried else list(partition)
+            if not rows:
+                continue
+            # Copies of one key come together but may straddle two partitions: the rows of
+            # the last key wait for the next, so that they are sorted together.
+            last, split = key(rows[-1]), len(rows) - 1
+            while split > 0 and key(rows[split - 1]) == last:
+                split -= 1
+            carried = rows[split:]
+            if split:
+                yield from self._batch(rows[:split])
+        if carried:
+            yield from self._batch(carried)
+
+    def _batch(self, rows: list[Sequence]) -> Iterator[Any]:
+        table = self._columns(rows)
+        if table is None:
+            yield from self._rows(rows)
+            return
+        self._saw(pc.max(table[self.table.cursor]).as_py())
+        yield table
+
+    def _columns(self, rows: list[Sequence]) -> pa.Table | None:
+        """``rows`` typed a column at a time, or None when any row cannot load as it is: a
+        value not of its column's kind, a NULL key or cursor, a cursor in the future, a key
+        read twice."""
+        arrays = []
+        for values, field, data_type, typer in zip(
+            zip(*rows, strict=True), self.schema, self.types, self.typers, strict=True
+        ):
+            try:
+                array = _column(values, field.type, data_type)
+            except (pa.ArrowException, ValueError, TypeError, OverflowError):
+                array = None
+            if array is None:  # values of other kinds (text in a number column, say)
+                try:
+                    typed = [None if v is None else typer(v) for v in values]
+                    array = pa.array(typed, type=field.type)
+                except (pa.ArrowException, ValueError, TypeError, OverflowError):
+                    return None
+            arrays.append(array)
+        if any(arrays[at].null_count for at in self.key_at):
+            return None
+        if pc.max(arrays[self.cursor_at]).as_py() > self.horizon:
+            return None
+        if len(rows) > 1:
+            same = [pc.equal(arrays[at][1:], arrays[at][:-1]) for at in self.key_at]
+            if pc.any(functools.reduce(pc.and_, same)).as_py():
+                return None
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+    def _rows(self, rows: Iterable[Sequence]) -> Iterator[Any]:
         good: list[list] = []
         bad: list[dict] = []
         for _, copies in groupby(rows, key=itemgetter(*self.key_at)):
@@ -380,6 +464,59 @@ class _Sorter:
 
 def _json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _column(values: Sequence, arrow_type: pa.DataType, data_type: str) -> pa.Array | None:
+    """``values`` of one column as Arrow, when they are all of the kind the driver gives for
+    a clean column of ``data_type`` and convert whole as ``_typer``'s functions would convert
+    each; None, or an exception, otherwise: they are then typed one by one."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if data_type == "varchar":
+        return pa.array(values, pa.string()) if kinds <= {str} else None
+    if data_type in ("bigint", "integer"):
+        return pa.array(values, arrow_type) if kinds <= {int} else None
+    if data_type == "double":
+        return pa.array(values, pa.float64()) if kinds <= {int, float} else None
+    if data_type == "boolean":
+        return pa.array(values, pa.bool_()) if kinds <= {bool} else None
+    if data_type in ("timestamp", "date") and kinds <= {str}:
+        # Arrow's ISO 8601 parser; text it refuses (a zone offset, spaces) is typed one by one.
+        text = pa.array(values, pa.string())
+        if data_type == "date":
+            return text.cast(pa.date32())
+        try:  # naive timestamps are UTC, as the contract says
+            return text.cast(pa.timestamp("us")).cast(arrow_type)
+        except pa.ArrowInvalid:
+            return text.cast(arrow_type)
+    if data_type.startswith("decimal") and kinds <= {int, float}:
+        return _decimals(pa.array(values, pa.float64()), arrow_type)
+    return None
+
+
+def _decimals(numbers: pa.Array, arrow_type: pa.Decimal128Type) -> pa.Array | None:
+    """Doubles as the contract's decimals, as ``_decimal`` converts each: the value with the
+    contract's decimals when the double is within binary noise of it; None when one is not
+    (typed one by one, to say which)."""
+    values = np.nan_to_num(numbers.to_numpy(zero_copy_only=False), nan=0.0)
+    factor = 10.0**arrow_type.scale
+    # Beyond 2**53 a double no longer holds every whole number: those are typed one by one.
+    if not np.isfinite(values).all() or np.abs(values).max(initial=0) >= 2**53:
+        return None
+    units = np.rint(values * factor)
+    rounded = units / factor
+    limit = 10.0 ** (arrow_type.precision - arrow_type.scale)
+    noise = np.abs(rounded - values) <= 1e-9 * np.maximum(1.0, np.abs(values))
+    if not (noise & (np.abs(rounded) < limit)).all():
+        return None
+    # A decimal128 is its unscaled integer in two's complement over 16 bytes, low word first.
+    words = np.empty((len(units), 2), dtype=np.int64)
+    words[:, 0] = units.astype(np.int64)
+    words[:, 1] = np.where(units < 0, -1, 0)
+    validity = numbers.buffers()[0] if numbers.null_count else None
+    return pa.Array.from_buffers(
+        arrow_type, len(numbers), [validity, pa.py_buffer(words)], null_count=numbers.null_count
+    )
 
 
 def _naive_utc(value: datetime) -> datetime:
