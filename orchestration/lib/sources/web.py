@@ -29,6 +29,8 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
 import pyarrow.parquet as pq
 from dlt.common.configuration.container import Container
 from dlt.common.pipeline import PipelineContext
@@ -193,6 +195,15 @@ class _Events:
         self.simple = {name for name, data_type in table.columns.items() if data_type == "varchar"}
         self.simple.update(self.times)
         self.seen: dict[str, tuple[str, int, int]] = {}
+        self.schema = table.arrow_schema()
+        self.file_column = table.cursor
+        # What a clean line holds: text or null for each contract field but the file name.
+        self.parse = pj.ParseOptions(
+            explicit_schema=pa.schema(
+                (name, pa.string()) for name in self.columns if name != table.cursor
+            ),
+            unexpected_field_behavior="error",
+        )
 
     def typed(self, record: Any) -> dict | None:
         """The common case, quickly: every field in the contract, every value text, the
@@ -235,20 +246,54 @@ class _Events:
         reason = f"event_id {event_id!r} is already at {where}, with other values"
         return Fault(number, reason, raw_line, "event_id")
 
+    def clean_json_lines(self, path: Path, newest: bool, loaded: _Loaded) -> pa.Table | None:
+        """A JSON-lines file read whole by Arrow's JSON reader, when every line is an event
+        that loads as it is (UTF-8, a JSON object of text or null values in the contract's
+        fields, the required ones set, timestamps in ISO 8601, an event_id read nowhere
+        else); None otherwise, and the file is read line by line (``json_lines``), which
+        says what is wrong with each line that cannot load."""
+        lines, _ = _lines(path, newest)
+        data = b"\n".join(lines)
+        try:
+            text = data.decode("utf-8")
+            events = pj.read_json(pa.BufferReader(data), parse_options=self.parse)
+        except (UnicodeDecodeError, pa.ArrowInvalid):
+            return None
+        texts = text.split("\n")
+        if texts[-1] == "":
+            texts.pop()
+        if not texts or len(texts) != events.num_rows or not all(map(str.strip, texts)):
+            return None  # blank lines: the line numbers are not the row numbers
+        for name in REQUIRED:
+            column = events[name]
+            if column.null_count or pc.any(pc.equal(column, "")).as_py():
+                return None
+        columns = {name: events[name] for name in events.column_names}
+        for name in self.times:
+            text_times = pc.if_else(pc.equal(columns[name], ""), None, columns[name])
+            try:
+                columns[name] = _instants(text_times)
+            except pa.ArrowInvalid:
+                return None
+        ids = columns["event_id"].to_pylist()
+        if len(set(ids)) != len(ids) or not self.seen.keys().isdisjoint(ids):
+            return None  # an event_id read twice: line by line, to say where
+        # The run's event ids, where the line-by-line read records them.
+        places = zip(itertools.repeat(path.name), itertools.count(1), map(hash, texts))
+        self.seen.update(zip(ids, places, strict=True))
+        if loaded.elsewhere(path.name, ids):
+            return None
+        columns[self.file_column] = pa.repeat(path.name, events.num_rows)
+        return pa.Table.from_arrays([columns[f.name] for f in self.schema], schema=self.schema)
+
     def json_lines(self, path: Path, newest: bool) -> Iterator[Item]:
         """The non-blank lines of a JSON-lines file, numbered from 1.
 
         Read as bytes: a line that is not UTF-8 keeps its bytes, and the position of its first
         invalid byte in the file says where it is wrong.
         """
-        name, data = path.name, path.read_bytes()
-        # Editors on Windows start a UTF-8 file with a byte-order mark.
-        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
-        lines = data[bom:].split(b"\n")
-        if newest and lines[-1].strip() and not _complete(lines[-1]):
-            # The newest file may be being written: a last line cut short is read next run.
-            log.info("%s: its last line is incomplete, read on the next run", path.name)
-            lines.pop()
+        name = path.name
+        lines, bom = _lines(path, newest)
         try:
             text = b"\n".join(lines).decode("utf-8")
         except UnicodeDecodeError:
@@ -328,6 +373,29 @@ def _rows(table: pa.Table) -> list[dict]:
         return table.cast(pa.schema(list(zip(table.schema.names, binary, strict=True)))).to_pylist()
 
 
+def _lines(path: Path, newest: bool) -> tuple[list[bytes], int]:
+    """The lines of a JSON-lines file as bytes, and the length of its byte-order mark."""
+    data = path.read_bytes()
+    # Editors on Windows start a UTF-8 file with a byte-order mark.
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    lines = data[bom:].split(b"\n")
+    if newest and lines[-1].strip() and not _complete(lines[-1]):
+        # The newest file may be being written: a last line cut short is read next run.
+        log.info("%s: its last line is incomplete, read on the next run", path.name)
+        lines.pop()
+    return lines, bom
+
+
+def _instants(text: pa.Array) -> pa.Array:
+    """ISO 8601 text as UTC timestamps, naive ones taken as UTC: Arrow's parser wants all
+    with a zone offset or all without."""
+    utc = pa.timestamp("us", tz="UTC")
+    try:
+        return text.cast(utc)
+    except pa.ArrowInvalid:
+        return text.cast(pa.timestamp("us")).cast(utc)
+
+
 def _complete(line: bytes) -> bool:
     try:
         json.loads(line)
@@ -353,10 +421,14 @@ def _reader(folder: Path, table: RawTable):
         # A first read (no cursor yet) has nothing loaded to look up.
         with _Loaded(table, enabled=bool(cursor.last_value)) as loaded:
             for path in (p for p in files if p.name >= cursor.last_value):
+                newest = path == files[-1]
                 if path.suffix == ".parquet":
                     items = events.parquet_rows(path)
+                elif (clean := events.clean_json_lines(path, newest, loaded)) is not None:
+                    yield clean
+                    continue
                 else:
-                    items = events.json_lines(path, newest=path == files[-1])
+                    items = events.json_lines(path, newest)
                 yield from load_checked(table, path, loaded.held_back(path.name, items))
 
     return read
@@ -392,7 +464,7 @@ class _Loaded:
             return
         while batch := list(itertools.islice(items, BATCH_ROWS)):
             ids = [item[1]["event_id"] for item in batch if not isinstance(item, Fault)]
-            elsewhere = self._elsewhere(file, ids) if ids else {}
+            elsewhere = self.elsewhere(file, ids) if ids else {}
             for item in batch:
                 if isinstance(item, Fault) or item[1]["event_id"] not in elsewhere:
                     yield item
@@ -403,7 +475,8 @@ class _Loaded:
                 content = json.dumps(event, default=_json_value, ensure_ascii=False)
                 yield Fault(number, reason, content, "event_id")
 
-    def _elsewhere(self, file: str, ids: list[str]) -> dict[str, str]:
+    def elsewhere(self, file: str, ids: list[str]) -> dict[str, str]:
+        """Of ``ids``, those loaded from another file than ``file``, with the file."""
         if self.client is None:
             return {}
         events = self.client.make_qualified_table_name(self.table.name)
