@@ -297,6 +297,8 @@ class CrmServer:
         self._faults: deque[tuple[int, int | None]] = deque()
         self._lock = threading.Lock()
         self._catalogues: dict[str, Catalogue] = {}
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -344,6 +346,10 @@ class CrmServer:
         if self._thread is not None:
             self._thread.join()
         self._httpd = self._thread = None
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for db in opened:
+            db.close()
 
     def __enter__(self) -> CrmServer:
         return self.start()
@@ -417,6 +423,32 @@ class CrmServer:
             raise ApiError(404, f"Unable to infer object type from: {object_type}")
         return SERVED[object_type]
 
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(f"file:{self.crm_db}?mode=ro", uri=True, check_same_thread=False)
+
+    def _store(self) -> sqlite3.Connection:
+        """The store, opened once per serving thread (a client's connection, kept alive) rather
+        than once per request; closed when the server stops."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+            with self._lock:
+                self._opened.append(db)
+        return db
+
+    def _release(self) -> None:
+        """Closes the store of this serving thread: its client's connection has ended."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            return
+        self._local.db = None
+        with self._lock:
+            mine = db in self._opened  # else the server has stopped, and closed it
+            if mine:
+                self._opened.remove(db)
+        if mine:
+            db.close()
+
     def _catalogue(self, object_type: str) -> Catalogue:
         """Read from the store once, when the type is first asked for."""
         with self._lock:
@@ -429,7 +461,7 @@ class CrmServer:
                 "WHERE json_extract(properties, '$.hs_engagement_type') = ?",
                 (served.engagement_type,),
             )
-        with closing(sqlite3.connect(f"file:{self.crm_db}?mode=ro", uri=True)) as db:
+        with closing(self._connect()) as db:
             rows = db.execute(
                 f"SELECT id, updated_at, archived FROM {served.store} {where}", args
             ).fetchall()
@@ -448,15 +480,14 @@ class CrmServer:
         served = SERVED[object_type]
         if not ids:
             return []
-        with closing(sqlite3.connect(f"file:{self.crm_db}?mode=ro", uri=True)) as db:
-            found = {
-                int(row[0]): row
-                for row in db.execute(
-                    f"SELECT id, created_at, updated_at, archived, properties FROM {served.store} "
-                    f"WHERE id IN ({','.join('?' * len(ids))})",
-                    [str(i) for i in ids],
-                )
-            }
+        found = {
+            int(row[0]): row
+            for row in self._store().execute(
+                f"SELECT id, created_at, updated_at, archived, properties FROM {served.store} "
+                f"WHERE id IN ({','.join('?' * len(ids))})",
+                [str(i) for i in ids],
+            )
+        }
         results = []
         for i in ids:
             object_id, created, updated, archived, stored = found[i]
@@ -546,15 +577,16 @@ class CrmServer:
         results = []
         if link is not None and ids:
             column, types = link
-            with closing(sqlite3.connect(f"file:{self.crm_db}?mode=ro", uri=True)) as db:
-                stored = dict(
-                    db.execute(
-                        f"SELECT id, json_extract(properties, '$.{column}') "
-                        f"FROM {SERVED[from_type].store} "
-                        f"WHERE id IN ({','.join('?' * len(ids))})",
-                        ids,
-                    ).fetchall()
+            stored = dict(
+                self._store()
+                .execute(
+                    f"SELECT id, json_extract(properties, '$.{column}') "
+                    f"FROM {SERVED[from_type].store} "
+                    f"WHERE id IN ({','.join('?' * len(ids))})",
+                    ids,
                 )
+                .fetchall()
+            )
             for object_id in ids:
                 if stored.get(object_id):
                     association_types = [
@@ -638,6 +670,10 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in two writes: without this, Nagle's algorithm holds the
         # body until the client's delayed acknowledgement, 40 ms a request on loopback.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def finish(self) -> None:
+        super().finish()
+        self.api._release()
 
     def do_GET(self) -> None:
         self._answer("GET")

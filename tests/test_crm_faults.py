@@ -23,7 +23,13 @@ from demo_company.crm_server import CrmServer
 from demo_company.fault_proxy import Fault, FaultProxy
 from orchestration.defs.ingest.assets import _crm, pipeline
 from orchestration.lib.settings import SettingsError, load_settings
-from orchestration.lib.sources.crm import CrmReadError, HubSpot, crm_objects, crm_source
+from orchestration.lib.sources.crm import (
+    SEARCH_PAGE_SIZE,
+    CrmReadError,
+    HubSpot,
+    crm_objects,
+    crm_source,
+)
 
 GUARD = 120.0  # seconds: a read not over by then is taken for one that never ends
 # Bounds small enough for a test, large enough for a slow shared machine to read the table.
@@ -299,7 +305,8 @@ def test_a_repeating_paging_cursor_fails_naming_the_object_and_the_cursor(
     )
     assert faulty.message is not None, faulty.summary()
     assert faulty.message.startswith(f"CRM contacts: the API pages in a loop: POST {crm.url}")
-    assert "answered paging.next.after='100' on page 2, a cursor it had" in faulty.message
+    repeated = f"answered paging.next.after='{SEARCH_PAGE_SIZE}' on page 2, a cursor it had"
+    assert repeated in faulty.message
     assert crm.faulted("repeat_cursor") == 2  # stopped at the first repeat
     assert faulty.seconds < 30
 

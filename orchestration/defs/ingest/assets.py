@@ -152,6 +152,9 @@ def _crm(api_url: str | None) -> DltSource:
     if api_url is None:  # definition time, or the source is off: no setting is needed
         return crm_source(None)
     settings = load_settings()
+    # HubSpot's rate limits (the source's defaults, or dlt's configuration) bind HubSpot; the
+    # demo's server on loopback has none, and answers at once: its tables are read in turn.
+    unlimited = {"requests_per_10_seconds": 0, "searches_per_second": 0, "parallel": False}
     return crm_source(
         api_url,
         settings.crm_token,
@@ -160,6 +163,7 @@ def _crm(api_url: str | None) -> DltSource:
         request_timeout=settings.crm_request_timeout,
         object_deadline=settings.crm_object_deadline,
         run_deadline=settings.crm_run_deadline,
+        **(unlimited if settings.crm.mode == "demo" else {}),
     )
 
 

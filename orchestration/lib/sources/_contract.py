@@ -116,14 +116,19 @@ class Fault:
 
 
 def contract_resource(
-    table: RawTable, rows: Rows | None, cursor: Any = None, quarantine: Quarantine | None = None
+    table: RawTable,
+    rows: Rows | None,
+    cursor: Any = None,
+    quarantine: Quarantine | None = None,
+    parallelized: bool = False,
 ) -> DltResource:
     """A dlt resource for ``table``: typed by the contract, merged on its key.
 
     Raw keeps every version received because the key includes ``updated_at``; merging on it
     makes a re-run (or a look-back window read twice) load no duplicate. With ``rows`` None the
     source is switched off. ``cursor``: dlt's incremental, or None for a reader that keeps its
-    own in the resource state.
+    own in the resource state. ``parallelized``: dlt reads the resource in a thread of its
+    pool, beside the source's other resources (a reader that waits on the network).
 
     Every run lands the table, and its quarantine table, even when no row comes: dlt creates a
     table only for data it receives, and the models reading a source that is off, configured
@@ -149,7 +154,11 @@ def contract_resource(
             yield from items(cursor)
 
     return dlt.resource(
-        resource, name=table.name, primary_key=list(table.primary_key), write_disposition="merge"
+        resource,
+        name=table.name,
+        primary_key=list(table.primary_key),
+        write_disposition="merge",
+        parallelized=parallelized,
     )
 
 

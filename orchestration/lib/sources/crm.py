@@ -37,8 +37,11 @@ the moved cursor of a failed extraction): the next read starts from the same poi
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,7 +62,14 @@ from orchestration.lib.sources._contract import contract_resource, incremental_c
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PAGE_SIZE = 100  # objects a page; a page's associations are then read in one batch
+PAGE_SIZE = 100  # objects a page of a list, HubSpot's most
+SEARCH_PAGE_SIZE = 200  # objects a page of a search, HubSpot's most
+ASSOCIATIONS_BATCH = 1000  # ids a batch read of associations, HubSpot's most: a page in one
+# HubSpot's documented rate limits for a private app (its lowest tier: Free and Starter allow
+# 100 requests in any 10 seconds, Professional and Enterprise 190) and for its search
+# endpoints (a few a second per account). 0 lifts a limit (a local server, say).
+REQUESTS_PER_10_SECONDS = 100
+SEARCHES_PER_SECOND = 4
 SEARCH_WINDOW = 10_000  # HubSpot's search returns no result past this offset
 DEFAULT_ERP_LINK = "erp_customer_id"
 DEFAULT_REVIEWS_OBJECT = "p_reviews"  # a custom object, addressed by its short name
@@ -264,11 +274,18 @@ def crm_source(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     object_deadline: float = DEFAULT_OBJECT_DEADLINE,
     run_deadline: float = DEFAULT_RUN_DEADLINE,
+    requests_per_10_seconds: int = REQUESTS_PER_10_SECONDS,
+    searches_per_second: int = SEARCHES_PER_SECOND,
+    parallel: bool = True,
 ) -> Iterator[Any]:
     """One resource per contract table; ``api_url`` None means the source is off.
 
     ``request_timeout``, ``object_deadline`` and ``run_deadline`` (seconds) bound the read: a
     request, the time spent on one object type, the whole read from its first request.
+    With ``parallel`` the tables are read side by side (dlt's thread pool), overlapping the
+    API's answer times. All requests are paced together within ``requests_per_10_seconds``
+    and ``searches_per_second`` (0: no limit), which dlt also reads from its configuration
+    (``SOURCES__CRM__REQUESTS_PER_10_SECONDS``, ``SOURCES__CRM__SEARCHES_PER_SECOND``).
     """
     objects = crm_objects(erp_link, reviews_object)
     api = None
@@ -279,11 +296,12 @@ def crm_source(
             request_timeout=request_timeout,
             object_deadline=object_deadline,
             run_deadline=run_deadline,
+            rate_limit=RateLimit(requests_per_10_seconds, searches_per_second),
         )
     for table in source_tables("crm").values():
         cursor = incremental_cursor(table.cursor, EPOCH, lag=lookback_days * 86_400)
         rows = None if api is None else _reader(api, table, objects[table.name])
-        yield contract_resource(table, rows, cursor)
+        yield contract_resource(table, rows, cursor, parallelized=parallel)
 
 
 def _reader(api: HubSpot, table: RawTable, objects: list[CrmObject]):
@@ -329,11 +347,13 @@ class HubSpot:
         object_deadline: float = DEFAULT_OBJECT_DEADLINE,
         run_deadline: float = DEFAULT_RUN_DEADLINE,
         backoff: float = BACKOFF,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.window = window
         self.request_timeout = request_timeout
         self.backoff = backoff
+        self.rate_limit = rate_limit or RateLimit(0, 0)
         self.clock = _Clock(object_deadline, run_deadline)
         # dlt's session (its user agent and timeout), its own retries off: see the module.
         client = Client(
@@ -344,6 +364,11 @@ class HubSpot:
             request_max_attempts=1,
         )
         self.session = client.session
+        # The proxies and certificates the environment sets for the API, read once: requests
+        # would read the whole environment again for every request.
+        found = self.session.merge_environment_settings(self.api_url, {}, None, None, None)
+        self.session.proxies, self.session.verify = found["proxies"], found["verify"]
+        self.session.cert, self.session.trust_env = found["cert"], False
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self._stages: dict[str, dict[str, str]] = {}
@@ -357,7 +382,15 @@ class HubSpot:
             left, bound = self.clock.left()
             if left <= 0:
                 raise CrmReadError(f"{where}: {method} {url} not sent: the read reached {bound}.")
+            pause = self.rate_limit.reserve(time.monotonic(), search=path.endswith("/search"))
+            if pause >= left:
+                raise CrmReadError(
+                    f"{where}: {method} {url} not sent: the rate limit allows it in {pause:.1f} s, "
+                    f"past {bound}."
+                )
+            time.sleep(pause)
             try:
+                left, bound = self.clock.left()
                 timeout = max(round(min(self.request_timeout, left), 2), 0.01)
                 response: Response = self.session.request(method, url, timeout=timeout, **kwargs)
             except (ConnectionFailed, Timeout, ChunkedEncodingError) as error:
@@ -475,7 +508,8 @@ class HubSpot:
             last, last_ids, complete = bound, set(read_at_bound), True
             for page, done in self._search(obj, [_filter(obj.modified, "GTE", bound)]):
                 complete = done
-                if any(_modified(obj, o) < bound for o in page):
+                modified = [_modified(obj, o) for o in page]
+                if any(when < bound for when in modified):
                     # the next search would start further back, and the read never end
                     raise CrmReadError(
                         f"CRM {obj.object_type}: the search for {obj.modified} >= "
@@ -484,14 +518,15 @@ class HubSpot:
                         "filter; stopped rather than read the same objects again."
                     )
                 fresh = [
-                    o for o in page if _modified(obj, o) != bound or o["id"] not in read_at_bound
+                    (o, when)
+                    for o, when in zip(page, modified, strict=True)
+                    if when != bound or o["id"] not in read_at_bound
                 ]
-                for o in fresh:
-                    when = _modified(obj, o)
+                for o, when in fresh:
                     last_ids = last_ids | {o["id"]} if when == last else {o["id"]}
                     last = when
                 if fresh:
-                    yield fresh
+                    yield [o for o, _ in fresh]
             if complete:
                 return
             if last == bound:  # a whole window at one instant: read it by id, then go on
@@ -532,7 +567,7 @@ class HubSpot:
             "filterGroups": [{"filters": filters}],
             "sorts": [{"propertyName": sort or obj.modified, "direction": "ASCENDING"}],
             "properties": self._properties(obj),
-            "limit": PAGE_SIZE,
+            "limit": SEARCH_PAGE_SIZE,
         }
         seen = 0
         path = f"/crm/v3/objects/{obj.object_type}/search"
@@ -584,8 +619,9 @@ class HubSpot:
         if not ids:
             return {}
         linked: dict[str, str] = {}
-        for start in range(0, len(ids), PAGE_SIZE):
-            inputs = [{"id": i} for i in dict.fromkeys(ids[start : start + PAGE_SIZE])]
+        for start in range(0, len(ids), ASSOCIATIONS_BATCH):
+            batch = ids[start : start + ASSOCIATIONS_BATCH]
+            inputs = [{"id": i} for i in dict.fromkeys(batch)]
             answer = self.call(
                 "POST",
                 f"/crm/v4/associations/{from_type}/{to_type}/batch/read",
@@ -632,21 +668,25 @@ class _Clock:
         self.run_deadline = run_deadline
         self._run_start: float | None = None
         self._spent: dict[str, float] = {}
-        self._object: str | None = None
-        self._object_start = 0.0
+        # The object type each thread is reading (dlt reads tables in threads of its own).
+        self._reading = threading.local()
+
+    @property
+    def _object(self) -> str | None:
+        return getattr(self._reading, "object", None)
 
     @contextmanager
     def reading(self, object_type: str) -> Iterator[None]:
-        """Charges the time spent inside to ``object_type``."""
-        self._object, self._object_start = object_type, time.monotonic()
+        """Charges the time spent inside, in this thread, to ``object_type``."""
+        self._reading.object, self._reading.start = object_type, time.monotonic()
         try:
             yield
         finally:
             self._spent[object_type] = self._spent_on(object_type)
-            self._object = None
+            self._reading.object = None
 
     def _spent_on(self, object_type: str) -> float:
-        running = time.monotonic() - self._object_start if self._object == object_type else 0
+        running = time.monotonic() - self._reading.start if self._object == object_type else 0
         return self._spent.get(object_type, 0.0) + running
 
     def where(self) -> str:
@@ -668,6 +708,35 @@ class _Clock:
                     "(CRM_OBJECT_DEADLINE_SECONDS)"
                 )
         return left, bound
+
+
+class RateLimit:
+    """At most ``requests_per_10_seconds`` requests in any 10 seconds and, of them, at most
+    ``searches_per_second`` searches in any second (0: no such limit): sliding windows, as
+    HubSpot counts. Shared by the threads of a read; ``reserve`` books a request's moment."""
+
+    def __init__(self, requests_per_10_seconds: int, searches_per_second: int) -> None:
+        # window → (requests allowed, seconds); each window's booked moments, the latest last
+        limits = {"all": (requests_per_10_seconds, 10.0), "search": (searches_per_second, 1.0)}
+        self._limits = {name: limit for name, limit in limits.items() if limit[0] > 0}
+        self._booked = {name: deque(maxlen=n) for name, (n, _) in self._limits.items()}
+        self._lock = threading.Lock()
+
+    def reserve(self, now: float, search: bool = False) -> float:
+        """Seconds from ``now`` until a request may be sent, its moment booked: the earliest,
+        no earlier than any booked, with fewer than each limit in the window before it."""
+        names = [name for name in self._limits if search or name != "search"]
+        with self._lock:
+            at = now
+            for name in names:
+                booked, (allowed, seconds) = self._booked[name], self._limits[name]
+                if booked:
+                    at = max(at, booked[-1])
+                if len(booked) == allowed:
+                    at = max(at, booked[0] + seconds)
+            for name in names:
+                self._booked[name].append(at)
+        return at - now
 
 
 class _Cursors:
@@ -870,6 +939,9 @@ def _millis(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
+# Cached: an object's times are read when its page is checked and again when it becomes a
+# row, and many objects share a time.
+@functools.lru_cache(maxsize=1 << 16)
 def _timestamp(value: str) -> datetime:
     if value.isdigit():  # some HubSpot date properties come as epoch milliseconds
         return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
