@@ -27,14 +27,18 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
+import os
 import re
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections import deque
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -702,13 +706,58 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the extraction logs what it reads."""
 
 
+@contextmanager
+def served_apart(crm_db: Path, token: str | None = None) -> Iterator[str]:
+    """The CRM API of ``crm_db`` served by a process of its own on a loopback port: its URL.
+
+    Served in a thread of the reading process, the server and the reader take turns under
+    one interpreter lock; in a process of its own the server answers while the reader works
+    through the last page. The process ends with the context, or with the process that
+    started it.
+    """
+    command = [sys.executable, "-m", "demo_company.crm_server", "--db", str(crm_db)]
+    command += ["--port", "0", "--exit-with-parent"]
+    if token is not None:
+        command += ["--token", token]
+    process = subprocess.Popen(
+        command, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        started = (process.stdout.readline() if process.stdout else "").strip()
+        url = re.search(r" on (http://\S+?)/crm/", started)
+        if url is None:
+            raise RuntimeError(f"the demo CRM server did not start: {started!r}")
+        yield url[1]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+def _exit_with(parent: int) -> None:
+    """Ends this process once ``parent`` has ended (this process is then adopted)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True, help="crm.sqlite of a written demo")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="0: any free port")
     parser.add_argument("--token", default=None, help="require this bearer token")
+    parser.add_argument(
+        "--exit-with-parent", action="store_true", help="stop when the starting process ends"
+    )
     args = parser.parse_args(argv)
+    if args.exit_with_parent:
+        threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     CrmServer(args.db, token=args.token, host=args.host, port=args.port).serve_forever()
 
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from demo_company.crm_server import CrmServer
+from demo_company.crm_server import CrmServer, served_apart
 from demo_company.simulator import DemoConfig
 from demo_company.writer import write_crm_store, write_demo
 
@@ -232,3 +232,20 @@ def list_all_of(server: CrmServer, object_type: str) -> list[dict]:
                 break
             after = body["paging"]["next"]["after"]
     return results
+
+
+def test_a_store_served_by_a_process_of_its_own_answers_as_in_a_thread_and_stops_with_it(
+    tmp_path,
+):
+    store = tmp_path / "crm.sqlite"
+    write_crm_store(store, [("contacts", [contact(1, "2026-03-01T10:00:00Z")])])
+    path = "/crm/v3/objects/contacts?limit=5"
+    with CrmServer(store) as server:
+        expected = json.load(urllib.request.urlopen(server.url + path))
+    with served_apart(store, token="secret") as url:
+        request = urllib.request.Request(url + path, headers={"Authorization": "Bearer secret"})
+        assert json.load(urllib.request.urlopen(request)) == expected
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(url + path)
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url + path, timeout=5)

@@ -22,7 +22,7 @@ class SourceSystems(dg.ConfigurableResource):
     """Resolves a source to the location its extraction reads, starting the demo if needed.
 
     The demo company is generated on first use (and regenerated when ``AS_OF`` moves on);
-    its CRM is served on loopback only while the extraction runs.
+    its CRM is served on loopback, by a process of its own, only while the extraction runs.
     """
 
     @contextmanager
@@ -51,7 +51,7 @@ class SourceSystems(dg.ConfigurableResource):
 @contextmanager
 def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iterator[str]:
     # Imported here: the simulator is only needed when a source runs on the demo.
-    from demo_company.crm_server import CrmServer
+    from demo_company.crm_server import served_apart
     from demo_company.writer import ensure_demo
 
     demo = ensure_demo(
@@ -70,5 +70,5 @@ def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iter
     elif source == "hr":
         yield str(demo.hr_dir)
     else:
-        with CrmServer(demo.crm_db) as server:
-            yield server.url
+        with served_apart(demo.crm_db) as url:
+            yield url
