@@ -71,6 +71,8 @@ ASSOCIATIONS_BATCH = 1000  # ids a batch read of associations, HubSpot's most: a
 REQUESTS_PER_10_SECONDS = 100
 SEARCHES_PER_SECOND = 4
 SEARCH_WINDOW = 10_000  # HubSpot's search returns no result past this offset
+# Rows handed to dlt in one Arrow batch, pages gathered: dlt's cost is per batch, not per row.
+BATCH_ROWS = 10_000
 DEFAULT_ERP_LINK = "erp_customer_id"
 DEFAULT_REVIEWS_OBJECT = "p_reviews"  # a custom object, addressed by its short name
 # Bounds of a read (the settings CRM_REQUEST_TIMEOUT_SECONDS, CRM_OBJECT_DEADLINE_SECONDS and
@@ -308,11 +310,15 @@ def _reader(api: HubSpot, table: RawTable, objects: list[CrmObject]):
     def read(cursor: dlt.sources.incremental[Any]) -> Iterator[Any]:
         # Read before the first page: the cursor then moves with the rows it sees.
         since, landed = cursor.last_value, False
+        pending: list[dict] = []
         for obj in objects:
             try:
                 for rows in api.read(obj, since):
-                    landed = True
-                    yield table.to_arrow(rows)
+                    pending += rows
+                    if len(pending) >= BATCH_ROWS:
+                        landed = True
+                        yield table.to_arrow(pending)
+                        pending = []
             except NotAvailable as error:
                 log.warning(
                     "CRM object %r is not available in this HubSpot account (%s): "
@@ -322,8 +328,8 @@ def _reader(api: HubSpot, table: RawTable, objects: list[CrmObject]):
                     table.name,
                     _MEANING.get(obj.object_type, ""),
                 )
-        if not landed:  # the table exists, with its columns, even with nothing to land
-            yield table.to_arrow([])
+        if pending or not landed:  # the table exists, with its columns, even with no row
+            yield table.to_arrow(pending)
 
     return read
 

@@ -419,17 +419,24 @@ def _reader(folder: Path, table: RawTable):
         files = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES)
         events = _Events(table)
         # A first read (no cursor yet) has nothing loaded to look up.
+        # Clean files are handed to dlt several at a time: its cost is per batch, not per row.
+        clean_files: list[pa.Table] = []
         with _Loaded(table, enabled=bool(cursor.last_value)) as loaded:
             for path in (p for p in files if p.name >= cursor.last_value):
                 newest = path == files[-1]
                 if path.suffix == ".parquet":
                     items = events.parquet_rows(path)
                 elif (clean := events.clean_json_lines(path, newest, loaded)) is not None:
-                    yield clean
+                    clean_files.append(clean)
+                    if sum(len(t) for t in clean_files) >= BATCH_ROWS:
+                        yield pa.concat_tables(clean_files)
+                        clean_files = []
                     continue
                 else:
                     items = events.json_lines(path, newest)
                 yield from load_checked(table, path, loaded.held_back(path.name, items))
+        if clean_files:
+            yield pa.concat_tables(clean_files)
 
     return read
 
