@@ -56,7 +56,7 @@ test: setup lint
 	$(PY) -m pytest
 
 test-fast: setup
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not e2e and not faults"
 
 test-faults: setup
 	$(PY) -m pytest -m faults

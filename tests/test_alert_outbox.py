@@ -249,6 +249,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+@pytest.mark.e2e
 def test_alerts_of_a_run_killed_after_its_evaluation_are_sent_by_the_next_run(
     radar, receivers, tmp_path, monkeypatch
 ):

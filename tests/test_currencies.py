@@ -158,6 +158,7 @@ def marts(tmp_path):
         ("USD", {1: Decimal("125.00"), 2: Decimal("100.00")}, (Decimal("225.00"), 112.5)),
     ],
 )
+@pytest.mark.e2e
 def test_orders_in_two_currencies_reach_the_marts_in_the_reporting_currency(
     tmp_path, reporting_currency, expected_orders, expected_window
 ):
@@ -169,6 +170,7 @@ def test_orders_in_two_currencies_reach_the_marts_in_the_reporting_currency(
     assert failed == {}
 
 
+@pytest.mark.e2e
 def test_a_missing_rate_stops_the_build_with_an_error_naming_the_currency_and_the_days(tmp_path):
     # Without Friday's rate, Saturday's dollar order has none within the allowed age (Monday's
     # is later), and neither has its refund, which converts at the order day's rate.

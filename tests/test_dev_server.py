@@ -140,6 +140,7 @@ def stops_within(process, members, output, limit=STOP_WITHIN) -> float:
     ],
     ids=["ctrl-c", "sigterm-to-make"],
 )
+@pytest.mark.e2e
 def test_make_dev_stops_with_everything_it_started_within_15_s(make_dev, to, sig):
     process, members, output, _ = make_dev
     assert len(members) >= 4, members  # make, the command, the webserver, the daemon

@@ -90,6 +90,7 @@ def run(env: dict, prefix: list[str] = ()) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.e2e
 def test_a_warehouse_another_program_holds_open_is_named_with_the_program(tmp_path, small_demo):
     env = radar_env(tmp_path, small_demo, HOME=str(tmp_path))
     warehouse = Path(env["WAREHOUSE_PATH"])

@@ -108,6 +108,7 @@ RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_a_run_holds_the_warehouse_from_its_first_step_to_its_last_and_a_second_waits(
     tmp_path, monkeypatch
 ):

@@ -91,6 +91,7 @@ def radar(tmp_path, monkeypatch, webhook):
         yield Radar(tmp_path / "warehouse.duckdb", instance, webhook.received, monkeypatch)
 
 
+@pytest.mark.e2e
 def test_each_change_of_an_alert_reaches_the_webhook_once(radar, capfd):
     assert radar.build(DECLINING) == ["new"]
     title, reason = only(radar.tick())
