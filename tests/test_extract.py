@@ -5,13 +5,17 @@ import json
 import shutil
 import sqlite3
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster_dlt import DagsterDltResource
 from dlt.pipeline.exceptions import PipelineStepFailed
 from samples import WEB_EVENT
 
 from demo_company.crm_server import CrmServer
-from orchestration.defs.ingest.assets import pipeline
+from orchestration.defs.ingest.assets import crm_raw, pipeline
+from orchestration.defs.ingest.systems import SourceSystems
+from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.sources.crm import crm_source
 from orchestration.lib.sources.erp import ContractError, erp_source
@@ -159,3 +163,28 @@ def test_a_source_switched_off_lands_the_contracts_tables_empty(warehouse):
         assert set(table.columns) <= {c for (c,) in columns}
         assert query(warehouse, f"select count(*) from raw_erp.{table.name}") == [(0,)]
         assert query(warehouse, f"select count(*) from raw_erp.{table.name}_quarantine") == [(0,)]
+
+
+def test_the_demo_crm_is_served_apart_for_the_job_and_every_crm_table_lands(
+    small_demo, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DEMO_PATH", str(small_demo.directory))
+    monkeypatch.setenv("DEMO_SCALE", "0.2")
+    monkeypatch.setenv("AS_OF", "2026-06-30")
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.delenv("CRM_API_URL", raising=False)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [crm_raw],
+            instance=instance,
+            resources={
+                "dlt": DagsterDltResource(),
+                "systems": SourceSystems(),
+                "reporting_day": ReportingDay(),
+            },
+        )
+    assert result.success
+    landed = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert landed == set(source_tables("crm"))
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw_crm.contacts").fetchone()[0] > 0
