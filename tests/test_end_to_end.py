@@ -2,7 +2,11 @@
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -11,6 +15,7 @@ import pytest
 from orchestration.definitions import defs
 from orchestration.defs.monitoring.alerts import KPI_ALERTS, raise_alerts
 from orchestration.lib.monitor import evaluate_warehouse
+from orchestration.lib.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -348,3 +353,41 @@ def test_with_every_source_off_the_job_succeeds_and_the_marts_are_empty(tmp_path
     assert len(warnings) == 4
     for table in ("marts.fct_customer_value_daily", "marts.fct_kpi_daily", "monitoring.kpi_alerts"):
         assert read(tmp_path, f"select count(*) from {table}") == [(0,)]
+
+
+def test_the_daily_build_leaves_the_dbt_unit_tests_to_the_test_suite_and_they_pass(demo, tmp_path):
+    """The job's build runs every data test and no unit test: those check the models' logic
+    on fixed rows, whatever the day's data. They run here, against the demo's warehouse."""
+    root, _, result = demo
+    [build] = (PROJECT_ROOT / "target").glob(f"dbt_models-{result.run_id[:7]}*/run_results.json")
+    built = {r["unique_id"].split(".")[0] for r in json.loads(build.read_text())["results"]}
+    assert {"model", "test"} <= built and "unit_test" not in built
+    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    unit_tests = set(manifest["unit_tests"])
+    assert len(unit_tests) > 20
+    target = tmp_path / "target"
+    answer = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "test",
+            "--select",
+            "test_type:unit",
+            "--vars",
+            json.dumps({"as_of": AS_OF.isoformat()}),
+            "--profiles-dir",
+            str(PROJECT_ROOT),
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env={**os.environ, "WAREHOUSE_PATH": str(root / "warehouse.duckdb")},
+        capture_output=True,
+        text=True,
+    )
+    assert answer.returncode == 0, answer.stdout[-4000:]
+    ran = json.loads((target / "run_results.json").read_text())["results"]
+    assert {r["unique_id"] for r in ran} == unit_tests
+    assert {r["status"] for r in ran} == {"pass"}
