@@ -1,7 +1,9 @@
 """dbt models as assets; groups and owners come from dbt's own metadata, never from names."""
 
 import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -20,6 +22,9 @@ from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
+# Each build writes its own target folder (its log, compiled SQL and run_results.json, about
+# 30 MB): the latest few are kept to look into, older ones removed.
+KEPT_BUILDS = 7
 # Under `dagster dev` the manifest is rebuilt from the models; elsewhere `make` builds it.
 DBT_PROJECT.prepare_if_dev()
 
@@ -73,8 +78,17 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, reporting
     # while dbt writes it, so counting as each model lands would fail.
     events = list(invocation.stream())
     yield from with_row_counts(events, invocation.manifest)
+    # dbt runs in the project's folder: a relative target path is relative to it
+    remove_older_builds(PROJECT_ROOT / invocation.target_path.parent, KEPT_BUILDS)
     if not invocation.is_successful():
         raise invocation.get_error()
+
+
+def remove_older_builds(target: Path, keep: int) -> None:
+    """Removes the target folders of all but the ``keep`` latest builds of ``dbt_models``."""
+    builds = sorted(target.glob("dbt_models-*"), key=lambda folder: folder.stat().st_mtime)
+    for folder in builds[:-keep]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def with_row_counts(events: list, manifest: Mapping[str, Any]) -> list:
