@@ -394,7 +394,8 @@ class HubSpot:
                     f"{where}: {method} {url} not sent: the rate limit allows it in {pause:.1f} s, "
                     f"past {bound}."
                 )
-            time.sleep(pause)
+            if pause > 0:
+                time.sleep(pause)
             try:
                 left, bound = self.clock.left()
                 timeout = max(round(min(self.request_timeout, left), 2), 0.01)
@@ -797,8 +798,11 @@ def _json_object(body: Any) -> str | None:
 
 
 def _is_time(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
+    return isinstance(value, str) and _is_time_text(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_time_text(value: str) -> bool:
     try:
         _timestamp(value)
     except ValueError:
