@@ -76,6 +76,7 @@ class Story:
     start: date
     end: date | None
     kpis: tuple[str, ...]
+    effect: float = 0.0  # the planted change (a share of the satisfied for a CSAT drop)
 
 
 def load_stories(path: Path) -> list[Story]:
@@ -89,6 +90,7 @@ def load_stories(path: Path) -> list[Story]:
             start=date.fromisoformat(story["start"]),
             end=date.fromisoformat(story["end"]) if story.get("end") else None,
             kpis=tuple(story["kpis"]),
+            effect=story.get("effect") or 0.0,
         )
         for story in json.loads(path.read_text())
     ]
@@ -411,6 +413,43 @@ CAUSES: dict[str, tuple[tuple[str, ...], str | None, int]] = {
 }
 
 
+def fastest_alarm_days(
+    per_day: float, before: float, after: float, false_alarms_per_year: float = 1.0
+) -> float:
+    """About the fewest days, on average, in which any test of a share's daily observations
+    raises its fall from ``before`` to ``after`` while it raises ``false_alarms_per_year`` or
+    fewer when nothing falls: log(observations between false alarms) / KL(after || before)
+    observations (Lorden 1971), at ``per_day`` observations a day.
+
+    >>> round(fastest_alarm_days(1.0, 0.85, 0.60), 1)  # log(365) / 0.1834
+    32.2
+    """
+    kl = after * math.log(after / before) + (1 - after) * math.log((1 - after) / (1 - before))
+    observations = YEAR_DAYS * per_day / false_alarms_per_year
+    return math.log(observations) / kl / per_day
+
+
+def csat_bound(con: duckdb.DuckDBPyConnection, story: Story, days: int = 90) -> str:
+    """The fastest alarm of a CSAT drop any test could give on the demo's ratings: their number
+    a day and satisfied share over the ``days`` before the story, the share after it moved by
+    the story's effect."""
+    ratings = satisfied = 0
+    for ending in range(1, days, 30):  # disjoint 30-day windows ending before the start
+        row = con.execute(
+            "select csat_ratings_30d, csat_satisfied_ratings_30d from marts.fct_feedback_daily "
+            "where dimension = 'total' and feedback_date = ?",
+            [story.start - timedelta(days=ending)],
+        ).fetchone()
+        if row:
+            ratings, satisfied = ratings + row[0], satisfied + row[1]
+    if not ratings or not 0 < satisfied / ratings + story.effect < 1:
+        return "-"
+    per_day, before = ratings / days, satisfied / ratings
+    after = before + story.effect
+    fastest = fastest_alarm_days(per_day, before, after)
+    return f"{fastest:.0f} d ({per_day:.1f} ratings a day, {before:.0%} to {after:.0%})"
+
+
 @dataclass(frozen=True)
 class Told:
     """The first alert of a story that names its cause, and the first of any of its series."""
@@ -509,7 +548,9 @@ def runs_report(runs: list[tuple[Path, Path]]) -> int:
     """Per run (a warehouse and its stories), per story: days from onset to the first alert
     that names the cause, against the target, and that alert's first sentence; and the false
     alarms per KPI-year."""
-    rows = [["run", "story", "series", "target", "delay", "met", "first sentence"]]
+    rows = [
+        ["run", "story", "series", "target", "delay", "met", "fastest possible", "first sentence"]
+    ]
     rates = [["run", "quiet alarms", "quiet KPI-years", "other alarms", "other KPI-years"]]
     totals = [0, 0, 0, 0]
     quiet_by_kpi: dict[str, int] = defaultdict(int)
@@ -534,6 +575,7 @@ def runs_report(runs: list[tuple[Path, Path]]) -> int:
                         f"{result.target_days} d",
                         "not raised" if result.delay is None else f"{result.delay} d",
                         "yes" if result.met else "no",
+                        csat_bound(con, story) if story.kpis[0] == "csat" else "-",
                         result.sentence[:140],
                     ]
                 )

@@ -39,6 +39,18 @@ def test_each_run_of_raised_days_is_one_episode(demo_stories):
     assert demo_stories.episodes([]) == []
 
 
+def test_the_fastest_alarm_of_a_share_follows_its_observations_a_day(demo_stories):
+    # KL(0.6 || 0.85) = 0.6 ln(0.6 / 0.85) + 0.4 ln(0.4 / 0.15) = 0.18335 nats an observation;
+    # one false alarm a year at 2 a day: a false alarm every 730 observations, ln 730 = 6.593
+    assert demo_stories.fastest_alarm_days(2.0, 0.85, 0.60) == pytest.approx(
+        6.5930 / 0.18335 / 2, rel=1e-3
+    )
+    # at half a rating a day: a false alarm every 182.5 observations, ln 182.5 = 5.2067
+    assert demo_stories.fastest_alarm_days(0.5, 0.85, 0.60) == pytest.approx(
+        5.2067 / 0.18335 / 0.5, rel=1e-3
+    )
+
+
 def test_a_decline_raised_before_the_start_counts_from_the_start(demo_stories):
     days = [date(2026, 5, d) for d in range(1, 6)]
     assert demo_stories.first_raised(days, [True, True, True, False, False], days[2]) == 2
