@@ -197,6 +197,8 @@ class _Events:
         self.seen: dict[str, tuple[str, int, int]] = {}
         self.schema = table.arrow_schema()
         self.file_column = table.cursor
+        # Parquet files read whole: their rows' content is hashed only when an id comes again.
+        self.whole_parquet: dict[str, Path] = {}
         # What a clean line holds: text or null for each contract field but the file name.
         self.parse = pj.ParseOptions(
             explicit_schema=pa.schema(
@@ -241,10 +243,72 @@ class _Events:
         if first[1] == number and first[0] == file:
             return number, typed
         where = f"line {first[1]} of {first[0]}"
-        if first[2] == content:
+        if self._content(first) == content:
             return Fault(number, f"a copy of {where}, loaded once", raw_line, "event_id")
         reason = f"event_id {event_id!r} is already at {where}, with other values"
         return Fault(number, reason, raw_line, "event_id")
+
+    def _content(self, first: tuple[str, int, int | None]) -> int:
+        """The content hash of the line ``first`` names (file, number, hash or None)."""
+        file, number, content = first
+        if content is not None:
+            return content
+        row = _rows(pq.read_table(self.whole_parquet[file]).slice(number - 1, 1))[0]
+        return hash(repr(row))
+
+    def clean_parquet(self, path: Path, loaded: _Loaded) -> pa.Table | None:
+        """A Parquet file read whole, when every row is an event that loads as it is (text
+        columns of valid UTF-8 in the contract's fields, timestamps as timestamps of at most
+        microseconds or ISO 8601 text, the required fields set, an event_id read nowhere
+        else); None otherwise, and it is read row by row (``parquet_rows``)."""
+        try:
+            events = pq.ParquetFile(path, page_checksum_verification=True).read()
+            events.validate(full=True)  # text that is not UTF-8, among others
+        except (pa.ArrowException, OSError, ValueError):
+            return None
+        fields = set(self.columns) - {self.file_column}
+        if not set(events.column_names) <= fields or not events.num_rows:
+            return None
+        columns = {}
+        for name in events.column_names:
+            column = events[name]
+            kind = column.type
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+                column = column.cast(pa.string())  # a column of nulls only: nulls of text
+            elif not (pa.types.is_timestamp(kind) and kind.unit != "ns" and name in self.times):
+                return None
+            columns[name] = column
+        for name in REQUIRED:
+            column = columns.get(name)
+            if column is None or column.null_count:
+                return None
+            if column.type == pa.string() and pc.any(pc.equal(column, "")).as_py():
+                return None
+        for name in self.times:
+            column = columns.get(name)
+            try:
+                if column is None:
+                    continue
+                if column.type == pa.string():
+                    column = _instants(pc.if_else(pc.equal(column, ""), None, column))
+                elif column.type.tz is None:  # naive timestamps are UTC, as the contract says
+                    column = column.cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+                columns[name] = column.cast(pa.timestamp("us", tz="UTC"))
+            except pa.ArrowInvalid:
+                return None
+        ids = columns["event_id"].to_pylist()
+        if len(set(ids)) != len(ids) or not self.seen.keys().isdisjoint(ids):
+            return None  # an event_id read twice: row by row, to say where
+        self.whole_parquet[path.name] = path
+        places = zip(itertools.repeat(path.name), itertools.count(1), itertools.repeat(None))
+        self.seen.update(zip(ids, places, strict=False))
+        if loaded.elsewhere(path.name, ids):
+            return None
+        n = events.num_rows
+        columns[self.file_column] = pa.repeat(path.name, n)
+        return pa.Table.from_arrays(
+            [columns.get(f.name, pa.nulls(n, f.type)) for f in self.schema], schema=self.schema
+        )
 
     def clean_json_lines(self, path: Path, newest: bool, loaded: _Loaded) -> pa.Table | None:
         """A JSON-lines file read whole by Arrow's JSON reader, when every line is an event
@@ -425,13 +489,17 @@ def _reader(folder: Path, table: RawTable):
             for path in (p for p in files if p.name >= cursor.last_value):
                 newest = path == files[-1]
                 if path.suffix == ".parquet":
-                    items = events.parquet_rows(path)
-                elif (clean := events.clean_json_lines(path, newest, loaded)) is not None:
+                    clean = events.clean_parquet(path, loaded)
+                else:
+                    clean = events.clean_json_lines(path, newest, loaded)
+                if clean is not None:
                     clean_files.append(clean)
                     if sum(len(t) for t in clean_files) >= BATCH_ROWS:
                         yield pa.concat_tables(clean_files)
                         clean_files = []
                     continue
+                if path.suffix == ".parquet":
+                    items = events.parquet_rows(path)
                 else:
                     items = events.json_lines(path, newest)
                 yield from load_checked(table, path, loaded.held_back(path.name, items))
