@@ -20,8 +20,10 @@ With ``--run`` (once per demo built, for instance under other seeds and as-of da
 instead, per run and planted story, the days from the story's start to the first alert whose
 reason's first sentence names its cause (customers leaving, existing customers buying less, the
 satisfaction KPI that fell) on the story's series or its cause's (``CAUSES``), against its
-target, with that sentence; and the false alarms per KPI-year: in the quiet stretch on every
-watched series, and over the whole replay on the series of the KPIs no story names.
+target, with that sentence (and, for a CSAT drop, the fastest alarm any test could give on
+the demo's ratings, ``fastest_alarm_days``); and the false alarms per KPI-year: in the quiet
+stretch on every watched series, and over the whole replay on the series of the KPIs no story
+names.
 
 The replay is the monitor's (``monitor.evaluate_warehouse`` as of each day): every series of an
 enabled KPI at the dimensions its alert level watches, scored by ``trend.evaluate`` on its
