@@ -29,6 +29,10 @@ Every read is bounded, so a faulty API ends the run with a message instead of ho
 - an answer that is not JSON, or not of the shape HubSpot documents, fails naming the URL,
   the HTTP status and the first bytes of the body.
 
+Requests are paced within HubSpot's documented rate limits (``RateLimit``: by default 100
+requests in any 10 seconds, its private apps' lowest burst limit, and 4 searches a second),
+shared by the tables read side by side; 0 lifts a limit, for a server that has none.
+
 The retries are the reader's own rather than dlt's ``Client`` retries: those wait up to 300 s
 a retry whatever the time left, and cannot tell a daily limit from a burst. A failed read
 lands nothing and leaves dlt's cursor where it was (dlt commits neither the extracted rows nor

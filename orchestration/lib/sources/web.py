@@ -13,6 +13,9 @@ any other value of another type (a decimal number, a boolean, an object, a list)
 Fields outside the contract are kept as text columns, a value that is not text as its JSON.
 An event_id read on an earlier line of the run, or loaded from another file by an earlier run,
 is quarantined with where it was first read, so no event silently replaces another.
+
+A clean file, every line of which loads as it is, is read whole by Arrow's JSON or Parquet
+reader, with the same result; a file with any other line is read line by line, as above.
 """
 
 from __future__ import annotations
