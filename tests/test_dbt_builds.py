@@ -1,8 +1,21 @@
 """What each dbt build leaves on disk."""
 
+import importlib.metadata
 import os
 
-from orchestration.defs.transform.dbt import remove_older_builds
+from packaging.version import Version
+
+from orchestration.defs.transform.dbt import DBT_PROJECT, DbtCli, remove_older_builds
+
+
+def test_the_dbt_version_is_the_installed_one_without_starting_dbt(tmp_path):
+    started = tmp_path / "started"
+    executable = tmp_path / "dbt"
+    executable.write_text(f"#!/bin/sh\ntouch {started}\necho 'Core: 0.0.1'\n")
+    executable.chmod(0o755)
+    dbt = DbtCli(project_dir=DBT_PROJECT, dbt_executable=str(executable))
+    assert dbt._cli_version == Version(importlib.metadata.version("dbt-core"))
+    assert dbt._cli_version.major == 1 and not started.exists()
 
 
 def test_only_the_latest_builds_target_folders_are_kept(tmp_path):

@@ -4,15 +4,14 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from orchestration.defs.transform.dbt import DBT_PROJECT, dbt_models
+from orchestration.defs.transform.dbt import DBT_PROJECT, DbtCli, dbt_models
 
 defs = dg.Definitions(
     assets=[dbt_models],
     resources={
         # The dbt of this environment, whether or not the environment is activated.
-        "dbt": DbtCliResource(
+        "dbt": DbtCli(
             project_dir=DBT_PROJECT, dbt_executable=str(Path(sys.executable).with_name("dbt"))
         )
     },
