@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -63,6 +64,51 @@ def test_a_lock_whose_holder_was_killed_is_free_at_once_and_names_the_dead_run(t
     assert (dead.run_id, dead.pid) == ("holder-run", holder.pid)
     assert not is_alive(dead.pid, dead.start_ticks)
     lock.release()
+
+
+PARENT = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from pathlib import Path
+    from orchestration.lib.run_lock import Owner, add_child, holding
+
+    warehouse = Path(sys.argv[1])
+    with holding(warehouse, Owner.current("parent-run")):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        add_child(warehouse, child.pid)
+        print(child.pid, flush=True)
+        time.sleep(600)
+    """
+)
+
+
+def test_the_next_holder_waits_for_a_process_the_dead_holder_started(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    child = int(parent.stdout.readline())
+    try:
+        parent.kill()  # the child, like dbt after its run was killed, runs on
+        parent.wait()
+        told, got = [], []
+
+        def take() -> None:
+            with holding(warehouse, Owner.current("next"), told.append) as dead:
+                got.append(dead)
+
+        taker = threading.Thread(target=take)
+        taker.start()
+        taker.join(1.5)
+        assert taker.is_alive() and not got  # waiting for the child
+        assert [(o.run_id, o.live_children()) for o in told] == [("parent-run", [child])]
+        assert f"a process it started (PID {child}) has not" in told[0].describe()
+        subprocess.run(["kill", str(child)], check=True)
+        taker.join(30)
+        assert not taker.is_alive()
+        assert got[0].run_id == "parent-run" and got[0].live_children() == []
+    finally:
+        subprocess.run(["kill", "-9", str(child)], capture_output=True)
 
 
 def test_a_holder_that_ends_normally_leaves_nothing_to_recover(tmp_path):

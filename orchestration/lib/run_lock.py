@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +32,8 @@ def lock_path(warehouse: Path) -> Path:
 
 
 def process_start_ticks(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot (Linux); None if it is gone.
+    """When process ``pid`` started, in clock ticks since boot (Linux); None if it is gone,
+    or ended and not yet reaped (a zombie: an orphan whose new parent never reaps it).
 
     With the PID it names one process for good: a PID reused by a later process has another
     start time.
@@ -42,7 +43,8 @@ def process_start_ticks(pid: int) -> int | None:
     except OSError:
         return None
     # The command name (2nd field) may hold spaces and parentheses: count from the last ')'.
-    return int(stat[stat.rindex(")") + 2 :].split()[19])
+    state, *fields = stat[stat.rindex(")") + 2 :].split()
+    return None if state in ("Z", "X") else int(fields[18])
 
 
 def boot_time() -> float | None:
@@ -95,6 +97,9 @@ class Owner:
     host: str
     start_ticks: int | None
     command: str
+    # Processes the run started that write the warehouse on their own (dbt): [pid, start ticks].
+    # Killed with the run, they may outlive it.
+    children: tuple[tuple[int, int | None], ...] = ()
 
     @classmethod
     def current(cls, run_id: str) -> Owner:
@@ -110,9 +115,15 @@ class Owner:
     @classmethod
     def parse(cls, text: str) -> Owner | None:
         try:
-            return cls(**json.loads(text))
-        except (ValueError, TypeError):
+            fields = json.loads(text)
+            fields["children"] = tuple(tuple(child) for child in fields.get("children", ()))
+            return cls(**fields)
+        except (ValueError, TypeError, AttributeError):
             return None
+
+    def live_children(self) -> list[int]:
+        """The PIDs of this run's children that still run (the same processes, not reused PIDs)."""
+        return [pid for pid, ticks in self.children if is_alive(pid, ticks)]
 
     def describe(self) -> str:
         host = "" if self.host == socket.gethostname() else f" on {self.host}"
@@ -120,7 +131,12 @@ class Owner:
             started = f"{datetime.fromisoformat(self.started_at):%Y-%m-%d %H:%M:%S} UTC"
         except ValueError:
             started = self.started_at
-        return f"run {self.run_id} (started {started}, PID {self.pid}{host}: {self.command})"
+        described = f"run {self.run_id} (started {started}, PID {self.pid}{host}: {self.command})"
+        children = [] if is_alive(self.pid, self.start_ticks) else self.live_children()
+        if children:
+            listed = ", ".join(str(pid) for pid in children)
+            return f"{described}, which has ended; a process it started (PID {listed}) has not"
+        return described
 
 
 class WarehouseLock:
@@ -129,6 +145,7 @@ class WarehouseLock:
     def __init__(self, warehouse: Path) -> None:
         self.path = lock_path(warehouse)
         self._file = None
+        self._owner: Owner | None = None
 
     @property
     def held(self) -> bool:
@@ -184,7 +201,24 @@ class WarehouseLock:
             file.close()
             raise
         self._file = file
+        self._owner = owner
         return dead
+
+    def add_child(self, pid: int) -> None:
+        """Names process ``pid``, started by the holder, in the file: should the holder die, the
+        next holder waits for it too."""
+        if self._file is None:
+            raise RuntimeError(f"{self.path} is not held by this process")
+        self._owner = replace(
+            self._owner, children=(*self._owner.children, (pid, process_start_ticks(pid)))
+        )
+        try:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.write(json.dumps(asdict(self._owner)))
+            self._file.flush()
+        except OSError:
+            pass  # as in acquire: the lock holds all the same
 
     def release(self) -> None:
         """Empties the file (this holder ended normally) and lets the next run in."""
@@ -222,9 +256,23 @@ def holding(
         return
     lock = WarehouseLock(warehouse)
     dead = lock.acquire(owner, on_wait)
+    if dead is not None and dead.live_children():
+        # A process the dead run started (dbt) still writes the warehouse: wait for it to end.
+        if on_wait is not None:
+            on_wait(dead)
+        while dead.live_children():
+            time.sleep(POLL_SECONDS)
     _HELD[key] = lock
     try:
         yield dead
     finally:
         del _HELD[key]
         lock.release()
+
+
+def add_child(warehouse: Path, pid: int) -> None:
+    """Names process ``pid`` in the lock this process holds on ``warehouse`` (see
+    :meth:`WarehouseLock.add_child`); nothing when this process does not hold it."""
+    lock = _HELD.get(lock_path(warehouse).resolve())
+    if lock is not None:
+        lock.add_child(pid)

@@ -22,6 +22,7 @@ from packaging.version import Version
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
+from orchestration.lib.run_lock import add_child
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
@@ -91,6 +92,9 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCli, reporting_day: Re
         context=context,
         raise_on_error=False,
     )
+    # dbt writes the warehouse in a process of its own: should this run die, the next waits
+    # for it too.
+    add_child(reporting_day.settings().warehouse_path, invocation.process.pid)
     # Row counts are read once dbt has exited: DuckDB lets no second process open the file
     # while dbt writes it, so counting as each model lands would fail.
     events = list(invocation.stream())
