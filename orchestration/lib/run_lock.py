@@ -190,35 +190,31 @@ class WarehouseLock:
                     time.sleep(POLL_SECONDS)
             file.seek(0)
             dead = Owner.parse(file.read())
-            try:
-                file.seek(0)
-                file.truncate()
-                file.write(json.dumps(asdict(owner)))
-                file.flush()
-            except OSError:
-                pass  # on a full disk the lock holds all the same, only nameless
         except BaseException:
             file.close()
             raise
         self._file = file
-        self._owner = owner
+        self._name(owner)
         return dead
+
+    def _name(self, owner: Owner) -> None:
+        """Writes ``owner`` in the held file, for those who wait and the next holder."""
+        self._owner = owner
+        try:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.write(json.dumps(asdict(owner)))
+            self._file.flush()
+        except OSError:
+            pass  # on a full disk the lock holds all the same, only nameless
 
     def add_child(self, pid: int) -> None:
         """Names process ``pid``, started by the holder, in the file: should the holder die, the
         next holder waits for it too."""
         if self._file is None:
             raise RuntimeError(f"{self.path} is not held by this process")
-        self._owner = replace(
-            self._owner, children=(*self._owner.children, (pid, process_start_ticks(pid)))
-        )
-        try:
-            self._file.seek(0)
-            self._file.truncate()
-            self._file.write(json.dumps(asdict(self._owner)))
-            self._file.flush()
-        except OSError:
-            pass  # as in acquire: the lock holds all the same
+        children = (*self._owner.children, (pid, process_start_ticks(pid)))
+        self._name(replace(self._owner, children=children))
 
     def release(self) -> None:
         """Empties the file (this holder ended normally) and lets the next run in."""
