@@ -1,28 +1,20 @@
 """The extraction benchmark's floor and summaries: the bulk copy lands the ERP's contract tables
 as they are, and several runs are summed up by their medians."""
 
-import importlib.util
 import sqlite3
-import sys
 from types import SimpleNamespace
 
 import duckdb
 import pytest
+from benchmark_scripts import benchmark
 
 from orchestration.lib.raw_contract import source_tables
-from orchestration.lib.settings import PROJECT_ROOT
-
-SCRIPT = PROJECT_ROOT / "benchmarks" / "extraction.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("extraction_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark("extraction") as module:
+        yield module
 
 
 def test_the_bulk_copy_lands_the_erps_contract_tables_it_finds_row_for_row(bench, tmp_path):

@@ -1,25 +1,17 @@
 """The pipeline benchmark's measures: a process tree's CPU and memory, and a step's share."""
 
-import importlib.util
 import subprocess
 import sys
 import time
 
 import pytest
-
-from orchestration.lib.settings import PROJECT_ROOT
-
-SCRIPT = PROJECT_ROOT / "benchmarks" / "pipeline.py"
+from benchmark_scripts import benchmark
 
 
 @pytest.fixture(scope="module")
 def pipeline():
-    spec = importlib.util.spec_from_file_location("pipeline_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark("pipeline") as module:
+        yield module
 
 
 def test_a_step_is_given_the_cpu_the_tree_used_between_its_start_and_end(pipeline):

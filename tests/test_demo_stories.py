@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
+from benchmark_scripts import benchmark
 from test_monitor import LAST_DAY, ONSET, build_marts
 
 from orchestration.lib import monitor
 from orchestration.lib.alert_state import OPEN_STATES
 from orchestration.lib.monitor import Kpi
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "demo_stories.py"
-
 
 @pytest.fixture(scope="module")
 def demo_stories():
-    spec = importlib.util.spec_from_file_location("demo_stories", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+    with benchmark("demo_stories") as module:
+        yield module
 
 
 def test_each_run_of_raised_days_is_one_episode(demo_stories):
