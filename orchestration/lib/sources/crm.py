@@ -802,11 +802,8 @@ def _json_object(body: Any) -> str | None:
 
 
 def _is_time(value: Any) -> bool:
-    return isinstance(value, str) and _is_time_text(value)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _is_time_text(value: str) -> bool:
+    if not isinstance(value, str):
+        return False
     try:
         _timestamp(value)
     except ValueError:

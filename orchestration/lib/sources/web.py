@@ -281,37 +281,8 @@ class _Events:
             elif not (pa.types.is_timestamp(kind) and kind.unit != "ns" and name in self.times):
                 return None
             columns[name] = column
-        for name in REQUIRED:
-            column = columns.get(name)
-            if column is None or column.null_count:
-                return None
-            if column.type == pa.string() and pc.any(pc.equal(column, "")).as_py():
-                return None
-        for name in self.times:
-            column = columns.get(name)
-            try:
-                if column is None:
-                    continue
-                if column.type == pa.string():
-                    column = _instants(pc.if_else(pc.equal(column, ""), None, column))
-                elif column.type.tz is None:  # naive timestamps are UTC, as the contract says
-                    column = column.cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
-                columns[name] = column.cast(pa.timestamp("us", tz="UTC"))
-            except pa.ArrowInvalid:
-                return None
-        ids = columns["event_id"].to_pylist()
-        if len(set(ids)) != len(ids) or not self.seen.keys().isdisjoint(ids):
-            return None  # an event_id read twice: row by row, to say where
         self.whole_parquet[path.name] = path
-        places = zip(itertools.repeat(path.name), itertools.count(1), itertools.repeat(None))
-        self.seen.update(zip(ids, places, strict=False))
-        if loaded.elsewhere(path.name, ids):
-            return None
-        n = events.num_rows
-        columns[self.file_column] = pa.repeat(path.name, n)
-        return pa.Table.from_arrays(
-            [columns.get(f.name, pa.nulls(n, f.type)) for f in self.schema], schema=self.schema
-        )
+        return self._whole(path, columns, itertools.repeat(None), loaded)
 
     def clean_json_lines(self, path: Path, newest: bool, loaded: _Loaded) -> pa.Table | None:
         """A JSON-lines file read whole by Arrow's JSON reader, when every line is an event
@@ -331,27 +302,48 @@ class _Events:
             texts.pop()
         if not texts or len(texts) != events.num_rows or not all(map(str.strip, texts)):
             return None  # blank lines: the line numbers are not the row numbers
-        for name in REQUIRED:
-            column = events[name]
-            if column.null_count or pc.any(pc.equal(column, "")).as_py():
-                return None
         columns = {name: events[name] for name in events.column_names}
+        return self._whole(path, columns, map(hash, texts), loaded)
+
+    def _whole(
+        self, path: Path, columns: dict[str, Any], contents: Iterator[int | None], loaded: _Loaded
+    ) -> pa.Table | None:
+        """The events of a file read whole, from its ``columns`` (text, or timestamps for the
+        time fields) and each line's content hash (None: hashed when needed); None when a
+        required field is missing or empty, a time is not one, or an event_id was read before
+        (the file is then read line by line, which says where)."""
+        for name in REQUIRED:
+            column = columns.get(name)
+            if column is None or column.null_count:
+                return None
+            if pa.types.is_string(column.type) and pc.any(pc.equal(column, "")).as_py():
+                return None
+        utc = pa.timestamp("us", tz="UTC")
         for name in self.times:
-            text_times = pc.if_else(pc.equal(columns[name], ""), None, columns[name])
+            column = columns.get(name)
             try:
-                columns[name] = _instants(text_times)
+                if column is None:
+                    continue
+                if pa.types.is_string(column.type):
+                    column = _instants(pc.if_else(pc.equal(column, ""), None, column))
+                elif column.type.tz is None:  # naive timestamps are UTC, as the contract says
+                    column = column.cast(pa.timestamp("us")).cast(utc)
+                columns[name] = column.cast(utc)
             except pa.ArrowInvalid:
                 return None
         ids = columns["event_id"].to_pylist()
         if len(set(ids)) != len(ids) or not self.seen.keys().isdisjoint(ids):
-            return None  # an event_id read twice: line by line, to say where
+            return None
         # The run's event ids, where the line-by-line read records them.
-        places = zip(itertools.repeat(path.name), itertools.count(1), map(hash, texts))
-        self.seen.update(zip(ids, places, strict=True))
+        places = zip(itertools.repeat(path.name), itertools.count(1), contents)
+        self.seen.update(zip(ids, places, strict=False))
         if loaded.elsewhere(path.name, ids):
             return None
-        columns[self.file_column] = pa.repeat(path.name, events.num_rows)
-        return pa.Table.from_arrays([columns[f.name] for f in self.schema], schema=self.schema)
+        n = len(ids)
+        columns[self.file_column] = pa.repeat(path.name, n)
+        return pa.Table.from_arrays(
+            [columns.get(f.name, pa.nulls(n, f.type)) for f in self.schema], schema=self.schema
+        )
 
     def json_lines(self, path: Path, newest: bool) -> Iterator[Item]:
         """The non-blank lines of a JSON-lines file, numbered from 1.
