@@ -431,12 +431,13 @@ def fastest_alarm_days(
     return math.log(observations) / kl / per_day
 
 
-def csat_bound(con: duckdb.DuckDBPyConnection, story: Story, days: int = 90) -> str:
+def csat_bound(con: duckdb.DuckDBPyConnection, story: Story, windows: int = 3) -> str:
     """The fastest alarm of a CSAT drop any test could give on the demo's ratings: their number
-    a day and satisfied share over the ``days`` before the story, the share after it moved by
-    the story's effect."""
+    a day and satisfied share over the ``windows`` 30-day windows before the story (the mart's
+    trailing sums, on every 30th day back), the share after it moved by the story's effect."""
     ratings = satisfied = 0
-    for ending in range(1, days, 30):  # disjoint 30-day windows ending before the start
+    days = 30 * windows
+    for ending in range(1, days, 30):
         row = con.execute(
             "select csat_ratings_30d, csat_satisfied_ratings_30d from marts.fct_feedback_daily "
             "where dimension = 'total' and feedback_date = ?",

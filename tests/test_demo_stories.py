@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, timedelta
 
@@ -41,6 +42,26 @@ def test_the_fastest_alarm_of_a_share_follows_its_observations_a_day(demo_storie
     assert demo_stories.fastest_alarm_days(0.5, 0.85, 0.60) == pytest.approx(
         5.2067 / 0.18335 / 0.5, rel=1e-3
     )
+
+
+def test_the_csat_bound_reads_the_ratings_of_the_90_days_before_the_story(demo_stories, tmp_path):
+    start = date(2026, 9, 4)
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute(
+        "create schema marts; create table marts.fct_feedback_daily (feedback_date date, "
+        "dimension varchar, csat_ratings_30d int, csat_satisfied_ratings_30d int)"
+    )
+    rows = [(start - timedelta(days=d), "total", 30, 27) for d in (1, 31, 61)]
+    rows += [(start - timedelta(days=91), "total", 500, 0), (start, "total", 500, 0)]
+    rows += [(start - timedelta(days=1), "segment", 500, 0)]
+    con.executemany("insert into marts.fct_feedback_daily values (?, ?, ?, ?)", rows)
+    story = demo_stories.Story(
+        "csat_drop", "satisfaction_drop", "total", "all", start, None, ("csat",), effect=-0.25
+    )
+    # 90 ratings in 90 days, 90 % satisfied, 65 % after: ln(365) / KL(0.65 || 0.9) =
+    # 5.8999 / (0.65 ln(0.65 / 0.9) + 0.35 ln(0.35 / 0.1)) = 5.8999 / 0.22694 = 26.0 days
+    assert demo_stories.csat_bound(con, story) == "26 d (1.0 ratings a day, 90% to 65%)"
+    assert demo_stories.csat_bound(con, dataclasses.replace(story, effect=-0.95)) == "-"
 
 
 def test_a_decline_raised_before_the_start_counts_from_the_start(demo_stories):
