@@ -99,7 +99,9 @@ def cpu_at(samples: list[Sample], moment: float) -> float:
 def step_times(home: Path, run_id: str) -> dict[str, tuple[float, float]]:
     """Start and end (time.time()) of each step of the run, from its Dagster instance."""
     spans: dict[str, list[float]] = {}
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    # dagster.yaml places the event log under $DAGSTER_HOME.
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as instance:
         for record in instance.all_logs(run_id):
             event = record.dagster_event
             if event is None or not record.step_key:

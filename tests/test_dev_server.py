@@ -196,14 +196,14 @@ def launch_daily_radar(port: int) -> str:
 
 @pytest.mark.e2e
 def test_ctrl_c_during_a_run_stops_everything_within_15_s_and_the_run_is_not_left_blocking(
-    make_dev, tmp_path
+    make_dev, tmp_path, monkeypatch
 ):
     process, members, output, port = make_dev
     run_id = launch_daily_radar(port)
-    home = str(tmp_path / "dagster_home")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
 
     def at_work() -> bool:
-        with dg.DagsterInstance.from_config(home) as instance:
+        with dg.DagsterInstance.get() as instance:
             info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
             return any(slot.run_id == run_id for slot in info.claimed_slots)
 
@@ -215,7 +215,7 @@ def test_ctrl_c_during_a_run_stops_everything_within_15_s_and_the_run_is_not_lef
     os.killpg(process.pid, signal.SIGINT)
     print(f"stopped in {stops_within(process, members | family(process.pid), output):.1f} s")
     # Stopped or killed, the run holds nothing the next run would wait for.
-    with dg.DagsterInstance.from_config(home) as instance:
+    with dg.DagsterInstance.get() as instance:
         recover_dead_runs(instance, holds_warehouse=False)
         assert instance.get_run_by_id(run_id).status in (
             dg.DagsterRunStatus.FAILURE,

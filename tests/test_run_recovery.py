@@ -38,7 +38,7 @@ JOB = textwrap.dedent(
     @dg.op(pool="duckdb_warehouse")
     def write():
         print("claimed", flush=True)
-        if sys.argv[2] == "live":
+        if sys.argv[1] == "live":
             time.sleep(600)
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -46,24 +46,24 @@ JOB = textwrap.dedent(
     def daily_radar():
         write()
 
-    with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
-        tags = None if sys.argv[2] == "untagged" else owner_tags()
+    with dg.DagsterInstance.get() as instance:
+        tags = None if sys.argv[1] == "untagged" else owner_tags()
         daily_radar.execute_in_process(instance=instance, tags=tags)
     """
 )
 
 
 @pytest.fixture
-def home(tmp_path):
+def home(tmp_path, monkeypatch):
     shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", tmp_path / "dagster.yaml")
+    # dagster.yaml places the event log under $DAGSTER_HOME; the job's process inherits it.
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     return tmp_path
 
 
-def start_job(home: Path, how: str) -> subprocess.Popen:
+def start_job(how: str) -> subprocess.Popen:
     """The job in a process of its own, once its step holds the warehouse pool's slot."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", JOB, str(home), how], stdout=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen([sys.executable, "-c", JOB, how], stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline() == "claimed\n"
     return process
 
@@ -79,9 +79,9 @@ def only_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
 
 
 def test_a_killed_run_is_marked_failed_and_its_pool_slot_freed(home):
-    process = start_job(home, "tagged")
+    process = start_job("tagged")
     assert process.wait() == -signal.SIGKILL
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with dg.DagsterInstance.get() as instance:
         run = only_run(instance)
         # What blocked every later run: STARTED for ever, the only slot of the pool claimed.
         assert run.status == dg.DagsterRunStatus.STARTED
@@ -103,8 +103,8 @@ def test_a_killed_run_is_marked_failed_and_its_pool_slot_freed(home):
 
 
 def test_a_run_that_recorded_no_process_is_recovered_only_by_the_holder_of_the_warehouse(home):
-    start_job(home, "untagged").wait()
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    start_job("untagged").wait()
+    with dg.DagsterInstance.get() as instance:
         assert recover_dead_runs(instance, holds_warehouse=False) == []
         (recovered,) = recover_dead_runs(instance, holds_warehouse=True)
         assert recovered.run_id == only_run(instance).run_id
@@ -112,9 +112,9 @@ def test_a_run_that_recorded_no_process_is_recovered_only_by_the_holder_of_the_w
 
 
 def test_a_live_run_is_left_alone_and_named_as_at_work(home):
-    process = start_job(home, "live")
+    process = start_job("live")
     try:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        with dg.DagsterInstance.get() as instance:
             run = only_run(instance)
             assert recover_dead_runs(instance, holds_warehouse=True) == []
             assert [(live.run_id, live.pid) for live in live_runs(instance)] == [
@@ -150,20 +150,20 @@ def radar_env(tmp_path, small_demo):
 
 @pytest.mark.e2e
 def test_a_second_run_waits_for_the_first_then_recovers_when_it_is_killed_mid_way(
-    radar_env, tmp_path
+    radar_env, tmp_path, monkeypatch
 ):
-    home = radar_env["DAGSTER_HOME"]
+    monkeypatch.setenv("DAGSTER_HOME", radar_env["DAGSTER_HOME"])
     first = Run(radar_env, tmp_path / "first.out")
     second = None
     try:
         # Mid-way: the first run's dbt step holds the warehouse pool.
         def building() -> bool:
-            with dg.DagsterInstance.from_config(home) as instance:
+            with dg.DagsterInstance.get() as instance:
                 info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
                 return any(slot.step_key == "dbt_models" for slot in info.claimed_slots)
 
         wait_until(building, RUN_TIMEOUT, "building the marts")
-        with dg.DagsterInstance.from_config(home) as instance:
+        with dg.DagsterInstance.get() as instance:
             (first_run,) = instance.get_run_records()
         first_id = first_run.dagster_run.run_id
 
@@ -184,7 +184,7 @@ def test_a_second_run_waits_for_the_first_then_recovers_when_it_is_killed_mid_wa
             out,
         ), out
         assert "daily_radar succeeded" in out
-        with dg.DagsterInstance.from_config(home) as instance:
+        with dg.DagsterInstance.get() as instance:
             runs = {r.dagster_run.run_id: r for r in instance.get_run_records()}
             assert runs.pop(first_id).dagster_run.status == dg.DagsterRunStatus.FAILURE
             (second_run,) = runs.values()
