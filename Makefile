@@ -20,6 +20,7 @@ DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type
 help:
 	@echo "make run        run the daily job on the demo company and print the KPI radar"
 	@echo "make backfill FROM=2026-06-01 TO=2026-06-30   the daily job for each day of a range"
+	@echo "make run FULL_REFRESH=1   rebuild the incremental marts over the whole history"
 	@echo "make test       run every test (lint, unit, dbt, end to end)"
 	@echo "make test-fast  the tests without the end-to-end runs"
 	@echo "make test-faults  kill, race and starve whole runs; prints what each fault came to"
@@ -47,7 +48,7 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 setup: $(VENV)/.synced target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 
 run: setup
-	$(PY) -m orchestration run $(if $(AS_OF),--as-of $(AS_OF))
+	$(PY) -m orchestration run $(if $(AS_OF),--as-of $(AS_OF)) $(if $(FULL_REFRESH),--full-refresh)
 
 backfill: setup
 	$(PY) -m orchestration backfill $(FROM) $(TO)

@@ -78,9 +78,13 @@ def _sources(settings: Settings) -> str:
     return f"{', '.join(names)}, as of {settings.as_of}"
 
 
-def run_config(as_of: date) -> dict:
-    """The launch config of a run that reports on ``as_of``."""
-    return {"resources": {"reporting_day": {"config": {"as_of": as_of.isoformat()}}}}
+def run_config(as_of: date, full_refresh: bool = False) -> dict:
+    """The launch config of a run that reports on ``as_of``, rebuilding the incremental marts
+    over the whole history with ``full_refresh``."""
+    config: dict = {"resources": {"reporting_day": {"config": {"as_of": as_of.isoformat()}}}}
+    if full_refresh:
+        config["ops"] = {"dbt_models": {"config": {"full_refresh": True}}}
+    return config
 
 
 def _failure_text(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
@@ -162,14 +166,14 @@ def _recovered(instance: dg.DagsterInstance, dead: Owner | None) -> None:
         print(f"Recovered from {dead.describe()}: it died before finishing (its process is gone).")
 
 
-def run(as_of: date | None = None) -> int:
+def run(as_of: date | None = None, full_refresh: bool = False) -> int:
     settings = load_settings()
     if as_of is not None:
         settings = dataclasses.replace(settings, as_of=as_of)
     run_id = str(uuid.uuid4())
     try:
         with holding(settings.warehouse_path, Owner.current(run_id), _waiting) as dead:
-            return _run(settings, run_id, dead)
+            return _run(settings, run_id, dead, full_refresh)
     except (OSError, duckdb.Error) as error:
         fault = explain(error_text(error), settings.warehouse_path, settings.serving_path)
         if fault is None:
@@ -178,7 +182,7 @@ def run(as_of: date | None = None) -> int:
         return 1
 
 
-def _run(settings: Settings, run_id: str, dead: Owner | None) -> int:
+def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool) -> int:
     # Imported once .env is loaded, so the definitions see the settings it holds.
     from orchestration.definitions import defs
     from orchestration.defs.monitoring.alerts import KPI_ALERTS, cursor_at, raise_alerts
@@ -201,7 +205,7 @@ def _run(settings: Settings, run_id: str, dead: Owner | None) -> int:
     try:
         with output_to(log_path):
             result = defs.resolve_job_def("daily_radar").execute_in_process(
-                run_config=run_config(settings.as_of),
+                run_config=run_config(settings.as_of, full_refresh),
                 instance=instance,
                 raise_on_error=False,
                 run_id=run_id,
@@ -281,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run the daily job and print the radar")
     run_parser.add_argument("--as-of", type=_day, help="the day to report on (default: AS_OF)")
+    run_parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental marts over the whole history, not only the changed days",
+    )
     backfill_parser = commands.add_parser(
         "backfill", help="run the daily job for each day of a range, oldest first"
     )
@@ -305,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         return dev(args.host, args.port)
     if args.command == "backfill":
         return backfill(args.first, args.last)
-    return run(args.as_of)
+    return run(args.as_of, args.full_refresh)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 from packaging.version import Version
+from pydantic import Field
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
@@ -74,6 +75,14 @@ class RadarDbtTranslator(DagsterDbtTranslator):
         ).merge_attributes(kinds={"duckdb"})
 
 
+class BuildConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild the incremental marts over the whole history, not only the days "
+        "the new data changes (dbt build --full-refresh).",
+    )
+
+
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
@@ -83,12 +92,18 @@ class RadarDbtTranslator(DagsterDbtTranslator):
     ),
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCli, reporting_day: ReportingDay):
+def dbt_models(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCli,
+    reporting_day: ReportingDay,
+    config: BuildConfig,
+):
     # The daily marts run to the run's as-of day, days without orders included. dbt's unit
     # tests check the models' logic on fixed rows, not the day's data: `make test` runs them.
     dbt_vars = json.dumps(reporting_day.settings().dbt_vars())
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
     invocation = dbt.cli(
-        ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars],
+        [*args, "--full-refresh"] if config.full_refresh else args,
         context=context,
         raise_on_error=False,
     )
