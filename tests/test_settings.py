@@ -43,6 +43,7 @@ def test_alert_channels_are_a_comma_separated_list_of_urls():
         ("DEMO_SCALE", "abc", "not a number"),
         ("DEMO_SCALE", "0", "not above 0"),
         ("DEMO_SEED", "4.2", "not a whole number"),
+        ("INCREMENTAL_LOOKBACK_MINUTES", "-5", "below 0"),
         ("REPORTING_TIMEZONE", "Europe/Atlantis", "not an IANA time zone"),
         ("REPORTING_CURRENCY", "euro", "not a three-letter ISO 4217"),
         ("CRM_ERP_LINK", "erp customer id", "CRM company property"),
@@ -80,7 +81,9 @@ def test_the_settings_dbt_reads_are_passed_as_its_vars():
         "as_of": "2026-06-30",
         "reporting_timezone": "Europe/Paris",
         "reporting_currency": "USD",
+        "incremental_lookback_minutes": 1440,
     }
+    assert load_settings({"INCREMENTAL_LOOKBACK_MINUTES": "0"}).incremental_lookback_minutes == 0
 
 
 def test_a_bad_setting_stops_the_command_before_any_work(monkeypatch, capsys):

@@ -34,3 +34,18 @@
     {% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#
+    order_dimension_members of `relation` (a model with order_date, segment and region) as
+    one query, for a pre-hook that has no CTEs of the model to refer to.
+#}
+{% macro order_dimension_members_of(relation) -%}
+    with
+
+    orders as (select * from {{ relation }}),
+
+    calendar as ({{ order_calendar() }})
+
+    {{ order_dimension_members() }}
+{%- endmacro %}

@@ -73,6 +73,9 @@ class Settings:
     as_of: date
     reporting_timezone: str
     reporting_currency: str
+    # The incremental marts also recompute the data loaded this long before the previous
+    # build's latest load.
+    incremental_lookback_minutes: int
     demo_dir: Path
     demo_seed: int
     demo_scale: float
@@ -83,12 +86,13 @@ class Settings:
     def uses_demo(self) -> bool:
         return "demo" in (self.erp.mode, self.crm.mode, self.web.mode)
 
-    def dbt_vars(self) -> dict[str, str]:
+    def dbt_vars(self) -> dict[str, str | int]:
         """The settings dbt reads as vars, so the marts and the job agree on them."""
         return {
             "as_of": self.as_of.isoformat(),
             "reporting_timezone": self.reporting_timezone,
             "reporting_currency": self.reporting_currency,
+            "incremental_lookback_minutes": self.incremental_lookback_minutes,
         }
 
 
@@ -121,6 +125,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         as_of=read("AS_OF", "", lambda v: _day(v, timezone), "2026-06-30"),
         reporting_timezone=timezone,
         reporting_currency=read("REPORTING_CURRENCY", "EUR", _currency, "EUR"),
+        incremental_lookback_minutes=read(
+            "INCREMENTAL_LOOKBACK_MINUTES", "1440", _not_negative, "1440"
+        ),
         demo_dir=read("DEMO_PATH", "data/demo", _path, "data/demo"),
         demo_seed=read("DEMO_SEED", "42", _whole, "42"),
         demo_scale=read("DEMO_SCALE", "1", _positive, "1 (or 0.25, 10, 40)"),
@@ -193,6 +200,13 @@ def _whole(value: str) -> int:
         return int(value)
     except ValueError:
         raise ValueError("not a whole number") from None
+
+
+def _not_negative(value: str) -> int:
+    number = _whole(value)
+    if number < 0:
+        raise ValueError("below 0")
+    return number
 
 
 def _positive(value: str) -> float:

@@ -127,12 +127,13 @@ final as (
         orders.earliest_order_date,
 
         -- lineage: the latest raw load among everything this row is built from (exchange
-        -- rates included); incremental marts recompute from the order date of every order
-        -- loaded since their last build
+        -- rates included), of the customer only what gave them their segment and region;
+        -- incremental marts recompute from the order date of every order loaded since their
+        -- last build
         greatest(
             orders._loaded_at,
             order_amounts._loaded_at,
-            coalesce(customers._loaded_at, orders._loaded_at)
+            coalesce(customers.segment_region_loaded_at, orders._loaded_at)
         ) as _loaded_at
 
     from orders

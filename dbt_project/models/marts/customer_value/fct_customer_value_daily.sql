@@ -14,7 +14,11 @@
         incremental_strategy='delete+insert',
         unique_key=['value_date', 'dimension', 'dimension_value'],
         on_schema_change='fail',
-        pre_hook="{{ delete_customer_value_rows_out_of_scope() }}"
+        pre_hook="{{ delete_rows_out_of_series(
+            'value_date',
+            order_calendar(ref('int_orders_enriched')),
+            order_dimension_members_of(ref('int_orders_enriched'))
+        ) }}"
     )
 }}
 
@@ -80,7 +84,8 @@ changed_orders as (
     where
         previous_build.loaded_through is null
         or orders._loaded_at > {{ dbt.dateadd(
-            'day', -(var('incremental_lookback_days') | int), 'previous_build.loaded_through'
+            'minute', -(var('incremental_lookback_minutes') | int),
+            'previous_build.loaded_through'
         ) }}
 
 ),

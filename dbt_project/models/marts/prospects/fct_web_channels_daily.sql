@@ -1,13 +1,30 @@
 {#
-    A table rebuilt in full: distinct visitors over a trailing window cannot be added up
-    from daily counts, and the events of a year rebuild in about a second.
+    Incremental: a build recomputes only the days from the earliest day of the events loaded
+    since the previous build (events arrive late, in later files), reading the `window_days`
+    days before it for the trailing window; distinct visitors over a window cannot be added
+    up from daily counts, so each recomputed day counts them again. A day not built yet is
+    new; a channel not built yet needs its whole series. Rows keep the watermark
+    (`_loaded_at`) they were computed with. The pre-hook deletes rows that no longer belong to
+    the series, so an incremental build gives the same rows as a full refresh.
 
     The window length is a dbt var; `or` gives the default so that a var left undefined in
     dbt_project.yml still has it.
 #}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['activity_date', 'dimension', 'dimension_value'],
+        on_schema_change='fail',
+        pre_hook="{{ delete_rows_out_of_series(
+            'activity_date',
+            web_calendar(ref('stg_web__events')),
+            web_channel_members(ref('stg_web__events'))
+        ) }}"
+    )
+}}
 
 {%- set window_days = (var('prospects_window_days', none) or 30) | int %}
-{%- set as_of = var('as_of', none) %}
 
 with
 
@@ -20,14 +37,7 @@ events as (
 calendar as (
 
     -- the series runs from the first event to the last one, or to `as_of`
-    select
-        min(cast(occurred_at as date)) as first_day,
-        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(cast(occurred_at as date))' }}
-            as last_day
-    from events
-    {%- if as_of %}
-    where cast(occurred_at as date) <= cast('{{ as_of }}' as date)
-    {%- endif %}
+    {{ web_calendar() }}
 
 ),
 
@@ -48,18 +58,134 @@ counted_events as (
 
 ),
 
-member_events as (
+watermark as (
 
-    {{ member_rows('counted_events', {'channel': 'channel'}) }}
+    -- the latest raw load behind any event: stored on every row this build writes
+    select max(_loaded_at) as loaded_through
+    from events
 
 ),
 
 dimension_members as (
 
+    {{ web_channel_members() }}
+
+),
+
+{% if is_incremental() %}
+
+previous_build as (
+
+    select
+        max(activity_date) as last_built_day,
+        max(_loaded_at) as loaded_through
+    from {{ this }}
+
+),
+
+previous_members as (
+
     select distinct
         dimension,
         dimension_value
-    from member_events
+    from {{ this }}
+
+),
+
+changed_events as (
+
+    -- events loaded since the previous build, less a safety look-back for loads that
+    -- committed after it with an older load id
+    select min(cast(events.occurred_at as date)) as first_changed_day
+    from events
+    cross join previous_build
+    where
+        previous_build.loaded_through is null
+        or events._loaded_at > {{ dbt.dateadd(
+            'minute', -(var('incremental_lookback_minutes') | int),
+            'previous_build.loaded_through'
+        ) }}
+
+),
+
+new_members as (
+
+    select count(*) as new_member_count
+    from dimension_members
+    left join previous_members
+        on
+            dimension_members.dimension = previous_members.dimension
+            and dimension_members.dimension_value = previous_members.dimension_value
+    where previous_members.dimension is null
+
+),
+
+scope as (
+
+    select
+        calendar.first_day,
+        calendar.last_day,
+        greatest(
+            calendar.first_day,
+            least(
+                coalesce(
+                    changed_events.first_changed_day,
+                    {{ add_days('calendar.last_day', 1) }}
+                ),
+                coalesce(
+                    {{ add_days('previous_build.last_built_day', 1) }},
+                    calendar.first_day
+                ),
+                case
+                    when new_members.new_member_count > 0 then calendar.first_day
+                    else {{ add_days('calendar.last_day', 1) }}
+                end
+            )
+        ) as recompute_from
+    from calendar
+    cross join previous_build
+    cross join changed_events
+    cross join new_members
+
+),
+
+{% else %}
+
+scope as (
+
+    select
+        first_day,
+        last_day,
+        first_day as recompute_from
+    from calendar
+
+),
+
+{% endif %}
+
+bounds as (
+
+    -- a recomputed day needs the events of the full window that ends on it
+    select
+        recompute_from,
+        last_day,
+        {{ add_days('recompute_from', -(window_days - 1)) }} as read_from
+    from scope
+
+),
+
+read_events as (
+
+    select counted_events.*
+    from counted_events
+    cross join bounds
+    where counted_events.event_date >= bounds.read_from
+
+),
+
+member_events as (
+
+    {{ member_rows('read_events', {'channel': 'channel'}) }}
 
 ),
 
@@ -97,7 +223,7 @@ daily_events as (
 days as (
 
     {{ day_series(
-        '(select first_day from calendar)', '(select last_day from calendar)', 'activity_date'
+        '(select recompute_from from bounds)', '(select last_day from bounds)', 'activity_date'
     ) }}
 
 ),
@@ -160,9 +286,13 @@ final as (
         cast(coalesce(windowed_visitors.signed_up_visitors, 0) as {{ dbt.type_bigint() }})
             as signed_up_visitors_30d,
         100 * cast(windowed_visitors.signed_up_visitors as {{ type_double() }})
-        / nullif(windowed_visitors.visitors, 0) as visitor_to_lead_rate_30d
+        / nullif(windowed_visitors.visitors, 0) as visitor_to_lead_rate_30d,
+
+        -- lineage
+        watermark.loaded_through as _loaded_at
 
     from member_days
+    cross join watermark
     left join daily_events
         on
             member_days.dimension = daily_events.dimension
