@@ -1,11 +1,13 @@
 """The asset graph as stakeholders read it in the Dagster UI: lineage, groups, owners."""
 
 import os
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from orchestration.__main__ import run_config
 from orchestration.definitions import defs
 from orchestration.lib.raw_contract import source_tables
 
@@ -83,6 +85,15 @@ def describe(graph) -> str:
         parents = ", ".join(sorted(p.to_user_string() for p in node.parent_keys))
         lines.append(f"{asset_key.to_user_string()} [{node.group_name}] <- {parents}")
     return "\n".join(lines) + "\n"
+
+
+def test_a_full_refresh_is_a_launch_config_of_the_daily_job():
+    job = defs.resolve_job_def("daily_radar")
+    for full_refresh in (False, True):
+        config = run_config(date(2026, 6, 30), full_refresh)
+        assert dg.validate_run_config(job, config)["ops"]["dbt_models"]["config"] == {
+            "full_refresh": full_refresh
+        }
 
 
 def test_the_asset_graph_matches_its_snapshot(graph):
