@@ -204,7 +204,7 @@ def full_rebuild(env: dict, warehouse: Path, target: Path) -> None:
 
 def differences(incremental: Path, rebuilt: Path) -> dict[str, tuple[int, int]]:
     """Per table of the intermediate and mart schemas, the rows only the incremental build
-    has and those only the rebuild has, leaving out when each build ran."""
+    has and those only the rebuild has, leaving out which build computed them."""
     found = {}
     with duckdb.connect() as con:
         con.execute(f"attach '{incremental}' as incremental (read_only)")
@@ -252,8 +252,8 @@ def test_daily_runs_with_late_and_corrected_rows_end_where_a_full_rebuild_does(t
         assert "daily_radar succeeded" in run.text(), run.text()
 
     warehouse = Path(env["WAREHOUSE_PATH"])
-    # The last run recomputed the days its changes reach (a refund of an order 40 days back,
-    # a web visit 3 days back, each with the days their windows carry it to), not all of them.
+    # The last run recomputed from the earliest day its changes reach (an order of 40 days
+    # back refunded, a web visit of 3 days back), not the whole history.
     last_build = recomputed_by_the_last_run(warehouse)
     assert last_build == {
         "fct_customer_value_daily": LAST_DAY - timedelta(days=LAST_CHANGE_DAYS_BACK),
