@@ -9,11 +9,17 @@
     a load that committed after that build with an older load id; the day after the last one
     built; and the first day when a dimension member is new, since it needs its whole series.
 
+    A table built before the model was incremental has no `_loaded_at`: it is rebuilt whole,
+    the model's on_schema_change adding the column.
+
     Renders the CTEs up to `scope` and a trailing comma; the model defines `calendar`
     (first_day, last_day) and `dimension_members` (dimension, dimension_value) before it.
 #}
 {% macro incremental_scope(date_column, relation, changed_day) -%}
-{% if is_incremental() %}
+{%- set watermarked = is_incremental() and (
+    adapter.get_columns_in_relation(this) | selectattr('name', 'equalto', '_loaded_at') | list
+) %}
+{% if watermarked %}
 
 previous_build as (
 

@@ -5,7 +5,8 @@
     up from daily counts, so each recomputed day counts them again. A day not built yet is
     new; a channel not built yet needs its whole series. Rows keep the watermark
     (`_loaded_at`) they were computed with. The pre-hook deletes rows that no longer belong to
-    the series, so an incremental build gives the same rows as a full refresh.
+    the series, so an incremental build gives the same rows as a full refresh. A table built
+    before the model was incremental gets `_loaded_at` added and is rebuilt whole.
 
     The window length is a dbt var; `or` gives the default so that a var left undefined in
     dbt_project.yml still has it.
@@ -15,7 +16,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['activity_date', 'dimension', 'dimension_value'],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         pre_hook="{{ delete_rows_out_of_series(
             'activity_date',
             web_calendar(ref('stg_web__events')),
