@@ -4,14 +4,21 @@
     `orders` is a CTE with an `order_date` column.
 #}
 {% macro order_calendar(orders='orders') -%}
+    {{ day_calendar(orders, 'order_date') }}
+{%- endmacro %}
+
+
+{#
+    The days of a daily series of `relation`: from its first `day` (an expression of type date)
+    to its last one, or to var('as_of') when it is set.
+#}
+{% macro day_calendar(relation, day) -%}
     {%- set as_of = var('as_of', none) -%}
     select
-        min(order_date) as first_day,
-        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(order_date)' }} as last_day
-    from {{ orders }}
-    {%- if as_of %}
-    where order_date <= cast('{{ as_of }}' as date)
-    {%- endif %}
+        min({{ day }}) as first_day,
+        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(' ~ day ~ ')' }} as last_day
+    from {{ relation }}
+    where {{ on_or_before_as_of(day) }}
 {%- endmacro %}
 
 

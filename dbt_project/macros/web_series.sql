@@ -5,30 +5,17 @@
     pre-hook. `events` has occurred_at, visitor_id and channel.
 #}
 {% macro web_calendar(events='events') -%}
-    {%- set as_of = var('as_of', none) -%}
-    select
-        min(cast(occurred_at as date)) as first_day,
-        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(cast(occurred_at as date))' }}
-            as last_day
-    from {{ events }}
-    {%- if as_of %}
-    where cast(occurred_at as date) <= cast('{{ as_of }}' as date)
-    {%- endif %}
+    {{ day_calendar(events, 'cast(occurred_at as date)') }}
 {%- endmacro %}
 
 
 {% macro web_channel_members(events='events') -%}
-    {%- set as_of = var('as_of', none) -%}
     {%- for dimension, member in [('total', "'all'"), ('channel', "coalesce(channel, 'unknown')")] %}
     select distinct
         '{{ dimension }}' as dimension,
         {{ member }} as dimension_value
     from {{ events }}
-    where
-        visitor_id is not null
-        {%- if as_of %}
-        and cast(occurred_at as date) <= cast('{{ as_of }}' as date)
-        {%- endif %}
+    where visitor_id is not null and {{ on_or_before_as_of('cast(occurred_at as date)') }}
     {%- if not loop.last %}
 
     union all
