@@ -15,7 +15,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type f 2>/dev/null)
 
-.PHONY: help setup run backfill test test-fast test-faults lint dev docs clean
+.PHONY: help setup run backfill test test-fast test-faults lint dev docs clean FORCE
 
 help:
 	@echo "make run        run the daily job on the demo company and print the KPI radar"
@@ -41,9 +41,17 @@ target/manifest.json: $(VENV)/.synced $(DBT_SOURCES)
 	$(DBT) parse --profiles-dir . --project-dir .
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+# Dagster's instance: runs and events in local SQLite files, or in PostgreSQL for a team when
+# DAGSTER_POSTGRES_URL is set (in the environment or .env). Compared on every setup, so that
+# setting or unsetting it switches the instance.
+DAGSTER_POSTGRES_URL ?= $(shell sed -n 's/^DAGSTER_POSTGRES_URL=//p' .env 2>/dev/null)
+DAGSTER_INSTANCE := orchestration/$(if $(strip $(DAGSTER_POSTGRES_URL)),dagster_postgres,dagster).yaml
+
+$(DAGSTER_HOME)/dagster.yaml: $(DAGSTER_INSTANCE) FORCE
 	@mkdir -p $(DAGSTER_HOME)
-	cp $< $@
+	@cmp -s $< $@ || { cp $< $@ && echo "Dagster instance: $< copied to $@"; }
+
+FORCE:
 
 setup: $(VENV)/.synced target/manifest.json $(DAGSTER_HOME)/dagster.yaml
 

@@ -157,6 +157,10 @@ def _waiting(holder: Owner | None) -> None:
     sys.stdout.flush()
 
 
+def _on_postgres(instance: dg.DagsterInstance) -> bool:
+    return type(instance.run_storage).__module__.startswith("dagster_postgres")
+
+
 def _recovered(instance: dg.DagsterInstance, dead: Owner | None) -> None:
     """Clears what runs that died left behind and says so."""
     cleared = recover_dead_runs(instance, holds_warehouse=True)
@@ -190,6 +194,12 @@ def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool
     # The log channel of the alerts: the radar below prints them, once.
     logging.basicConfig(level=logging.ERROR, format="%(message)s")
     instance = dg.DagsterInstance.get()
+    if settings.dagster_postgres_url and not _on_postgres(instance):
+        print(
+            f"DAGSTER_POSTGRES_URL is set, but the Dagster instance in {instance.root_directory} "
+            "keeps its runs in local files: `make setup` installs the PostgreSQL one there."
+        )
+        return 2
     _recovered(instance, dead)
     fault = _wait_for_leftovers(settings) if dead else _preflight(settings)
     if fault is not None:

@@ -24,14 +24,20 @@ RUN_TIMEOUT = 600
 SOURCES = ("ERP_DATABASE_URL", "CRM_API_URL", "CRM_API_TOKEN", "WEB_EVENTS_PATH", "HR_SURVEY_PATH")
 
 
-def radar_env(root: Path, demo: DemoPaths, data: Path | None = None, **settings: str) -> dict:
+def radar_env(
+    root: Path,
+    demo: DemoPaths,
+    data: Path | None = None,
+    instance: str = "dagster.yaml",
+    **settings: str,
+) -> dict:
     """The environment of a run on the small demo company (scale 0.2, seed 42: conftest's
-    ``small_demo``), with its Dagster instance under ``root`` and the warehouse, serving copy
-    and logs in ``data``."""
+    ``small_demo``), with its Dagster instance (``orchestration/<instance>``) under ``root``
+    and the warehouse, serving copy and logs in ``data``."""
     data = data or root / "data"
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(PROJECT_ROOT / "orchestration" / instance, home / "dagster.yaml")
     env = {key: value for key, value in os.environ.items() if key not in SOURCES}
     env.update(
         DEMO_SCALE="0.2",

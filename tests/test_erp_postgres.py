@@ -1,22 +1,13 @@
-"""The ERP extraction against a real PostgreSQL server: Debian's binaries, a data directory of
-its own, listening on loopback only, started and stopped by the test (``.ci/run`` installs the
-``postgresql`` package when missing)."""
+"""The ERP extraction against a real PostgreSQL server (tests/postgres_server.py)."""
 
-import os
-import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
-import tempfile
-import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
+from postgres_server import postgres_server
 
 from orchestration.defs.ingest.assets import pipeline
 from orchestration.lib.raw_contract import source_tables
@@ -35,69 +26,11 @@ PG_TYPES = {
 PASSWORD = "s3cret"
 
 
-def server_binaries() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    """A PostgreSQL server of its own; yields a function giving the URL of a new database."""
-    binaries = server_binaries()
-    if binaries is None:
-        pytest.skip("PostgreSQL server binaries are absent: apt-get install postgresql")
-    # The server refuses to run as root: as root, it runs as Debian's postgres user, in a
-    # folder that user can reach (pytest's own tmp folders are private to root).
-    as_root = os.geteuid() == 0
-    root = Path(tempfile.mkdtemp(prefix="cvr-postgres-"))
-    if as_root:
-        shutil.chown(root, "postgres")
-    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
-    data, port = root / "data", free_port()
-    subprocess.run(
-        [*run_as, binaries / "initdb", "-D", data, "-U", "cvr", "-A", "trust", "--no-sync"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-h 127.0.0.1 -p {port} -k {root} -F"
-    subprocess.run(
-        [
-            *run_as,
-            binaries / "pg_ctl",
-            "-D",
-            data,
-            "-o",
-            options,
-            "-l",
-            root / "log",
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pid = int((data / "postmaster.pid").read_text().split()[0])
-
-    def database(name: str) -> str:
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=cvr dbname=postgres") as admin:
-            admin.autocommit = True
-            admin.execute(f"create database {name}")
-        return f"postgresql+psycopg://cvr:{PASSWORD}@127.0.0.1:{port}/{name}"
-
-    try:
-        yield database
-    finally:
-        os.kill(pid, signal.SIGINT)  # PostgreSQL's fast shutdown
-        deadline = time.monotonic() + 30
-        while (data / "postmaster.pid").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        shutil.rmtree(root, ignore_errors=True)
+    """Yields a function giving the SQLAlchemy URL of a new database of a server of its own."""
+    with postgres_server(PASSWORD) as database:
+        yield lambda name: database(name).replace("postgresql://", "postgresql+psycopg://")
 
 
 def connect(url):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster_ui import graphql, kill_all_with, launch, wait_for_run
 
 from demo_company.writer import read_manifest
 from orchestration.lib.monitor import Alert
@@ -38,7 +39,6 @@ ASSET_NODES = """
 """
 # `dagster dev` loads the code location (and re-parses the dbt project) before it answers.
 STARTUP_SECONDS = 300
-RUN_SECONDS = 600
 # The alert sensor ticks every 30 s, and the daemon may start a tick a little late.
 DELIVERY_SECONDS = 120
 # Settings that point a source at the user's own system: unset, every source is the demo.
@@ -49,28 +49,6 @@ SOURCE_SETTINGS = (
     "WEB_EVENTS_PATH",
     "HR_SURVEY_PATH",
 )
-REPOSITORIES = """
-{
-  repositoriesOrError {
-    ... on RepositoryConnection { nodes { name location { name } jobs { name } } }
-  }
-}
-"""
-LAUNCH_RUN = """
-mutation LaunchRun($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on Error { message }
-  }
-}
-"""
-RUN_STATUS = """
-query RunStatus($runId: ID!) {
-  runOrError(runId: $runId) { ... on Run { status } }
-}
-"""
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 SERVING = ("serving", "warehouse_copy")
 KPI_ALERTS = ("monitoring", "kpi_alerts")
 DASHBOARD = ("dashboard", "ceo_dashboard")
@@ -86,30 +64,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def graphql(url: str, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def processes_with(marker: str) -> list[int]:
-    """Processes whose environment holds ``marker`` (this test's own DAGSTER_HOME)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker.encode() in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
 
 
 def wait_for_asset_nodes(url: str, process: subprocess.Popen, log: Path) -> list[dict]:
@@ -195,41 +149,12 @@ def dagster_dev(tmp_path_factory, small_demo):
         # process group, and anything that left the group still carries its DAGSTER_HOME.
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        for pid in processes_with(marker):
-            os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while processes_with(marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert processes_with(marker) == [], "dagster dev left processes behind"
+        assert kill_all_with(marker) == [], "dagster dev left processes behind"
 
 
 @pytest.fixture(scope="module")
 def nodes(dagster_dev):
     return dagster_dev.nodes
-
-
-def launch(url: str, job: str) -> str:
-    """Launches ``job`` as the UI's Launchpad does; returns the run's id."""
-    repositories = graphql(url, REPOSITORIES)["data"]["repositoriesOrError"]["nodes"]
-    repository = next(repo for repo in repositories if job in {j["name"] for j in repo["jobs"]})
-    selector = {
-        "repositoryLocationName": repository["location"]["name"],
-        "repositoryName": repository["name"],
-        "jobName": job,
-    }
-    launched = graphql(url, LAUNCH_RUN, {"params": {"selector": selector}})["data"]["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    return launched["run"]["runId"]
-
-
-def wait_for_run(dev: DagsterDev, run_id: str) -> str:
-    deadline = time.monotonic() + RUN_SECONDS
-    while time.monotonic() < deadline:
-        status = graphql(dev.url, RUN_STATUS, {"runId": run_id})["data"]["runOrError"]["status"]
-        if status in FINISHED:
-            return status
-        time.sleep(1)
-    pytest.fail(f"run {run_id} did not finish in {RUN_SECONDS} s:\n{dev.log.read_text()[-3000:]}")
 
 
 def wait_for_delivery(channel: Path, expected: int) -> list[dict]:
@@ -309,7 +234,8 @@ def test_the_serving_copy_is_its_own_group_after_the_marts_and_the_alerts(nodes)
 
 def test_after_the_daily_run_the_sensor_sends_each_alert_the_run_recorded(dagster_dev):
     run_id = launch(dagster_dev.url, "daily_radar")
-    assert wait_for_run(dagster_dev, run_id) == "SUCCESS", dagster_dev.log.read_text()[-3000:]
+    status = wait_for_run(dagster_dev.url, run_id, dagster_dev.log)
+    assert status == "SUCCESS", dagster_dev.log.read_text()[-3000:]
     # Read once the run is over: no writer holds the warehouse any more.
     recorded = recorded_alerts(dagster_dev.warehouse)
     assert recorded, "the demo raised no KPI alert"

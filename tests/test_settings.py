@@ -47,6 +47,9 @@ def test_alert_channels_are_a_comma_separated_list_of_urls():
         ("REPORTING_TIMEZONE", "Europe/Atlantis", "not an IANA time zone"),
         ("REPORTING_CURRENCY", "euro", "not a three-letter ISO 4217"),
         ("CRM_ERP_LINK", "erp customer id", "CRM company property"),
+        ("DAGSTER_POSTGRES_URL", "sqlite:///runs.db", "not a PostgreSQL URL"),
+        ("DAGSTER_POSTGRES_URL", "postgresql://host-but-no-database", "not a PostgreSQL URL"),
+        ("DAGSTER_POSTGRES_URL", "postgresql://u@db/dagster", "needs the psycopg2 driver"),
     ],
 )
 def test_a_bad_setting_is_named_with_its_value_and_an_example(variable, value, problem):
@@ -56,6 +59,12 @@ def test_a_bad_setting_is_named_with_its_value_and_an_example(variable, value, p
     assert message.startswith(f"{variable}={value!r}: ")
     assert problem in message and "Example of a good value: " in message
     assert error.value.variable == variable
+
+
+def test_dagster_keeps_its_runs_in_local_files_unless_a_postgresql_url_is_set():
+    assert load_settings({}).dagster_postgres_url is None
+    url = "postgresql+psycopg2://dagster:secret@db.internal:5432/dagster"
+    assert load_settings({"DAGSTER_POSTGRES_URL": url}).dagster_postgres_url == url
 
 
 def test_a_folder_given_as_the_warehouse_file_is_refused(tmp_path):

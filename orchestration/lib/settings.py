@@ -81,6 +81,9 @@ class Settings:
     demo_scale: float
     alert_channels: tuple[str, ...]
     dashboard_path: Path
+    # Dagster's runs and events in this PostgreSQL database (orchestration/dagster_postgres.yaml)
+    # rather than in local files; None for the local files.
+    dagster_postgres_url: str | None
 
     @property
     def uses_demo(self) -> bool:
@@ -134,6 +137,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_channels=tuple(c.strip() for c in channels.split(",") if c.strip()),
         dashboard_path=read(
             "DASHBOARD_PATH", "data/dashboard/index.html", _file, "data/dashboard/index.html"
+        ),
+        dagster_postgres_url=read(
+            "DAGSTER_POSTGRES_URL",
+            "",
+            _postgres_url,
+            "postgresql+psycopg2://dagster:secret@db:5432/dagster",
         ),
     )
 
@@ -192,6 +201,18 @@ def _object(value: str) -> str | None:
         return None
     if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
         raise ValueError("not a HubSpot object name or type id")
+    return value
+
+
+def _postgres_url(value: str) -> str | None:
+    if not value:
+        return None
+    if not re.match(r"postgres(ql)?(\+\w+)?://[^/]+/\w", value):
+        raise ValueError("not a PostgreSQL URL with a host and a database")
+    # SQLAlchemy 2.1 reads a bare postgresql:// with psycopg 3, on which Dagster's storage
+    # fails at its first event (it binds NOTIFY's payload as a server-side parameter).
+    if not value.startswith("postgresql+psycopg2://"):
+        raise ValueError("Dagster's storage needs the psycopg2 driver: postgresql+psycopg2://")
     return value
 
 
