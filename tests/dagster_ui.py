@@ -4,12 +4,16 @@ processes a test started under a Dagster home of its own."""
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from orchestration.lib.settings import PROJECT_ROOT
 
 REPOSITORIES = """
 {
@@ -35,6 +39,20 @@ query RunStatus($runId: ID!) {
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 # A demo run takes one to three minutes on a shared machine; this bounds a wait gone wrong.
 RUN_SECONDS = 600
+
+
+def start(command: list[str], env: dict, out) -> subprocess.Popen:
+    """A Dagster command of the project's environment (``dagster dev``, ``dagster-webserver``…),
+    run from the project folder in a session of its own, its output to the file ``out``."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / command[0]), *command[1:]],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def graphql(url: str, query: str, variables: dict | None = None) -> dict:

@@ -5,14 +5,12 @@ next to `python -m orchestration run`."""
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 import pytest
 import yaml
-from dagster_ui import answers, kill_all_with, launch, wait_for_run
+from dagster_ui import answers, kill_all_with, launch, start, wait_for_run
 from postgres_server import free_port, postgres_server
 from radar_runs import Run, radar_env, wait_until
 
@@ -45,28 +43,21 @@ def team(tmp_path_factory, small_demo):
             # the driver Dagster's storage is written for (see settings.py)
             DAGSTER_POSTGRES_URL=database("dagster").replace("postgresql:", "postgresql+psycopg2:"),
         )
-        venv_bin = Path(sys.executable).parent
         port = free_port()
         log = root / "services.log"
         with log.open("w") as out:
             services = [
-                subprocess.Popen(
-                    command,
-                    cwd=PROJECT_ROOT,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-                for command in (
-                    [venv_bin / "dagster-webserver", "-h", "127.0.0.1", "-p", str(port)],
-                    [venv_bin / "dagster-daemon", "run"],
-                )
+                start(["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], env, out),
+                start(["dagster-daemon", "run"], env, out),
             ]
         url = f"http://127.0.0.1:{port}/graphql"
         try:
-            wait_until(lambda: answers(url), STARTUP_SECONDS, "answering")
+            wait_until(
+                lambda: answers(url) or any(s.poll() is not None for s in services),
+                STARTUP_SECONDS,
+                "answering",
+            )
+            assert all(s.poll() is None for s in services), log.read_text()[-3000:]
             yield Team(root, env, url, log)
         finally:
             for service in services:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster_ui import graphql, kill_all_with, launch, wait_for_run
+from dagster_ui import graphql, kill_all_with, launch, start, wait_for_run
 
 from demo_company.writer import read_manifest
 from orchestration.lib.monitor import Alert
@@ -125,15 +125,7 @@ def dagster_dev(tmp_path_factory, small_demo):
     port = free_port()
     log = root / "dagster_dev.log"
     with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(venv_bin / "dagster"), "dev", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = start(["dagster", "dev", "--host", "127.0.0.1", "--port", str(port)], env, out)
     marker = f"DAGSTER_HOME={home}"
     url = f"http://127.0.0.1:{port}/graphql"
     try:
