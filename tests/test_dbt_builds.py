@@ -5,7 +5,13 @@ import os
 
 from packaging.version import Version
 
-from orchestration.defs.transform.dbt import DBT_PROJECT, DbtCli, remove_older_builds
+from orchestration.defs.transform.dbt import (
+    DBT_PROJECT,
+    DbtCli,
+    environment,
+    keep_parse_state,
+    remove_older_builds,
+)
 
 
 def test_the_dbt_version_is_the_installed_one_without_starting_dbt(tmp_path):
@@ -33,3 +39,24 @@ def test_only_the_latest_builds_target_folders_are_kept(tmp_path):
         "dbt_models-bbb",
         "manifest.json",
     ]
+
+
+def test_the_next_build_starts_from_the_parsed_project_of_the_latest_one(tmp_path):
+    build = tmp_path / "dbt_models-aaa"
+    build.mkdir()
+    (tmp_path / "partial_parse.msgpack").write_bytes(b"parsed by make setup")
+    keep_parse_state(build, tmp_path)  # a build that stopped before parsing leaves it be
+    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"parsed by make setup"
+
+    (build / "partial_parse.msgpack").write_bytes(b"parsed by the build")
+    keep_parse_state(build, tmp_path)
+    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"parsed by the build"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-aaa", "partial_parse.msgpack"]
+
+
+def test_dbt_is_given_the_day_in_its_environment_which_is_as_it_was_afterwards(monkeypatch):
+    monkeypatch.setenv("DBT_AS_OF", "2026-06-29")
+    monkeypatch.delenv("DBT_OTHER", raising=False)
+    with environment({"DBT_AS_OF": "2026-06-30", "DBT_OTHER": "x"}):
+        assert (os.environ["DBT_AS_OF"], os.environ["DBT_OTHER"]) == ("2026-06-30", "x")
+    assert os.environ["DBT_AS_OF"] == "2026-06-29" and "DBT_OTHER" not in os.environ

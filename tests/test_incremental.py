@@ -190,14 +190,18 @@ def recomputed_by_the_last_run(warehouse: Path) -> dict[str, date]:
 
 
 def full_rebuild(env: dict, warehouse: Path, target: Path) -> None:
-    """``dbt build --full-refresh`` of ``warehouse``, with the vars the job gives dbt."""
-    dbt_vars = load_settings({**env, "AS_OF": LAST_DAY.isoformat()}).dbt_vars()
+    """``dbt build --full-refresh`` of ``warehouse``, with the vars and environment the job
+    gives dbt."""
+    settings = load_settings({**env, "AS_OF": LAST_DAY.isoformat()})
     command = [str(Path(sys.executable).parent / "dbt"), "--quiet", "build", "--full-refresh"]
-    command += ["--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)]
+    command += ["--exclude-resource-type", "unit_test", "--vars", json.dumps(settings.dbt_vars())]
     command += ["--profiles-dir", str(PROJECT_ROOT), "--project-dir", str(PROJECT_ROOT)]
     command += ["--target-path", str(target), "--log-path", str(target)]
     done = subprocess.run(
-        command, env={**env, "WAREHOUSE_PATH": str(warehouse)}, capture_output=True, text=True
+        command,
+        env={**env, **settings.dbt_env(), "WAREHOUSE_PATH": str(warehouse)},
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

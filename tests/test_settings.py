@@ -82,12 +82,12 @@ def test_the_as_of_day_is_today_in_the_reporting_time_zone_unless_set():
     assert load_settings({"AS_OF": "2026-06-30"}).as_of == date(2026, 6, 30)
 
 
-def test_the_settings_dbt_reads_are_passed_as_its_vars():
+def test_the_settings_dbt_reads_are_passed_as_its_vars_and_the_day_in_its_environment():
     settings = load_settings(
         {"AS_OF": "2026-06-30", "REPORTING_TIMEZONE": "Europe/Paris", "REPORTING_CURRENCY": "usd"}
     )
+    assert settings.dbt_env() == {"DBT_AS_OF": "2026-06-30"}
     assert settings.dbt_vars() == {
-        "as_of": "2026-06-30",
         "reporting_timezone": "Europe/Paris",
         "reporting_currency": "USD",
         "incremental_lookback_minutes": 1440,

@@ -6,7 +6,7 @@
     The Python model int_customer_clv_predictions applies the same rule; a data test checks it.
 #}
 {% macro clv_observation_end(orders) -%}
-    {%- set as_of = var('as_of', none) -%}
+    {%- set as_of = as_of() -%}
     {%- if as_of -%}
         cast('{{ as_of }}' as date)
     {%- else -%}

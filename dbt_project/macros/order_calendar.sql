@@ -1,6 +1,6 @@
 {#
     The days every daily and periodic mart covers: from the first order to the last order
-    date, or to var('as_of') when it is set. Written once so the marts line up day for day.
+    date, or to as_of() when it is set. Written once so the marts line up day for day.
     `orders` is a CTE with an `order_date` column.
 #}
 {% macro order_calendar(orders='orders') -%}
@@ -10,10 +10,10 @@
 
 {#
     The days of a daily series of `relation`: from its first `day` (an expression of type date)
-    to its last one, or to var('as_of') when it is set.
+    to its last one, or to as_of() when it is set.
 #}
 {% macro day_calendar(relation, day) -%}
-    {%- set as_of = var('as_of', none) -%}
+    {%- set as_of = as_of() -%}
     select
         min({{ day }}) as first_day,
         {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'max(' ~ day ~ ')' }} as last_day

@@ -1,6 +1,6 @@
 {#
     The days and members of the web channels' daily series (fct_web_channels_daily): from the
-    first event to the last one, or to var('as_of') when it is set; the total and each channel
+    first event to the last one, or to as_of() when it is set; the total and each channel
     that has an event with a visitor up to the last day. Written once for the model and its
     pre-hook. `events` has occurred_at, visitor_id and channel.
 #}

@@ -18,7 +18,7 @@ final as (
         order_id,
         customer_id,
         order_date,
-        'dated after the as-of day {{ var("as_of") }}' as reason
+        'dated after the as-of day {{ as_of() }}' as reason
     from orders
     where not {{ on_or_before_as_of('order_date') }}
 

@@ -4,7 +4,7 @@
 -- distinct customers of the period's non-cancelled orders in fct_orders, summed directly
 -- (up to `as_of` when set, where the bridge ends).
 
-{%- set as_of = var('as_of', none) %}
+{%- set as_of = as_of() %}
 
 with
 

@@ -2,8 +2,10 @@
 
 import importlib.metadata
 import json
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -100,13 +102,20 @@ def dbt_models(
 ):
     # The daily marts run to the run's as-of day, days without orders included. dbt's unit
     # tests check the models' logic on fixed rows, not the day's data: `make test` runs them.
-    dbt_vars = json.dumps(reporting_day.settings().dbt_vars())
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
-    invocation = dbt.cli(
-        [*args, "--full-refresh"] if config.full_refresh else args,
-        context=context,
-        raise_on_error=False,
-    )
+    settings = reporting_day.settings()
+    args = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        json.dumps(settings.dbt_vars()),
+    ]
+    with environment(settings.dbt_env()):
+        invocation = dbt.cli(
+            [*args, "--full-refresh"] if config.full_refresh else args,
+            context=context,
+            raise_on_error=False,
+        )
     # dbt writes the warehouse in a process of its own: should this run die, the next waits
     # for it too.
     add_child(reporting_day.settings().warehouse_path, invocation.process.pid)
@@ -115,9 +124,37 @@ def dbt_models(
     events = list(invocation.stream())
     yield from with_row_counts(events, invocation.manifest)
     # dbt runs in the project's folder: a relative target path is relative to it
-    remove_older_builds(PROJECT_ROOT / invocation.target_path.parent, KEPT_BUILDS)
+    build = PROJECT_ROOT / invocation.target_path
+    keep_parse_state(build, build.parent)
+    remove_older_builds(build.parent, KEPT_BUILDS)
     if not invocation.is_successful():
         raise invocation.get_error()
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """os.environ with ``values`` set, then as it was: dagster-dbt starts dbt with a copy."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
+
+
+def keep_parse_state(build: Path, target: Path) -> None:
+    """Makes the parsed project of ``build`` the one the next build starts from: dagster-dbt
+    copies ``target``'s partial_parse.msgpack into each build's own folder, and with it dbt
+    parses again only the files changed since, or that read a changed environment variable."""
+    state = build / "partial_parse.msgpack"
+    if state.exists():
+        staged = target / f".partial_parse-{build.name}"
+        shutil.copy(state, staged)
+        staged.replace(target / state.name)  # atomic: a build starting now reads a whole file
 
 
 def remove_older_builds(target: Path, keep: int) -> None:

@@ -6,7 +6,7 @@
     the day of the latest response, never in the future.
 #}
 
-{%- set as_of = var('as_of', none) %}
+{%- set as_of = as_of() %}
 
 with
 

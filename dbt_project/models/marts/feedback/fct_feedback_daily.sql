@@ -9,7 +9,7 @@
 
 {%- set nps_window_days = (var('nps_window_days', none) or 90) | int %}
 {%- set feedback_window_days = (var('feedback_window_days', none) or 30) | int %}
-{%- set as_of = var('as_of', none) %}
+{%- set as_of = as_of() %}
 
 with
 

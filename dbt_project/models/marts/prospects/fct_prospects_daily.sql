@@ -9,7 +9,7 @@
 
 {%- set window_days = (var('prospects_window_days', none) or 30) | int %}
 {%- set conversion_days = (var('lead_conversion_window_days', none) or 90) | int %}
-{%- set as_of = var('as_of', none) %}
+{%- set as_of = as_of() %}
 
 with
 
