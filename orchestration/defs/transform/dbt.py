@@ -103,13 +103,8 @@ def dbt_models(
     # The daily marts run to the run's as-of day, days without orders included. dbt's unit
     # tests check the models' logic on fixed rows, not the day's data: `make test` runs them.
     settings = reporting_day.settings()
-    args = [
-        "build",
-        "--exclude-resource-type",
-        "unit_test",
-        "--vars",
-        json.dumps(settings.dbt_vars()),
-    ]
+    dbt_vars = json.dumps(settings.dbt_vars())
+    args = ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
     with environment(settings.dbt_env()):
         invocation = dbt.cli(
             [*args, "--full-refresh"] if config.full_refresh else args,
@@ -118,7 +113,7 @@ def dbt_models(
         )
     # dbt writes the warehouse in a process of its own: should this run die, the next waits
     # for it too.
-    add_child(reporting_day.settings().warehouse_path, invocation.process.pid)
+    add_child(settings.warehouse_path, invocation.process.pid)
     # Row counts are read once dbt has exited: DuckDB lets no second process open the file
     # while dbt writes it, so counting as each model lands would fail.
     events = list(invocation.stream())
