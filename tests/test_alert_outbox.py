@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from radar_runs import RUN_TIMEOUT
 from receivers import WAIT
 from samples import order_value_marts
 
@@ -385,7 +386,10 @@ def test_the_sensor_does_not_open_the_warehouse_while_a_run_of_the_instance_is_a
         assert receivers.requests == []
     finally:
         finish.set()
-        run.join(WAIT)
+        # the run's end is written to the instance after the op returns: on a busy machine
+        # that takes a while, and the sensor must not find it at work any more
+        run.join(RUN_TIMEOUT)
+    assert not run.is_alive()
     assert tick(instance) == "sent 3 KPI alert message(s)"
     assert len(receivers.to("/flaky")) == len(receivers.to("/steady")) == 1
 

@@ -11,7 +11,7 @@ related as (
 
     select
         kpi_name,
-        unnest(string_split(coalesce(related_kpis, ''), ' ')) as related_kpi_name
+        {{ split_to_rows("coalesce(related_kpis, '')", "' '") }} as related_kpi_name
     from catalogue
 
 ),

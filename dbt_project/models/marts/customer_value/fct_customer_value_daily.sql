@@ -10,7 +10,7 @@
 #}
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_by_day(),
         incremental_strategy='delete+insert',
         unique_key=['value_date', 'dimension', 'dimension_value'],
         on_schema_change='fail',

@@ -30,7 +30,10 @@ final as (
         deals.amount,
         case
             when deals.closes_at is not null
-                then {{ dbt.datediff('deals.created_at', 'deals.closes_at', 'day') }}
+                then cast(
+                    {{ dbt.datediff('deals.created_at', 'deals.closes_at', 'day') }}
+                    as {{ dbt.type_bigint() }}
+                )
         end as days_to_close,
 
         -- dates

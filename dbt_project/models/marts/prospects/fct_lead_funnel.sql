@@ -83,7 +83,10 @@ final as (
             when
                 lead_created_date >= history_start_date
                 and first_order_date >= lead_created_date
-                then {{ dbt.datediff('lead_created_date', 'first_order_date', 'day') }}
+                then cast(
+                    {{ dbt.datediff('lead_created_date', 'first_order_date', 'day') }}
+                    as {{ dbt.type_bigint() }}
+                )
         end as days_to_first_order,
 
         -- dates

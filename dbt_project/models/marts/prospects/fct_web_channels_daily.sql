@@ -13,7 +13,7 @@
 #}
 {{
     config(
-        materialized='incremental',
+        materialized=incremental_by_day(),
         incremental_strategy='delete+insert',
         unique_key=['activity_date', 'dimension', 'dimension_value'],
         on_schema_change='append_new_columns',
