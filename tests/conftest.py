@@ -1,6 +1,7 @@
 """Fixtures shared by the tests: the small demo company, a warehouse path, webhooks."""
 
 import json
+import signal
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,6 +11,18 @@ import pytest
 from receivers import Receivers
 
 from demo_company.writer import ensure_demo
+
+
+@pytest.fixture(autouse=True)
+def signals_as_a_terminal_leaves_them():
+    """Each test starts with no signal blocked and the stop signals handled by default, as in
+    a process started from a terminal: the processes a test starts inherit both, and tests
+    signal them to stop. A runner started in the background may ignore SIGINT, and code under
+    test may leave a signal blocked."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for sig in (signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
