@@ -117,21 +117,17 @@ def step_times(home: Path, run_id: str) -> dict[str, tuple[float, float]]:
 
 
 def dbt_node_seconds(run_id: str) -> dict[str, float]:
-    """Seconds dbt's nodes took in the run, by kind: seeds, SQL models, Python models, tests
+    """Seconds dbt's nodes took in the run's two builds, by kind: seeds, models, tests
     (dagster-dbt gives each invocation a target folder named after the run)."""
-    (folder,) = (PROJECT_ROOT / "target").glob(f"dbt_models-{run_id[:7]}*")
-    results = json.loads((folder / "run_results.json").read_text())
-    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    folders = (PROJECT_ROOT / "target").glob(f"dbt_models*-{run_id[:7]}*")
+    results = [
+        r for f in folders for r in json.loads((f / "run_results.json").read_text())["results"]
+    ]
     seconds: dict[str, float] = defaultdict(float)
-    for result in results["results"]:
+    for result in results:
         unique_id = result["unique_id"]
         kind = unique_id.split(".")[0]
-        if kind == "model":
-            language = manifest["nodes"].get(unique_id, {}).get("language", "sql")
-            kind = f"{language} model"
-        elif kind in ("test", "unit_test"):
-            kind = "test"
-        seconds[kind] += result["execution_time"]
+        seconds["test" if kind == "unit_test" else kind] += result["execution_time"]
     return dict(seconds)
 
 

@@ -81,9 +81,11 @@ def _sources(settings: Settings) -> str:
 def run_config(as_of: date, full_refresh: bool = False) -> dict:
     """The launch config of a run that reports on ``as_of``, rebuilding the incremental marts
     over the whole history with ``full_refresh``."""
+    from orchestration.defs.transform.dbt import DBT_BUILDS
+
     config: dict = {"resources": {"reporting_day": {"config": {"as_of": as_of.isoformat()}}}}
     if full_refresh:
-        config["ops"] = {"dbt_models": {"config": {"full_refresh": True}}}
+        config["ops"] = {build.op.name: {"config": {"full_refresh": True}} for build in DBT_BUILDS}
     return config
 
 

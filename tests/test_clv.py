@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 
+import dagster as dg
 import duckdb
 import numpy as np
 import pytest
 from scipy import special
 
-from orchestration.lib import clv
+from orchestration.defs.reporting_day import ReportingDay
+from orchestration.defs.transform.python_models import int_customer_clv_predictions
+from orchestration.lib import clv, clv_predictions
 from orchestration.lib.clv import (
     DAYS_PER_MONTH,
     BgNbdParams,
@@ -38,10 +39,6 @@ from orchestration.lib.clv import (
 )
 
 DATA = Path(__file__).parent / "data"
-DBT_MODEL = (
-    Path(__file__).parent.parent
-    / "dbt_project/models/intermediate/customer_value/int_customer_clv_predictions.py"
-)
 
 # Fader, Hardie & Lee (2005), "Counting your customers the easy way", section 4: the BG/NBD on
 # the CDNOW sample (2,357 customers, 39-week calibration), maximum log-likelihood -9582.4.
@@ -632,29 +629,38 @@ def test_a_fit_too_extreme_for_the_expectations_fails_instead_of_writing_nan(
 
 
 # --------------------------------------------------------------------------------------------
-# The dbt Python model around predict_customer_value
+# The asset around predict_customer_value
 
 
-def run_dbt_model(orders: list[tuple], as_of: str = "") -> duckdb.DuckDBPyRelation:
-    """Run int_customer_clv_predictions as dbt-duckdb does: model(dbt, session) in process,
-    dbt.ref() a relation of the session, the vars through the config's meta."""
-    spec = importlib.util.spec_from_file_location("int_customer_clv_predictions", DBT_MODEL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    session = duckdb.connect()
-    session.execute(
-        "create table int_orders_enriched (customer_id bigint, is_cancelled boolean,"
-        " net_revenue decimal(18, 2), order_date date)"
-    )
-    if orders:
-        session.executemany("insert into int_orders_enriched values (?, ?, ?, ?)", orders)
-    # As dbt renders _clv__models.yml: an unset as_of is '', the discount a number.
-    meta = {"as_of": as_of, "monthly_discount": 0.01}
-    dbt = SimpleNamespace(
-        ref=lambda name: session.table(name),
-        config=SimpleNamespace(meta_get=lambda key, default=None: meta.get(key, default)),
-    )
-    return session.from_arrow(module.model(dbt, session))
+@pytest.fixture
+def run_asset(tmp_path, monkeypatch):
+    """Runs the asset intermediate/int_customer_clv_predictions on a warehouse holding only
+    ``orders`` as int_orders_enriched, reporting on ``as_of`` (default: the last order's day),
+    and returns the table it wrote."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
+
+    def run(orders: list[tuple], as_of: date | None = None) -> duckdb.DuckDBPyRelation:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(
+                "create schema if not exists intermediate;"
+                "create or replace table intermediate.int_orders_enriched (customer_id bigint,"
+                " is_cancelled boolean, net_revenue decimal(18, 2), order_date date)"
+            )
+            if orders:
+                con.executemany(
+                    "insert into intermediate.int_orders_enriched values (?, ?, ?, ?)", orders
+                )
+        day = as_of or max((o[3] for o in orders), default=date(2026, 6, 30))
+        dg.materialize(
+            [int_customer_clv_predictions],
+            resources={"reporting_day": ReportingDay(as_of=day.isoformat())},
+        )
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            written = con.table("intermediate.int_customer_clv_predictions").to_arrow_table()
+        return duckdb.from_arrow(written)
+
+    return run
 
 
 def simulated_orders(customers: int = 400, seed: int = 5) -> list[tuple]:
@@ -684,13 +690,12 @@ def simulated_orders(customers: int = 400, seed: int = 5) -> list[tuple]:
     return orders
 
 
-def test_the_dbt_model_writes_one_row_per_buyer_with_its_fit_and_ignores_cancelled_orders():
+def test_the_asset_writes_one_row_per_buyer_with_its_fit_and_ignores_cancelled_orders(run_asset):
     orders = simulated_orders()
-    # A cancelled order on a later day than any other still sets the observation end, as in
-    # fct_customer_value_daily; customer 999 has only cancelled orders.
+    # Customer 999 has only a cancelled order, on the as-of day.
     orders.append((999, True, 50.00, date(2026, 1, 15)))
 
-    rows = run_dbt_model(orders)
+    rows = run_asset(orders)
 
     buyers = {o[0] for o in orders if not o[1]}
     assert rows.aggregate("count(*), count(distinct customer_id)").fetchall() == [
@@ -704,10 +709,10 @@ def test_the_dbt_model_writes_one_row_per_buyer_with_its_fit_and_ignores_cancell
     assert rows.filter("frequency = 0 and p_alive != 1").aggregate("count(*)").fetchall() == [(0,)]
 
 
-def test_the_dbt_model_measures_as_of_and_ignores_later_orders():
+def test_the_asset_measures_as_of_and_ignores_later_orders(run_asset):
     orders = simulated_orders()
 
-    rows = run_dbt_model(orders, as_of="2025-06-30")
+    rows = run_asset(orders, as_of=date(2025, 6, 30))
 
     first_by_customer = {}
     for customer, _, _, day in orders:
@@ -718,14 +723,16 @@ def test_the_dbt_model_measures_as_of_and_ignores_later_orders():
     ]
 
 
-def test_the_dbt_model_without_any_order_writes_an_empty_table_with_its_columns():
-    rows = run_dbt_model([])
+def test_the_asset_without_any_order_writes_an_empty_table_with_its_columns(run_asset):
+    rows = run_asset([])
 
     assert rows.aggregate("count(*)").fetchall() == [(0,)]
     assert "predicted_clv_12m" in rows.columns and "model_fitted_at" in rows.columns
 
 
-def test_the_dbt_model_without_a_repeat_customer_keeps_every_buyer_with_null_predictions():
+def test_the_asset_without_a_repeat_customer_keeps_every_buyer_with_null_predictions(
+    run_asset,
+):
     orders = [
         (1, False, 10.00, date(2025, 1, 1)),
         (2, False, 20.00, date(2025, 2, 1)),
@@ -733,7 +740,7 @@ def test_the_dbt_model_without_a_repeat_customer_keeps_every_buyer_with_null_pre
         (3, False, 30.00, date(2025, 3, 1)),
     ]
 
-    rows = run_dbt_model(orders)
+    rows = run_asset(orders)
 
     assert rows.order("customer_id").project(
         "customer_id, frequency, t, monetary_value, is_in_spend_fit, observation_end"
@@ -755,15 +762,15 @@ def test_the_dbt_model_without_a_repeat_customer_keeps_every_buyer_with_null_pre
     ]
 
 
-def test_the_dbt_model_records_a_fit_run_to_a_parameter_bound_and_writes_no_prediction(
-    monkeypatch,
+def test_the_asset_records_a_fit_run_to_a_parameter_bound_and_writes_no_prediction(
+    run_asset, monkeypatch
 ):
     def unidentifiable(*_):
         raise RuntimeError("BG/NBD fit ran to a parameter bound; the data cannot identify it")
 
     monkeypatch.setattr(clv, "fit_bgnbd", unidentifiable)
 
-    rows = run_dbt_model(simulated_orders())
+    rows = run_asset(simulated_orders())
 
     assert rows.aggregate("count(*) > 0, count(p_alive), count(predicted_clv_12m)").fetchall() == [
         (True, 0, 0)
@@ -774,15 +781,15 @@ def test_the_dbt_model_records_a_fit_run_to_a_parameter_bound_and_writes_no_pred
     assert error.endswith("ran to a parameter bound; the data cannot identify it")
 
 
-def test_the_dbt_model_of_a_fitted_base_says_fitted_and_no_error():
-    rows = run_dbt_model(simulated_orders())
+def test_the_asset_of_a_fitted_base_says_fitted_and_no_error(run_asset):
+    rows = run_asset(simulated_orders())
 
     assert rows.project("clv_fit_status, clv_fit_error").distinct().fetchall() == [("fitted", None)]
     assert rows.aggregate("count(*) = count(predicted_clv_12m)").fetchall() == [(True,)]
 
 
-def test_only_an_explained_fit_failure_degrades_the_dbt_model_and_any_other_error_fails_it(
-    monkeypatch,
+def test_only_an_explained_fit_failure_degrades_the_asset_and_any_other_error_fails_it(
+    run_asset, monkeypatch
 ):
     orders = simulated_orders()
 
@@ -793,12 +800,14 @@ def test_only_an_explained_fit_failure_degrades_the_dbt_model_and_any_other_erro
         return fit
 
     # The dbt model imports predict_customer_value each time run_dbt_model loads it.
-    monkeypatch.setattr(clv, "predict_customer_value", failing_with(ClvFitError("no fit")))
-    degraded = run_dbt_model(orders)
+    monkeypatch.setattr(
+        clv_predictions, "predict_customer_value", failing_with(ClvFitError("no fit"))
+    )
+    degraded = run_asset(orders)
     assert degraded.project("clv_fit_status, clv_fit_error").distinct().fetchall() == [
         ("failed", "no fit")
     ]
 
-    monkeypatch.setattr(clv, "predict_customer_value", failing_with(TypeError("a bug")))
+    monkeypatch.setattr(clv_predictions, "predict_customer_value", failing_with(TypeError("a bug")))
     with pytest.raises(TypeError, match="a bug"):
-        run_dbt_model(orders)
+        run_asset(orders)

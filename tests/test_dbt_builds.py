@@ -31,12 +31,16 @@ def test_only_the_latest_builds_target_folders_are_kept(tmp_path):
         (folder / "run_results.json").write_text("{}")
         os.utime(folder, (1_000_000 + age, 1_000_000 + age))  # ccc oldest, bbb newest
     (tmp_path / "manifest.json").write_text("{}")  # the project's own, never removed
+    other = tmp_path / "dbt_models_after_python-ddd"  # the oldest, but another build's
+    other.mkdir()
+    os.utime(other, (999_000, 999_000))
 
-    remove_older_builds(tmp_path, keep=2)
+    remove_older_builds(tmp_path, "dbt_models", keep=2)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "dbt_models-aaa",
         "dbt_models-bbb",
+        "dbt_models_after_python-ddd",
         "manifest.json",
     ]
 

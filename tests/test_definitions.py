@@ -91,9 +91,9 @@ def test_a_full_refresh_is_a_launch_config_of_the_daily_job():
     job = defs.resolve_job_def("daily_radar")
     for full_refresh in (False, True):
         config = run_config(date(2026, 6, 30), full_refresh)
-        assert dg.validate_run_config(job, config)["ops"]["dbt_models"]["config"] == {
-            "full_refresh": full_refresh
-        }
+        ops = dg.validate_run_config(job, config)["ops"]
+        for build in ("dbt_models", "dbt_models_after_python"):
+            assert ops[build]["config"] == {"full_refresh": full_refresh}
 
 
 def test_the_asset_graph_matches_its_snapshot(graph):

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ import pytest
 from orchestration.lib.sentiment import (
     NEGATIVE_UP_TO,
     POSITIVE_FROM,
+    SCORED_ENGAGEMENTS,
     conversation_tone,
     score,
+    score_engagements,
     tone,
     tone_of_score,
     without_names,
@@ -93,6 +96,31 @@ def test_a_conversation_with_no_outcome_and_no_scorable_text_has_no_tone():
     assert conversation_tone(None, None, "en") == (None, None, None)
     assert conversation_tone(None, "   ", "fr") == (None, None, None)
     assert conversation_tone(None, "Sehr zufrieden mit der Lieferung.", "de") == (None, None, None)
+
+
+def test_each_conversation_becomes_one_row_with_its_tone_and_the_lexicons_reading_not_its_text():
+    enthusiastic = "Great call, they were very happy and want to order more."
+    logged = {
+        "engagement_id": "e1",
+        "company_id": "c1",
+        "contact_id": None,
+        "engagement_type": "call",
+        "language": "en",
+        "outcome": "negative",
+        "body_preview": enthusiastic,
+        "occurred_at": datetime(2026, 6, 30, 23, 59),
+    }
+    unscorable = {**logged, "engagement_id": "e2", "language": "de", "outcome": None}
+
+    table = score_engagements([logged, unscorable])
+
+    assert table.schema == SCORED_ENGAGEMENTS and "body_preview" not in table.column_names
+    first, second = table.to_pylist()
+    assert (first["tone"], first["tone_source"], first["tone_score"]) == ("negative", "outcome", -1)
+    assert (first["lexicon_tone"], first["lexicon_score"]) == tone(enthusiastic, "en")
+    assert first["occurred_date"] == date(2026, 6, 30)
+    assert [second[c] for c in ("tone", "tone_source", "tone_score", "lexicon_tone")] == [None] * 4
+    assert score_engagements([]).num_rows == 0
 
 
 def test_a_language_without_lexicon_is_refused_rather_than_scored_as_english():

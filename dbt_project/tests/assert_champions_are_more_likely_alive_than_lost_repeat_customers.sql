@@ -15,7 +15,7 @@ customers as (
 
 predictions as (
 
-    select * from {{ ref('int_customer_clv_predictions') }}
+    select * from {{ source('python', 'int_customer_clv_predictions') }}
 
 ),
 

@@ -7,7 +7,7 @@
 -- test's own message only counts rows.
 
 {%- if execute %}
-{%- set predictions = load_relation(ref('int_customer_clv_predictions')) %}
+{%- set predictions = load_relation(source('python', 'int_customer_clv_predictions')) %}
 {%- if predictions is not none %}
 {%- set failed = run_query(
     "select distinct clv_fit_error from " ~ predictions ~ " where clv_fit_status = 'failed'"
@@ -22,7 +22,7 @@ with
 
 predictions as (
 
-    select * from {{ ref('int_customer_clv_predictions') }}
+    select * from {{ source('python', 'int_customer_clv_predictions') }}
 
 ),
 

@@ -8,7 +8,7 @@ with
 
 predictions as (
 
-    select * from {{ ref('int_customer_clv_predictions') }}
+    select * from {{ source('python', 'int_customer_clv_predictions') }}
 
 ),
 

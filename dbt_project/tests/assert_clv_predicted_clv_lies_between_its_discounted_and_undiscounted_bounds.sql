@@ -7,7 +7,7 @@ with
 
 predictions as (
 
-    select * from {{ ref('int_customer_clv_predictions') }}
+    select * from {{ source('python', 'int_customer_clv_predictions') }}
 
 ),
 

@@ -1,14 +1,14 @@
-{{ config(meta={'dagster': {'ref': {'name': 'int_customer_clv_predictions'}}}) }}
+{{ config(meta={'dagster': {'source': 'python.int_customer_clv_predictions'}}) }}
 
--- The Python model computes its observation end and customer base apart from the SQL ones:
--- both must be the customers with a non-cancelled order on or before the same day (`as_of`,
--- else the last order date), and every prediction must come from one and the same fit.
+-- The Python asset computes its observation end (the run's as-of day) and customer base apart
+-- from the SQL models: both must be the customers with a non-cancelled order on or before the
+-- same day, and every prediction must come from one and the same fit.
 
 with
 
 predictions as (
 
-    select * from {{ ref('int_customer_clv_predictions') }}
+    select * from {{ source('python', 'int_customer_clv_predictions') }}
 
 ),
 

@@ -1,4 +1,4 @@
-{{ config(severity='warn', meta={'dagster': {'ref': {'name': 'int_engagements_scored'}}}) }}
+{{ config(severity='warn') }}
 
 -- Conversations with a logged outcome are labelled data for the lexicons: in each language
 -- with enough of them, the lexicon's tone must match the logged outcome at least 85 % of the
@@ -9,7 +9,7 @@ with
 
 scored as (
 
-    select * from {{ ref('int_engagements_scored') }}
+    select * from {{ source('python', 'int_engagements_scored') }}
 
 ),
 

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'ref': {'name': 'int_engagements_scored'}}}) }}
+{{ config(meta={'dagster': {'source': 'python.int_engagements_scored'}}) }}
 
 -- Every conversation not deleted in the CRM is scored once, and the outcome a salesperson
 -- logged always wins over the lexicon: where there is one, the tone is that outcome; where
@@ -13,7 +13,7 @@ engagements as (
 
 scored as (
 
-    select * from {{ ref('int_engagements_scored') }}
+    select * from {{ source('python', 'int_engagements_scored') }}
 
 ),
 

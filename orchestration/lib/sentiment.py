@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
-from typing import Literal, cast
+from typing import Any, Literal, cast
+
+import pyarrow as pa
 
 Tone = Literal["positive", "neutral", "negative"]
 ToneSource = Literal["outcome", "lexicon"]
@@ -34,6 +37,31 @@ POSITIVE_FROM = 0.05
 NEGATIVE_UP_TO = -0.05
 #: The score given to a logged outcome, so that tone_score is on the lexicons' -1 … 1 scale.
 OUTCOME_SCORES: dict[str, float] = {"positive": 1.0, "neutral": 0.0, "negative": -1.0}
+
+# The table of scored conversations (intermediate/int_engagements_scored).
+SCORED_ENGAGEMENTS = pa.schema(
+    [
+        # ids
+        ("engagement_id", pa.string()),
+        ("company_id", pa.string()),
+        ("contact_id", pa.string()),
+        # dimensions
+        ("engagement_type", pa.string()),
+        ("language", pa.string()),
+        ("outcome", pa.string()),
+        ("tone", pa.string()),
+        ("tone_source", pa.string()),
+        # measures
+        ("tone_score", pa.float64()),
+        # the lexicon's reading of every text, even where an outcome decides, to measure how
+        # often the two agree
+        ("lexicon_tone", pa.string()),
+        ("lexicon_score", pa.float64()),
+        # timestamps
+        ("occurred_at", pa.timestamp("us")),
+        ("occurred_date", pa.date32()),
+    ]
+)
 
 _WORD = re.compile(r"\S+")
 _SENTENCE_END = (".", "!", "?", "…")
@@ -130,3 +158,32 @@ def conversation_tone(
         return None, None, None
     found, value = tone(text, language)
     return found, "lexicon", value
+
+
+def score_engagements(engagements: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """One row of SCORED_ENGAGEMENTS per conversation (a mapping with the ids, dimensions,
+    ``body_preview`` and ``occurred_at``): its tone and the lexicon's reading. The text itself
+    is not copied."""
+    rows = []
+    for engagement in engagements:
+        body, language = engagement["body_preview"], engagement["language"]
+        found, source, value = conversation_tone(engagement["outcome"], body, language)
+        lexicon_tone, lexicon_score = (
+            tone(body, language)
+            if body and body.strip() and language in SUPPORTED_LANGUAGES
+            else (None, None)
+        )
+        occurred_at = engagement["occurred_at"]
+        rows.append(
+            {
+                **{name: engagement[name] for name in SCORED_ENGAGEMENTS.names[:6]},
+                "tone": found,
+                "tone_source": source,
+                "tone_score": value,
+                "lexicon_tone": lexicon_tone,
+                "lexicon_score": lexicon_score,
+                "occurred_at": occurred_at,
+                "occurred_date": occurred_at.date() if occurred_at is not None else None,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=SCORED_ENGAGEMENTS)

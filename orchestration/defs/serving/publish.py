@@ -5,7 +5,7 @@ import dagster as dg
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.monitoring.alerts import KPI_ALERTS
 from orchestration.defs.reporting_day import ReportingDay
-from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
+from orchestration.defs.transform.dbt import DBT_BUILDS, failed_dbt_checks
 from orchestration.lib.serving import SERVED_SCHEMAS, STORAGE_VERSION, publish
 
 WAREHOUSE_COPY = dg.AssetKey(["serving", "warehouse_copy"])
@@ -18,7 +18,12 @@ def _schema_of(spec: dg.AssetSpec) -> str | None:
 
 # The dbt models and seeds that build a served schema, known by the relation each writes.
 SERVED_DBT_ASSETS = sorted(
-    (spec.key for spec in dbt_models.specs if _schema_of(spec) in SERVED_SCHEMAS),
+    (
+        spec.key
+        for build in DBT_BUILDS
+        for spec in build.specs
+        if _schema_of(spec) in SERVED_SCHEMAS
+    ),
     key=lambda key: key.to_user_string(),
 )
 

@@ -20,6 +20,7 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from packaging.version import Version
 from pydantic import Field
 
@@ -76,6 +77,27 @@ class RadarDbtTranslator(DagsterDbtTranslator):
             owners=[f"team:{owner}"] if owner else [],
         ).merge_attributes(kinds={"duckdb"})
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """Also a check on a table of the source `python` that a test reading other tables as
+        well names in `meta.dagster.source` (`python.<table>`): dagster-dbt attaches such a
+        test to the node its `meta.dagster.ref` names, and a ref finds only models."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        test = manifest["nodes"][unique_id]
+        source = test["config"]["meta"].get("dagster", {}).get("source")
+        if spec is not None or source is None:
+            return spec
+        source_id = f"source.{manifest['metadata']['project_name']}.{source}"
+        if self.get_asset_spec(manifest, source_id, project).key != asset_spec.key:
+            return None
+        others = set(manifest["parent_map"][unique_id]) - {source_id}
+        return dg.AssetCheckSpec(
+            name=test["name"],
+            asset=asset_spec.key,
+            additional_deps=[self.get_asset_spec(manifest, i, project).key for i in others],
+            metadata={DAGSTER_DBT_UNIQUE_ID_METADATA_KEY: unique_id},
+            blocking=test["config"]["severity"].lower() == "error",
+        )
+
 
 class BuildConfig(dg.Config):
     full_refresh: bool = Field(
@@ -85,45 +107,64 @@ class BuildConfig(dg.Config):
     )
 
 
-@dbt_assets(
-    manifest=DBT_PROJECT.manifest_path,
-    project=DBT_PROJECT,
+# The tables the Python assets write (python_models.py, declared as the dbt source `python`)
+# and every node after them: built by a second dbt invocation once those assets have run on the
+# first's models. A test reading both sides runs in the second, on the day's data.
+AFTER_PYTHON = "source:python+"
+TRANSLATOR = RadarDbtTranslator(
     # Source tests check the raw tables extraction lands, so they show on those assets.
-    dagster_dbt_translator=RadarDbtTranslator(
-        settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
-    ),
-    pool=WAREHOUSE_POOL,
+    settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True)
 )
-def dbt_models(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCli,
-    reporting_day: ReportingDay,
-    config: BuildConfig,
-):
-    # The daily marts run to the run's as-of day, days without orders included. dbt's unit
-    # tests check the models' logic on fixed rows, not the day's data: `make test` runs them.
-    settings = reporting_day.settings()
-    dbt_vars = json.dumps(settings.dbt_vars())
-    args = ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
-    with environment(settings.dbt_env()):
-        invocation = dbt.cli(
-            [*args, "--full-refresh"] if config.full_refresh else args,
-            context=context,
-            raise_on_error=False,
-        )
-    # dbt writes the warehouse in a process of its own: should this run die, the next waits
-    # for it too.
-    add_child(settings.warehouse_path, invocation.process.pid)
-    # Row counts are read once dbt has exited: DuckDB lets no second process open the file
-    # while dbt writes it, so counting as each model lands would fail.
-    events = list(invocation.stream())
-    yield from with_row_counts(events, invocation.manifest)
-    # dbt runs in the project's folder: a relative target path is relative to it
-    build = PROJECT_ROOT / invocation.target_path
-    keep_parse_state(build, build.parent)
-    remove_older_builds(build.parent, KEPT_BUILDS)
-    if not invocation.is_successful():
-        raise invocation.get_error()
+
+
+def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
+    """The dbt models and tests of ``selection`` as the assets of one `dbt build`."""
+
+    @dbt_assets(
+        manifest=DBT_PROJECT.manifest_path,
+        project=DBT_PROJECT,
+        dagster_dbt_translator=TRANSLATOR,
+        name=name,
+        pool=WAREHOUSE_POOL,
+        **selection,
+    )
+    def build(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCli,
+        reporting_day: ReportingDay,
+        config: BuildConfig,
+    ):
+        # The daily marts run to the run's as-of day, days without orders included. dbt's unit
+        # tests check the models' logic on fixed rows, not the day's data: `make test` runs them.
+        settings = reporting_day.settings()
+        dbt_vars = json.dumps(settings.dbt_vars())
+        args = ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
+        with environment(settings.dbt_env()):
+            invocation = dbt.cli(
+                [*args, "--full-refresh"] if config.full_refresh else args,
+                context=context,
+                raise_on_error=False,
+            )
+        # dbt writes the warehouse in a process of its own: should this run die, the next waits
+        # for it too.
+        add_child(settings.warehouse_path, invocation.process.pid)
+        # Row counts are read once dbt has exited: DuckDB lets no second process open the file
+        # while dbt writes it, so counting as each model lands would fail.
+        events = list(invocation.stream())
+        yield from with_row_counts(events, invocation.manifest)
+        # dbt runs in the project's folder: a relative target path is relative to it
+        folder = PROJECT_ROOT / invocation.target_path
+        keep_parse_state(folder, folder.parent)
+        remove_older_builds(folder.parent, name, KEPT_BUILDS)
+        if not invocation.is_successful():
+            raise invocation.get_error()
+
+    return build
+
+
+dbt_models = dbt_build("dbt_models", exclude=AFTER_PYTHON)
+dbt_models_after_python = dbt_build("dbt_models_after_python", select=AFTER_PYTHON)
+DBT_BUILDS = [dbt_models, dbt_models_after_python]
 
 
 @contextmanager
@@ -152,9 +193,10 @@ def keep_parse_state(build: Path, target: Path) -> None:
         staged.replace(target / state.name)  # atomic: a build starting now reads a whole file
 
 
-def remove_older_builds(target: Path, keep: int) -> None:
-    """Removes the target folders of all but the ``keep`` latest builds of ``dbt_models``."""
-    builds = sorted(target.glob("dbt_models-*"), key=lambda folder: folder.stat().st_mtime)
+def remove_older_builds(target: Path, name: str, keep: int) -> None:
+    """Removes the target folders of all but the ``keep`` latest builds of the dbt assets
+    ``name``."""
+    builds = sorted(target.glob(f"{name}-*"), key=lambda folder: folder.stat().st_mtime)
     for folder in builds[:-keep]:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -194,7 +236,7 @@ def failed_dbt_checks(instance: dg.DagsterInstance) -> list[str]:
     must not trust the data those tests rejected.
     """
     records = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        list(dbt_models.check_keys)
+        [key for build in DBT_BUILDS for key in build.check_keys]
     )
     failed = []
     for key, record in records.items():

@@ -23,7 +23,7 @@ rfm as (
 
 predictions as (
 
-    select * from {{ ref('int_customer_clv_predictions') }}
+    select * from {{ source('python', 'int_customer_clv_predictions') }}
 
 ),
 

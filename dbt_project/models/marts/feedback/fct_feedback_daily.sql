@@ -27,7 +27,7 @@ reviews as (
 
 engagements as (
 
-    select * from {{ ref('int_engagements_scored') }}
+    select * from {{ source('python', 'int_engagements_scored') }}
 
 ),
 

@@ -1,8 +1,9 @@
-"""Predicted customer value: BG/NBD purchases x Gamma-Gamma spend, fitted on every build.
+"""The CLV predictions table: one row per customer with its BG/NBD x Gamma-Gamma prediction.
 
 The models live in orchestration/lib/clv.py (pure numpy/scipy, unit-tested against the published
-CDNOW estimates); this model only reads the orders, calls them and writes one row per customer,
-with the fitted parameters on every row so that any number can be traced to the fit behind it.
+CDNOW estimates); this module turns a purchase history into the table the asset
+intermediate/int_customer_clv_predictions writes, with the fitted parameters on every row so that
+any number can be traced to the fit behind it.
 
 A fit the data cannot support (``ClvFitError``: no repeat customer, a parameter run to a bound,
 predictions that are not finite) says something about the data, not about the build: the
@@ -11,7 +12,7 @@ reason in clv_fit_error, so dim_customers and everything after it still build. A
 is a bug and fails the build.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -77,31 +78,20 @@ SCHEMA = pa.schema(
 )
 
 
-def observation_end(orders, as_of: str) -> date | None:
-    """`as_of` when set, else the last order date (cancelled orders included), as the daily
-    customer-value mart ends its series, so both describe the same day."""
-    if as_of:
-        return date.fromisoformat(str(as_of))
-    return orders.aggregate("max(order_date)").fetchall()[0][0]
-
-
-def model(dbt, session):
-    # dbt vars reach a Python model only through its config (see _clv__models.yml).
-    as_of = dbt.config.meta_get("as_of")
-    monthly_discount = float(dbt.config.meta_get("monthly_discount"))
-
-    orders = dbt.ref("int_orders_enriched")
-    end = observation_end(orders, as_of)
-    purchases = orders.filter(
-        f"not is_cancelled and order_date <= cast('{end}' as date)" if end else "false"
-    ).project("customer_id, order_date, cast(net_revenue as double) as net_revenue")
-    columns = purchases.fetchnumpy()
-    if len(columns["customer_id"]) == 0:
+def predictions_table(
+    customer_ids: np.ndarray,
+    order_dates: np.ndarray,
+    net_revenue: np.ndarray,
+    end: date,
+    monthly_discount: float,
+    fitted_at: datetime,
+) -> pa.Table:
+    """One row per customer of the purchases (non-cancelled orders on or before ``end``, one
+    entry per order), the models fitted on them and their predictions from ``end`` on."""
+    if len(customer_ids) == 0:
         # No purchase yet (a new warehouse, every source off): nothing to fit, no customer.
         return SCHEMA.empty_table()
-
-    fitted_at = datetime.now(UTC).replace(tzinfo=None)
-    history = (columns["customer_id"], columns["order_date"], columns["net_revenue"], end)
+    history = (customer_ids, order_dates, net_revenue, end)
     try:
         predictions = predict_customer_value(
             *history, HORIZON_MONTHS, monthly_discount, time_unit_days=TIME_UNIT_DAYS
