@@ -15,7 +15,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type f 2>/dev/null)
 
-.PHONY: help setup run backfill test test-fast test-faults lint dev docs clean FORCE
+.PHONY: help setup run backfill test test-fast test-faults test-spark lint dev docs clean FORCE
 
 help:
 	@echo "make run        run the daily job on the demo company and print the KPI radar"
@@ -24,6 +24,7 @@ help:
 	@echo "make test       run every test (lint, unit, dbt, end to end)"
 	@echo "make test-fast  the tests without the end-to-end runs"
 	@echo "make test-faults  kill, race and starve whole runs; prints what each fault came to"
+	@echo "make test-spark   the job on a local Spark cluster against DuckDB (needs Java 17)"
 	@echo "make dev        start dagster dev on http://127.0.0.1:3000 (Ctrl-C stops it)"
 	@echo "make clean      remove the environment, build output and local data"
 
@@ -32,8 +33,14 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Inexact: the Spark target's packages, once installed, stay.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --inexact --quiet
+	@touch $@
+
+# The Spark target's packages (dbt-spark, pyspark with Spark itself) on top of the project's.
+$(VENV)/.synced-spark: $(VENV)/.synced
+	$(UV) sync --frozen --inexact --extra spark --quiet
 	@touch $@
 
 # dagster-dbt reads dbt's manifest when the definitions load.
@@ -69,6 +76,9 @@ test-fast: setup
 
 test-faults: setup
 	$(PY) -m pytest -m faults
+
+test-spark: setup $(VENV)/.synced-spark
+	$(PY) -m pytest -m spark
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .

@@ -1,8 +1,9 @@
 from datetime import date
 
 import pytest
+import yaml
 
-from orchestration.lib.settings import PROJECT_ROOT, SettingsError, load_settings
+from orchestration.lib.settings import DBT_TARGETS, PROJECT_ROOT, SettingsError, load_settings
 
 
 def test_nothing_set_means_the_demo_company_for_every_source():
@@ -86,7 +87,12 @@ def test_the_settings_dbt_reads_are_passed_as_its_vars_and_the_day_in_its_enviro
     settings = load_settings(
         {"AS_OF": "2026-06-30", "REPORTING_TIMEZONE": "Europe/Paris", "REPORTING_CURRENCY": "usd"}
     )
-    assert settings.dbt_env() == {"DBT_AS_OF": "2026-06-30"}
+    assert settings.dbt_env() == {
+        "DBT_AS_OF": "2026-06-30",
+        "DBT_TARGET": "dev",
+        "SPARK_THRIFT_HOST": "127.0.0.1",
+        "SPARK_THRIFT_PORT": "10000",
+    }
     assert settings.dbt_vars() == {
         "reporting_timezone": "Europe/Paris",
         "reporting_currency": "USD",
@@ -107,3 +113,24 @@ def test_the_crm_reviews_object_can_be_named_or_switched_off():
     assert load_settings({}).crm_reviews_object == "p_reviews"
     assert load_settings({"CRM_REVIEWS_OBJECT": "2-1234567"}).crm_reviews_object == "2-1234567"
     assert load_settings({"CRM_REVIEWS_OBJECT": "off"}).crm_reviews_object is None
+
+
+def test_the_engine_is_the_type_of_the_dbt_target_in_profiles_yml():
+    profiles = yaml.safe_load((PROJECT_ROOT / "profiles.yml").read_text())
+    outputs = profiles["customer_value_radar"]["outputs"]
+    assert {target: output["type"] for target, output in outputs.items()} == DBT_TARGETS
+    assert load_settings({}).engine == "duckdb"
+    spark = load_settings(
+        {"DBT_TARGET": "spark", "STORAGE_LOCATION": "lake", "SPARK_THRIFT_PORT": "10001"}
+    )
+    assert (spark.engine, spark.storage_location) == ("spark", str(PROJECT_ROOT / "lake"))
+    assert spark.dbt_env()["SPARK_THRIFT_PORT"] == "10001"
+    url = load_settings({"DBT_TARGET": "spark", "STORAGE_LOCATION": "s3://lake/radar"})
+    assert url.storage_location == "s3://lake/radar"
+
+
+def test_a_spark_target_without_a_storage_location_or_an_unknown_target_is_refused():
+    with pytest.raises(SettingsError, match=r"STORAGE_LOCATION=''.*reads the raw tables"):
+        load_settings({"DBT_TARGET": "spark"})
+    with pytest.raises(SettingsError, match=r"DBT_TARGET='prod'.*not a target of profiles\.yml"):
+        load_settings({"DBT_TARGET": "prod"})

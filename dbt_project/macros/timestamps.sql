@@ -63,6 +63,7 @@
     make_timestamp(cast(round(cast({{ column }} as double) * 1000000) as bigint))
 {%- endmacro %}
 
+{# The same double arithmetic as DuckDB's, to the same microsecond. #}
 {% macro spark__dlt_load_id_to_timestamp(column) -%}
-    timestamp_seconds(cast({{ column }} as double))
+    timestamp_micros(cast(round(cast({{ column }} as double) * 1000000) as bigint))
 {%- endmacro %}

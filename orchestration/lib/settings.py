@@ -25,6 +25,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 # The copy BI tools read, published after each successful build (lib/serving.py).
 DEFAULT_SERVING = "data/serving.duckdb"
+# The dbt target of each engine in `profiles.yml`: DuckDB by default, or a Spark cluster.
+DBT_TARGETS = {"dev": "duckdb", "spark": "spark"}
 # The CRM company property that holds the ERP customer number (a HubSpot custom property).
 DEFAULT_CRM_ERP_LINK = "erp_customer_id"
 
@@ -84,6 +86,18 @@ class Settings:
     # Dagster's runs and events in this PostgreSQL database (orchestration/dagster_postgres.yaml)
     # rather than in local files; None for the local files.
     dagster_postgres_url: str | None
+    # The dbt target (DBT_TARGET, which dbt reads too) and the engine it builds on.
+    dbt_target: str
+    # Where the raw tables and the Python tables lie as Parquet for a Spark cluster: a local or
+    # mounted path, or an object-store URL; None on DuckDB.
+    storage_location: str | None
+    # The Spark Thrift server, which profiles.yml's spark target also reads.
+    spark_thrift_host: str
+    spark_thrift_port: int
+
+    @property
+    def engine(self) -> str:
+        return DBT_TARGETS[self.dbt_target]
 
     @property
     def uses_demo(self) -> bool:
@@ -99,9 +113,15 @@ class Settings:
         }
 
     def dbt_env(self) -> dict[str, str]:
-        """The settings dbt reads from its environment (macro as_of()): the as-of day, new each
-        day, makes dbt parse again only the files that read it."""
-        return {"DBT_AS_OF": self.as_of.isoformat()}
+        """The settings dbt reads from its environment: the as-of day (macro as_of()), new each
+        day, makes dbt parse again only the files that read it; the target and profiles.yml's
+        Spark connection."""
+        return {
+            "DBT_AS_OF": self.as_of.isoformat(),
+            "DBT_TARGET": self.dbt_target,
+            "SPARK_THRIFT_HOST": self.spark_thrift_host,
+            "SPARK_THRIFT_PORT": str(self.spark_thrift_port),
+        }
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +136,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(name, value, str(error), example) from None
 
     timezone = read("REPORTING_TIMEZONE", "UTC", _timezone, "Europe/Paris")
+    target = read("DBT_TARGET", "dev", _dbt_target, " or ".join(DBT_TARGETS))
+    storage = read("STORAGE_LOCATION", "", _location, "s3://company-lake/radar or /mnt/lake")
+    if DBT_TARGETS[target] == "spark" and storage is None:
+        raise SettingsError(
+            "STORAGE_LOCATION", "", "the Spark target reads the raw tables from it", "/mnt/lake"
+        )
     channels = env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl")
     return Settings(
         warehouse_path=read("WAREHOUSE_PATH", DEFAULT_WAREHOUSE, _file, "data/warehouse.duckdb"),
@@ -149,6 +175,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             _postgres_url,
             "postgresql+psycopg2://dagster:secret@db:5432/dagster",
         ),
+        dbt_target=target,
+        storage_location=storage,
+        spark_thrift_host=read("SPARK_THRIFT_HOST", "127.0.0.1", str, "spark-thrift.internal"),
+        spark_thrift_port=read("SPARK_THRIFT_PORT", "10000", _whole, "10000"),
     )
 
 
@@ -219,6 +249,19 @@ def _postgres_url(value: str) -> str | None:
     if not value.startswith("postgresql+psycopg2://"):
         raise ValueError("Dagster's storage needs the psycopg2 driver: postgresql+psycopg2://")
     return value
+
+
+def _dbt_target(value: str) -> str:
+    if value not in DBT_TARGETS:
+        raise ValueError(f"not a target of profiles.yml ({', '.join(DBT_TARGETS)})")
+    return value
+
+
+def _location(value: str) -> str | None:
+    """A URL as it is (s3://…, gs://…, abfs://…), a path made absolute; None when empty."""
+    if not value:
+        return None
+    return value if "://" in value else str(_path(value))
 
 
 def _whole(value: str) -> int:

@@ -15,12 +15,14 @@ from dlt.extract.source import DltSource
 from orchestration.defs.ingest.systems import SourceSystems
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib import sources
+from orchestration.lib.lake import publish_raw
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import load_settings
 from orchestration.lib.sources.crm import crm_source
 from orchestration.lib.sources.erp import erp_source
 from orchestration.lib.sources.hr import hr_source
 from orchestration.lib.sources.web import web_source
+from orchestration.lib.warehouse import warehouse_of
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 SYSTEM_KIND = {"erp": "sqlalchemy", "crm": "hubspot", "web": "json", "hr": "csv"}
@@ -91,6 +93,18 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
                 context=context, dlt_source=make_source(location), dlt_pipeline=raw
             ):
                 yield _with_quarantine_count(result, raw, context.log)
+        if settings.engine == "spark":
+            lake = warehouse_of(settings)
+            for table in publish_raw(settings.warehouse_path, raw.dataset_name, lake):
+                if table.loads:
+                    context.log.info(
+                        "%s.%s: %d rows of %d loads written to %s",
+                        raw.dataset_name,
+                        table.table,
+                        table.rows,
+                        table.loads,
+                        lake.storage,
+                    )
 
     return _assets
 

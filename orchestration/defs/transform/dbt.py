@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -26,8 +25,11 @@ from pydantic import Field
 
 from orchestration.defs.ingest.assets import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
+from orchestration.lib.lake import mirror
 from orchestration.lib.run_lock import add_child
-from orchestration.lib.settings import PROJECT_ROOT, load_settings
+from orchestration.lib.serving import SERVED_SCHEMAS
+from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.warehouse import Warehouse, warehouse_of
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 # Each build writes its own target folder (its log, compiled SQL and run_results.json, about
@@ -151,7 +153,13 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         # Row counts are read once dbt has exited: DuckDB lets no second process open the file
         # while dbt writes it, so counting as each model lands would fail.
         events = list(invocation.stream())
-        yield from with_row_counts(events, invocation.manifest)
+        built = built_tables(events, invocation.manifest)
+        warehouse = warehouse_of(settings)
+        yield from with_row_counts(events, built, warehouse)
+        if settings.engine == "spark":
+            # The alerts, the serving copy and the dashboard read the marts from the DuckDB file.
+            served = [table for table in built.values() if table[0] in SERVED_SCHEMAS]
+            mirror(warehouse, settings.warehouse_path, served)
         # dbt runs in the project's folder: a relative target path is relative to it
         folder = PROJECT_ROOT / invocation.target_path
         keep_parse_state(folder, folder.parent)
@@ -201,29 +209,39 @@ def remove_older_builds(target: Path, name: str, keep: int) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def with_row_counts(events: list, manifest: Mapping[str, Any]) -> list:
-    """The events, each model or seed table's output with its row count as metadata."""
-    tables = {
-        unique_id: f'"{node["schema"]}"."{node["alias"]}"'
-        for unique_id, node in manifest["nodes"].items()
-        if node["resource_type"] in ("model", "seed")
-        and node["config"].get("materialized") != "view"
-    }
-    outputs = [e for e in events if isinstance(e, dg.Output) and e.metadata.get("unique_id")]
-    if not outputs:
+def built_tables(events: list, manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """(schema, table) of each model or seed table the build's outputs wrote, by unique id."""
+    built = {}
+    for event in events:
+        if not isinstance(event, dg.Output) or "unique_id" not in event.metadata:
+            continue
+        unique_id = event.metadata["unique_id"].value
+        node = manifest["nodes"].get(unique_id, {})
+        if node.get("resource_type") in ("model", "seed") and (
+            node["config"].get("materialized") != "view"
+        ):
+            built[unique_id] = (node["schema"], node["alias"])
+    return built
+
+
+def with_row_counts(
+    events: list, built: Mapping[str, tuple[str, str]], warehouse: Warehouse
+) -> list:
+    """The events, each output of ``built`` with its table's row count as metadata, counted in
+    one query."""
+    if not built:
         return events
-    counts = {}
-    with duckdb.connect(str(load_settings().warehouse_path), read_only=True) as con:
-        for event in outputs:
-            unique_id = event.metadata["unique_id"].value
-            if unique_id in tables:
-                counts[unique_id] = con.execute(
-                    f"select count(*) from {tables[unique_id]}"
-                ).fetchall()[0][0]
+    counts = warehouse.read(
+        " union all ".join(
+            f"select '{uid}' as unique_id, count(*) as row_count from {schema}.{table}"
+            for uid, (schema, table) in built.items()
+        )
+    ).to_pydict()
+    count_of = dict(zip(counts["unique_id"], counts["row_count"], strict=True))
     return [
-        event.with_metadata({**event.metadata, "dagster/row_count": counts[uid]})
+        event.with_metadata({**event.metadata, "dagster/row_count": count_of[uid]})
         if isinstance(event, dg.Output)
-        and (uid := getattr(event.metadata.get("unique_id"), "value", None)) in counts
+        and (uid := getattr(event.metadata.get("unique_id"), "value", None)) in count_of
         else event
         for event in events
     ]

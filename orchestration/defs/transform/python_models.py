@@ -1,8 +1,9 @@
 """The two tables computed in Python: the CLV fit and the conversations' tone.
 
 dbt runs Python models on some engines only, so these are Dagster assets: each reads its input
-model from the warehouse, computes in this process (orchestration/lib) and writes its table back
-beside the intermediate models. dbt declares the tables as the source `python`
+model through the engine of the dbt target (the DuckDB file, or Spark's Thrift server:
+lib/warehouse.py), computes in this process (orchestration/lib) and writes its table back beside
+the intermediate models. dbt declares the tables as the source `python`
 (_python__sources.yml, with their descriptions and tests) and builds the marts on them in its
 second build (dbt.AFTER_PYTHON).
 """
@@ -12,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pyarrow as pa
 from dagster_dbt import get_asset_key_for_model
 
@@ -21,6 +21,7 @@ from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.transform.dbt import DBT_PROJECT, dbt_models
 from orchestration.lib.clv_predictions import FITTED, predictions_table
 from orchestration.lib.sentiment import score_engagements
+from orchestration.lib.warehouse import Warehouse, warehouse_of
 
 MANIFEST = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
 
@@ -31,7 +32,12 @@ def _source(table: str) -> dict:
 
 def _relation(model: str) -> str:
     node = MANIFEST["nodes"][f"model.{MANIFEST['metadata']['project_name']}.{model}"]
-    return f'"{node["schema"]}"."{node["alias"]}"'
+    return f"{node['schema']}.{node['alias']}"
+
+
+def write(warehouse: Warehouse, table: str, rows: pa.Table) -> None:
+    source = _source(table)
+    warehouse.replace(source["schema"], source["identifier"], rows)
 
 
 def python_table(table: str, reads: str, group: str):
@@ -51,31 +57,13 @@ def python_table(table: str, reads: str, group: str):
     )
 
 
-def read(warehouse: Path, sql: str) -> pa.Table:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql).to_arrow_table()
-
-
-def write(warehouse: Path, table: str, rows: pa.Table) -> None:
-    """Replaces ``table`` of the source `python` with ``rows`` in one statement."""
-    source = _source(table)
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(f'create schema if not exists "{source["schema"]}"')
-        con.register("computed", rows)
-        con.execute(
-            f'create or replace table "{source["schema"]}"."{source["identifier"]}" as '
-            "select * from computed"
-        )
-
-
 @python_table("int_customer_clv_predictions", reads="int_orders_enriched", group="customer_value")
 def int_customer_clv_predictions(
     context: dg.AssetExecutionContext, reporting_day: ReportingDay
 ) -> dg.MaterializeResult:
     settings = reporting_day.settings()
-    end = settings.as_of
-    purchases = read(
-        settings.warehouse_path,
+    warehouse, end = warehouse_of(settings), settings.as_of
+    purchases = warehouse.read(
         "select customer_id, order_date, cast(net_revenue as double) as net_revenue"
         f" from {_relation('int_orders_enriched')}"
         f" where not is_cancelled and order_date <= date '{end.isoformat()}'",
@@ -91,7 +79,7 @@ def int_customer_clv_predictions(
     status = rows["clv_fit_status"][0].as_py() if rows.num_rows else None
     if status not in (FITTED, None):
         context.log.warning("Predicted CLV unavailable: %s", rows["clv_fit_error"][0].as_py())
-    write(settings.warehouse_path, "int_customer_clv_predictions", rows)
+    write(warehouse, "int_customer_clv_predictions", rows)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": rows.num_rows, "clv_fit_status": str(status)}
     )
@@ -99,16 +87,15 @@ def int_customer_clv_predictions(
 
 @python_table("int_engagements_scored", reads="stg_crm__engagements", group="feedback")
 def int_engagements_scored(reporting_day: ReportingDay) -> dg.MaterializeResult:
-    settings = reporting_day.settings()
-    engagements = read(
-        settings.warehouse_path,
+    warehouse = warehouse_of(reporting_day.settings())
+    engagements = warehouse.read(
         # a conversation deleted in the CRM was logged by mistake or on the wrong record
         "select engagement_id, company_id, contact_id, engagement_type, language, outcome,"
         f" body_preview, occurred_at from {_relation('stg_crm__engagements')}"
         " where not is_deleted order by engagement_id",
     )
     rows = score_engagements(engagements.to_pylist())
-    write(settings.warehouse_path, "int_engagements_scored", rows)
+    write(warehouse, "int_engagements_scored", rows)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows.num_rows})
 
 

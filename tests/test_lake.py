@@ -1,0 +1,97 @@
+"""The raw tables written to the storage location for Spark: each load once, whole files only."""
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.lib.lake import Published, publish_raw
+from orchestration.lib.warehouse import spark_type
+
+
+@dataclass
+class Declared:
+    """A Spark that records what it is asked to declare."""
+
+    storage: str
+    tables: list = field(default_factory=list)
+
+    def declare(self, schema, table, columns, folder):
+        self.tables.append((schema, table, [(f.name, spark_type(f.type)) for f in columns], folder))
+
+
+@pytest.fixture
+def raw(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            """
+            create schema raw_erp;
+            create table raw_erp.orders (order_id bigint, net_amount decimal(18, 2),
+                updated_at timestamptz, _dlt_load_id varchar);
+            insert into raw_erp.orders values
+                (1, 10.00, '2026-06-29 10:00+00', '1750000000.1'),
+                (2, 20.50, '2026-06-29 11:00+00', '1750000000.1'),
+                (1, 12.00, '2026-06-30 09:00+00', '1750086400.2');
+            create table raw_erp.orders_quarantine (row_json varchar, reason varchar,
+                _dlt_load_id varchar);
+            create table raw_erp._dlt_loads (load_id varchar);
+            """
+        )
+    return warehouse
+
+
+def test_each_load_is_one_parquet_file_and_every_table_is_declared_with_its_columns(raw, tmp_path):
+    lake = Declared(str(tmp_path / "lake"))
+
+    published = publish_raw(raw, "raw_erp", lake)
+
+    assert published == [Published("orders", 2, 3), Published("orders_quarantine", 0, 0)]
+    folder = tmp_path / "lake" / "raw_erp" / "orders"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "1750000000.1.parquet",
+        "1750086400.2.parquet",
+    ]
+    assert pq.read_table(folder / "1750000000.1.parquet").column("order_id").to_pylist() == [1, 2]
+    assert lake.tables == [
+        (
+            "raw_erp",
+            "orders",
+            [
+                ("order_id", "bigint"),
+                ("net_amount", "decimal(18,2)"),
+                ("updated_at", "timestamp"),
+                ("_dlt_load_id", "string"),
+            ],
+            "raw_erp/orders",
+        ),
+        (
+            "raw_erp",
+            "orders_quarantine",
+            [("row_json", "string"), ("reason", "string"), ("_dlt_load_id", "string")],
+            "raw_erp/orders_quarantine",
+        ),
+    ]
+
+
+def test_a_load_already_in_the_lake_is_not_written_again_and_a_half_written_one_is_redone(
+    raw, tmp_path
+):
+    lake = Declared(str(tmp_path / "lake"))
+    publish_raw(raw, "raw_erp", lake)
+    folder = tmp_path / "lake" / "raw_erp" / "orders"
+    (folder / "1750086400.2.parquet").unlink()
+    (folder / ".1750086400.2.tmp").write_bytes(b"cut short")  # a run that died mid-write
+    with duckdb.connect(str(raw)) as con:
+        con.execute("insert into raw_erp.orders values (3, 5.00, now(), '1750172800.3')")
+
+    published = publish_raw(raw, "raw_erp", lake)
+
+    assert published[0] == Published("orders", 2, 2)
+    assert sorted(p.name for p in folder.iterdir() if p.suffix == ".parquet") == [
+        "1750000000.1.parquet",
+        "1750086400.2.parquet",
+        "1750172800.3.parquet",
+    ]
+    assert pq.read_table(folder / "1750086400.2.parquet").num_rows == 1
