@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs
 
@@ -73,22 +72,11 @@ def publish_raw(warehouse: Path, schema: str, lake: SparkWarehouse) -> list[Publ
 
 
 def mirror(lake: SparkWarehouse, warehouse: Path, tables: list[tuple[str, str]]) -> None:
-    """Copies each (schema, table) from Spark into the DuckDB file, through Parquet files Spark
-    writes under the storage location: the alerts, the serving copy and the dashboard then read
-    the marts as on DuckDB. Each table is replaced in one statement."""
-    filesystem, root = fs.FileSystem.from_uri(lake.storage)
+    """Copies each (schema, table) from Spark into the DuckDB file: the alerts, the serving copy
+    and the dashboard then read the marts as on DuckDB. Each table is replaced in one
+    statement."""
     for schema, table in tables:
-        folder = f"mirror/{schema}/{table}"
-        lake.export(f"select * from `{schema}`.`{table}`", folder)
-        rows = pq.read_table(f"{root}/{folder}", filesystem=filesystem)
-        # Spark's timestamps are instants shown in its UTC session; the marts' are wall-clock
-        # timestamps, the same digits.
-        rows = rows.cast(
-            pa.schema(
-                pa.field(f.name, pa.timestamp("us")) if pa.types.is_timestamp(f.type) else f
-                for f in rows.schema
-            )
-        )
+        rows = lake.read(f"select * from `{schema}`.`{table}`")
         with duckdb.connect(str(warehouse)) as con:
             con.execute(f'create schema if not exists "{schema}"')
             con.register("copied", rows)

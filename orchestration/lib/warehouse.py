@@ -7,10 +7,13 @@ an Arrow table, and replace a table with an Arrow table.
   declared to Spark over that folder, so the cluster reads it where it lies.
 """
 
+import contextlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -62,47 +65,35 @@ def spark_type(arrow: pa.DataType) -> str:
     return names[arrow]
 
 
-# The Arrow type of each Thrift column type a query returns; the Thrift server sends dates as
-# text, cast on arrival.
-THRIFT_TYPES = {
-    "BOOLEAN_TYPE": pa.bool_(),
-    "TINYINT_TYPE": pa.int64(),
-    "SMALLINT_TYPE": pa.int64(),
-    "INT_TYPE": pa.int64(),
-    "BIGINT_TYPE": pa.int64(),
-    "FLOAT_TYPE": pa.float64(),
-    "DOUBLE_TYPE": pa.float64(),
-    "STRING_TYPE": pa.string(),
-    "VARCHAR_TYPE": pa.string(),
-    "DATE_TYPE": pa.date32(),
-    "TIMESTAMP_TYPE": pa.timestamp("us"),
-}
-
-
 @dataclass(frozen=True)
 class SparkWarehouse:
     host: str
     port: int
     storage: str
 
-    def _cursor(self):
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
         from pyhive import hive
 
-        return hive.connect(host=self.host, port=self.port).cursor()
+        with contextlib.closing(hive.connect(host=self.host, port=self.port)) as connection:
+            yield connection.cursor()
 
     def read(self, sql: str) -> pa.Table:
-        cursor = self._cursor()
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-        columns = {}
-        for index, (name, thrift_type, *_) in enumerate(cursor.description):
-            if thrift_type not in THRIFT_TYPES:
-                raise TypeError(f"column {name} is {thrift_type}: cast it in the query")
-            wanted = THRIFT_TYPES[thrift_type]
-            values = [row[index] for row in rows]
-            arrived = pa.string() if wanted == pa.date32() else wanted
-            columns[name] = pa.array(values, type=arrived).cast(wanted)
-        return pa.table(columns)
+        """The result as Spark writes it to Parquet (in parallel, whatever its size), read back
+        with its types; timestamps as the wall-clock timestamps of Spark's UTC session."""
+        filesystem, root = fs.FileSystem.from_uri(self.storage)
+        folder = f"reads/{uuid.uuid4().hex}"
+        self.export(sql, folder)
+        try:
+            rows = pq.read_table(f"{root}/{folder}", filesystem=filesystem)
+        finally:
+            filesystem.delete_dir(f"{root}/{folder}")
+        return rows.cast(
+            pa.schema(
+                pa.field(f.name, pa.timestamp("us")) if pa.types.is_timestamp(f.type) else f
+                for f in rows.schema
+            )
+        )
 
     def replace(self, schema: str, table: str, rows: pa.Table) -> None:
         """Writes ``rows`` to a new folder, points the table at it, then removes the older
@@ -129,7 +120,8 @@ class SparkWarehouse:
         """Writes the result of ``sql`` as Parquet files to ``folder`` (relative to the storage
         location), replacing what it held."""
         location = f"{self.storage.rstrip('/')}/{folder}"
-        self._cursor().execute(f"insert overwrite directory '{location}' using parquet {sql}")
+        with self._cursor() as cursor:
+            cursor.execute(f"insert overwrite directory '{location}' using parquet {sql}")
 
     def declare(self, schema: str, table: str, columns: pa.Schema, folder: str) -> None:
         """Declares ``table`` to Spark as the Parquet files of ``folder`` (relative to the
@@ -138,18 +130,18 @@ class SparkWarehouse:
         location = f"{self.storage.rstrip('/')}/{folder}"
         wanted = [(f.name, spark_type(f.type)) for f in columns]
         name = f"`{schema}`.`{table}`"
-        cursor = self._cursor()
-        cursor.execute(f"create database if not exists `{schema}`")
-        cursor.execute(f"show tables in `{schema}` like '{table}'")
-        if cursor.fetchall():
-            cursor.execute(f"describe table {name}")
-            if [tuple(row[:2]) for row in cursor.fetchall()] == wanted:
-                cursor.execute(f"alter table {name} set location '{location}'")
-                cursor.execute(f"refresh table {name}")
-                return
-            cursor.execute(f"drop table {name}")
-        declared = ", ".join(f"`{column}` {kind}" for column, kind in wanted)
-        cursor.execute(f"create table {name} ({declared}) using parquet location '{location}'")
+        with self._cursor() as cursor:
+            cursor.execute(f"create database if not exists `{schema}`")
+            cursor.execute(f"show tables in `{schema}` like '{table}'")
+            if cursor.fetchall():
+                cursor.execute(f"describe table {name}")
+                if [tuple(row[:2]) for row in cursor.fetchall()] == wanted:
+                    cursor.execute(f"alter table {name} set location '{location}'")
+                    cursor.execute(f"refresh table {name}")
+                    return
+                cursor.execute(f"drop table {name}")
+            declared = ", ".join(f"`{column}` {kind}" for column, kind in wanted)
+            cursor.execute(f"create table {name} ({declared}) using parquet location '{location}'")
 
 
 def warehouse_of(settings: Settings) -> Warehouse:
