@@ -1,8 +1,11 @@
 """Where the daily job's time and memory go, on its first day and on the next.
 
-    python benchmarks/pipeline.py [--scales 1 10 40] [--as-of 2026-06-30] [--folder DIR]
+    python benchmarks/pipeline.py [--scales 1 10 40] [--engines duckdb spark]
+                                  [--as-of 2026-06-30] [--folder DIR]
 
-For each demo scale, in a folder of its own: the demo company is written as of the day, then
+For each engine (DuckDB, or Spark on a local standalone cluster started for the benchmark as in
+`make test-spark`; its processes' CPU and memory count with the run's) and demo scale, in a
+folder of its own: the demo company is written as of the day, then
 `python -m orchestration run` runs as of that day on an empty warehouse (day 1) and as of the
 next day on the same warehouse (day 2, the demo written again as of it). Prints, per scale and
 day, the wall and CPU seconds of the run and of each step (the process tree of the run is
@@ -24,6 +27,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,6 +52,7 @@ class Sample:
 
 @dataclass
 class Measured:
+    engine: str
     scale: float
     day: int
     wall: float
@@ -67,8 +73,8 @@ def _stat(pid: int) -> tuple[int, float, int] | None:
     return int(fields[1]), (utime + stime + cutime + cstime) / TICKS, int(fields[21]) * PAGE
 
 
-def sample_tree(root: int) -> Sample:
-    """CPU and memory of ``root`` and every process below it."""
+def sample_tree(*roots: int) -> Sample:
+    """CPU and memory of the ``roots`` and every process below them."""
     stats = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (stat := _stat(int(entry))) is not None:
@@ -76,7 +82,7 @@ def sample_tree(root: int) -> Sample:
     children = defaultdict(list)
     for pid, (parent, _, _) in stats.items():
         children[parent].append(pid)
-    cpu, rss, todo = 0.0, 0, [root]
+    cpu, rss, todo = 0.0, 0, list(roots)
     while todo:
         pid = todo.pop()
         if pid in stats:
@@ -131,7 +137,10 @@ def dbt_node_seconds(run_id: str) -> dict[str, float]:
     return dict(seconds)
 
 
-def run_day(env: dict, day: date, scale: float, number: int, home: Path) -> Measured:
+def run_day(
+    env: dict, day: date, scale: float, number: int, home: Path, cluster: tuple[int, ...]
+) -> Measured:
+    """The run as of ``day``, its CPU and memory with those of the ``cluster``'s processes."""
     process = subprocess.Popen(
         [sys.executable, "-m", "orchestration", "run", "--as-of", day.isoformat()],
         cwd=PROJECT_ROOT,
@@ -141,19 +150,22 @@ def run_day(env: dict, day: date, scale: float, number: int, home: Path) -> Meas
         text=True,
     )
     started = time.time()
-    samples = [sample_tree(process.pid)]
+    samples = [sample_tree(process.pid, *cluster)]
     while process.poll() is None:
         time.sleep(SAMPLE_SECONDS)
-        samples.append(sample_tree(process.pid))
+        samples.append(sample_tree(process.pid, *cluster))
     output = process.stdout.read()
     if process.returncode != 0:
         raise SystemExit(f"the run as of {day} failed:\n{output}")
     run_id = re.search(r"\(run ([0-9a-f-]{36})\)", output).group(1)
     measured = Measured(
+        "spark" if cluster else "duckdb",
         scale,
         number,
         wall=time.time() - started,
-        cpu=max(sample.cpu for sample in samples),
+        # the cluster's processes count from the run's start; the run's own tree vanishes
+        # from the last sample when it has just ended
+        cpu=max(sample.cpu for sample in samples) - samples[0].cpu,
         peak_rss=max(sample.rss for sample in samples),
         dbt_nodes=dbt_node_seconds(run_id),
     )
@@ -162,7 +174,9 @@ def run_day(env: dict, day: date, scale: float, number: int, home: Path) -> Meas
     return measured
 
 
-def measure(scale: float, as_of: date, folder: Path) -> list[Measured]:
+def measure(
+    scale: float, as_of: date, folder: Path, spark: dict[str, str], cluster: tuple[int, ...]
+) -> list[Measured]:
     demo, home = folder / "demo", folder / "dagster_home"
     home.mkdir(parents=True)
     shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
@@ -181,13 +195,14 @@ def measure(scale: float, as_of: date, folder: Path) -> list[Measured]:
         # marts recompute what they would the next day (the default day-long look-back would
         # take all of day 1's loads for changes).
         INCREMENTAL_LOOKBACK_MINUTES="0",
+        **spark,
     )
     days = []
     for number, day in enumerate((as_of, as_of + timedelta(days=1)), start=1):
         started, cpu = time.time(), time.process_time()
         ensure_demo(demo, day, seed=42, scale=scale)
         demo_wall, demo_cpu = time.time() - started, time.process_time() - cpu
-        measured = run_day(env, day, scale, number, home)
+        measured = run_day(env, day, scale, number, home, cluster)
         measured.steps = {"demo company": (demo_wall, demo_cpu), **measured.steps}
         days.append(measured)
         print_day(measured)
@@ -196,7 +211,8 @@ def measure(scale: float, as_of: date, folder: Path) -> list[Measured]:
 
 def print_day(measured: Measured) -> None:
     print(
-        f"\nscale {measured.scale:g}, day {measured.day}: {measured.wall:.1f} s wall, "
+        f"\n{measured.engine}, scale {measured.scale:g}, day {measured.day}: "
+        f"{measured.wall:.1f} s wall, "
         f"{measured.cpu:.1f} s CPU, peak memory {measured.peak_rss / 2**20:,.0f} MiB"
     )
     print(f"  {'step':<32} {'wall s':>8} {'CPU s':>8}")
@@ -206,30 +222,53 @@ def print_day(measured: Measured) -> None:
     print(f"  dbt node time by kind: {nodes}")
 
 
+@contextmanager
+def engine(name: str, folder: Path) -> Iterator[tuple[dict[str, str], tuple[int, ...]]]:
+    """The settings of the engine ``name`` and the processes of its cluster (none for DuckDB):
+    for Spark, a standalone master, two workers and the Thrift server on 127.0.0.1, as in
+    `make test-spark` (tests/spark_cluster.py)."""
+    if name == "duckdb":
+        yield {}, ()
+        return
+    sys.path.insert(0, str(PROJECT_ROOT / "tests"))
+    from spark_cluster import spark_cluster, spark_home
+
+    with spark_cluster(folder / "spark", spark_home()) as cluster:
+        settings = {
+            "DBT_TARGET": "spark",
+            "STORAGE_LOCATION": str(folder / "lake"),
+            "SPARK_THRIFT_PORT": str(cluster.thrift_port),
+        }
+        yield settings, cluster.pids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--engines", nargs="+", choices=["duckdb", "spark"], default=["duckdb"])
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 6, 30))
     parser.add_argument("--folder", type=Path, help="where to build (default: a temporary one)")
     args = parser.parse_args()
     summary = []
-    for scale in args.scales:
-        parent = args.folder or Path(tempfile.mkdtemp(prefix="radar-benchmark-"))
-        folder = parent / f"scale-{scale:g}"
-        try:
-            first, second = measure(scale, args.as_of, folder)
-        finally:
-            if args.folder is None:
-                shutil.rmtree(parent, ignore_errors=True)
-        summary.append((scale, first, second))
+    parent = args.folder or Path(tempfile.mkdtemp(prefix="radar-benchmark-"))
+    try:
+        for name in args.engines:
+            with engine(name, parent / name) as (settings, cluster):
+                for scale in args.scales:
+                    folder = parent / name / f"scale-{scale:g}"
+                    first, second = measure(scale, args.as_of, folder, settings, cluster)
+                    summary.append((first, second))
+    finally:
+        if args.folder is None:
+            shutil.rmtree(parent, ignore_errors=True)
     print(
-        f"\n{'scale':>6} {'day 1 wall':>11} {'day 1 CPU':>10} {'day 2 wall':>11} "
+        f"\n{'engine':>7} {'scale':>6} {'day 1 wall':>11} {'day 1 CPU':>10} {'day 2 wall':>11} "
         f"{'day 2 CPU':>10} {'day 2 / day 1 CPU':>18} {'peak MiB':>9}"
     )
-    for scale, first, second in summary:
+    for first, second in summary:
         print(
-            f"{scale:6g} {first.wall:11.1f} {first.cpu:10.1f} {second.wall:11.1f} "
-            f"{second.cpu:10.1f} {second.cpu / first.cpu:18.0%} "
+            f"{first.engine:>7} {first.scale:6g} {first.wall:11.1f} {first.cpu:10.1f} "
+            f"{second.wall:11.1f} {second.cpu:10.1f} {second.cpu / first.cpu:18.0%} "
             f"{max(first.peak_rss, second.peak_rss) / 2**20:9,.0f}"
         )
 

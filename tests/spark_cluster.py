@@ -26,6 +26,7 @@ class SparkCluster:
     master_url: str
     thrift_port: int
     root: Path
+    pids: tuple[int, ...]  # the master, the workers (and their executors below them), Thrift
 
 
 def spark_home() -> Path | None:
@@ -129,7 +130,7 @@ def spark_cluster(root: Path, home: Path) -> Iterator[SparkCluster]:
             "spark-internal",
         )  # fmt: skip
         wait_for(lambda: accepts(thrift_port), "Thrift server", processes, logs)
-        yield SparkCluster(master_url, thrift_port, root)
+        yield SparkCluster(master_url, thrift_port, root, tuple(p.pid for p in processes))
     finally:
         for process in reversed(processes):
             with contextlib.suppress(ProcessLookupError):
