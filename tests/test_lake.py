@@ -50,10 +50,11 @@ def test_each_load_is_one_parquet_file_and_every_table_is_declared_with_its_colu
     assert published == [Published("orders", 2, 3), Published("orders_quarantine", 0, 0)]
     folder = tmp_path / "lake" / "raw_erp" / "orders"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "1750000000.1.parquet",
-        "1750086400.2.parquet",
+        "1750000000.1-2rows.parquet",
+        "1750086400.2-1rows.parquet",
     ]
-    assert pq.read_table(folder / "1750000000.1.parquet").column("order_id").to_pylist() == [1, 2]
+    first = pq.read_table(folder / "1750000000.1-2rows.parquet")
+    assert first.column("order_id").to_pylist() == [1, 2]
     assert lake.tables == [
         (
             "raw_erp",
@@ -75,13 +76,19 @@ def test_each_load_is_one_parquet_file_and_every_table_is_declared_with_its_colu
     ]
 
 
+def lake_rows(folder) -> list[tuple]:
+    table = pq.read_table(folder)
+    columns = (table.column(c).to_pylist() for c in ("order_id", "_dlt_load_id"))
+    return sorted(zip(*columns, strict=True))
+
+
 def test_a_load_already_in_the_lake_is_not_written_again_and_a_half_written_one_is_redone(
     raw, tmp_path
 ):
     lake = Declared(str(tmp_path / "lake"))
     publish_raw(raw, "raw_erp", lake)
     folder = tmp_path / "lake" / "raw_erp" / "orders"
-    (folder / "1750086400.2.parquet").unlink()
+    (folder / "1750086400.2-1rows.parquet").unlink()
     (folder / ".1750086400.2.tmp").write_bytes(b"cut short")  # a run that died mid-write
     with duckdb.connect(str(raw)) as con:
         con.execute("insert into raw_erp.orders values (3, 5.00, now(), '1750172800.3')")
@@ -90,8 +97,26 @@ def test_a_load_already_in_the_lake_is_not_written_again_and_a_half_written_one_
 
     assert published[0] == Published("orders", 2, 2)
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".parquet") == [
-        "1750000000.1.parquet",
-        "1750086400.2.parquet",
-        "1750172800.3.parquet",
+        "1750000000.1-2rows.parquet",
+        "1750086400.2-1rows.parquet",
+        "1750172800.3-1rows.parquet",
     ]
-    assert pq.read_table(folder / "1750086400.2.parquet").num_rows == 1
+    assert publish_raw(raw, "raw_erp", lake)[0] == Published("orders", 0, 0)
+
+
+def test_rows_a_merge_moved_to_a_later_load_are_in_the_lake_once_with_their_new_load(raw, tmp_path):
+    lake = Declared(str(tmp_path / "lake"))
+    publish_raw(raw, "raw_erp", lake)
+    with duckdb.connect(str(raw)) as con:
+        # dlt's merge: order 2 read again in a later load replaces its row, with the new load id;
+        # and every row of the second load read again as well
+        con.execute(
+            "update raw_erp.orders set _dlt_load_id = '1750172800.3'"
+            " where order_id = 2 or _dlt_load_id = '1750086400.2'"
+        )
+
+    published = publish_raw(raw, "raw_erp", lake)
+
+    folder = tmp_path / "lake" / "raw_erp" / "orders"
+    assert published[0] == Published("orders", 4, 3)  # two written, two removed
+    assert lake_rows(folder) == [(1, "1750000000.1"), (1, "1750172800.3"), (2, "1750172800.3")]

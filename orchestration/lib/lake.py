@@ -1,11 +1,11 @@
 """The raw tables as Parquet under the storage location, for a Spark cluster to read.
 
 Extraction lands in the DuckDB file as on the default engine (dlt's keys, versions and
-quarantines unchanged); with the Spark target each load is then written once to the storage
-location, one file per table and load (`<schema>/<table>/<load id>.parquet`), and each table is
-declared to Spark as an external table over its folder. A load already in the lake is never
-written again, so a run that dies mid-way is finished by the next, and the lake holds exactly
-the rows of the DuckDB file.
+quarantines unchanged); with the Spark target each load is then written to the storage location,
+one file per table and load (`<schema>/<table>/<load id>-<rows>rows.parquet`), and each table
+is declared to Spark as an external table over its folder. A load already in the lake is not
+written again unless dlt's merge has since moved some of its rows to a later load, so a run that
+dies mid-way is finished by the next, and the lake holds exactly the rows of the DuckDB file.
 """
 
 from dataclasses import dataclass
@@ -23,13 +23,15 @@ LOAD_ID = "_dlt_load_id"
 @dataclass(frozen=True)
 class Published:
     table: str
-    loads: int
-    rows: int
+    files: int  # written or removed
+    rows: int  # written
 
 
 def publish_raw(warehouse: Path, schema: str, lake: SparkWarehouse) -> list[Published]:
-    """Writes the loads of ``schema``'s raw tables that the lake lacks, then declares every
-    table to Spark (again when its columns changed)."""
+    """Makes the lake hold the rows of ``schema``'s raw tables, then declares every table to
+    Spark (again when its columns changed). A file is named after its load and its row count:
+    a load whose rows dlt's merge moved to a later load (a record read again) has fewer rows in
+    the DuckDB file than in its file, which is then written again."""
     filesystem, root = fs.FileSystem.from_uri(lake.storage)
     published = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -44,31 +46,39 @@ def publish_raw(warehouse: Path, schema: str, lake: SparkWarehouse) -> list[Publ
         for table in tables:
             folder = f"{root}/{schema}/{table}"
             filesystem.create_dir(folder)
-            stored = {
-                Path(info.path).stem
+            files = [
+                Path(info.path).name
                 for info in filesystem.get_file_info(fs.FileSelector(folder))
                 if info.path.endswith(".parquet")
-            }
-            loads = [
-                load
-                for (load,) in con.execute(
-                    f'select distinct {LOAD_ID} from "{schema}"."{table}" order by 1'
-                ).fetchall()
-                if load not in stored
             ]
-            rows = 0
-            for load in loads:
+            counts = dict(
+                con.execute(
+                    f'select {LOAD_ID}, count(*) from "{schema}"."{table}" group by all'
+                ).fetchall()
+            )
+            wanted = {file_name(load, rows) for load, rows in counts.items()}
+            written = 0
+            for load, rows in sorted(counts.items()):
+                if file_name(load, rows) in files:
+                    continue
                 batch = con.sql(
                     f'select * from "{schema}"."{table}" where {LOAD_ID} = ?', params=[load]
                 ).to_arrow_table()
                 # written under another name, then renamed: a file in the lake is whole
                 pq.write_table(batch, f"{folder}/.{load}.tmp", filesystem=filesystem)
-                filesystem.move(f"{folder}/.{load}.tmp", f"{folder}/{load}.parquet")
-                rows += batch.num_rows
+                filesystem.move(f"{folder}/.{load}.tmp", f"{folder}/{file_name(load, rows)}")
+                written += rows
+            # then the files of loads gone or grown smaller: never a row missing meanwhile
+            for stale in set(files) - wanted:
+                filesystem.delete_file(f"{folder}/{stale}")
             columns = con.sql(f'select * from "{schema}"."{table}" limit 0').to_arrow_table()
             lake.declare(schema, table, columns.schema, f"{schema}/{table}")
-            published.append(Published(table, len(loads), rows))
+            published.append(Published(table, len(set(files) ^ wanted), written))
     return published
+
+
+def file_name(load: str, rows: int) -> str:
+    return f"{load}-{rows}rows.parquet"
 
 
 def mirror(lake: SparkWarehouse, warehouse: Path, tables: list[tuple[str, str]]) -> None:

@@ -96,14 +96,14 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
         if settings.engine == "spark":
             lake = warehouse_of(settings)
             for table in publish_raw(settings.warehouse_path, raw.dataset_name, lake):
-                if table.loads:
+                if table.files:
                     context.log.info(
-                        "%s.%s: %d rows of %d loads written to %s",
+                        "%s.%s: %d rows written to %s (%d files written or removed)",
                         raw.dataset_name,
                         table.table,
                         table.rows,
-                        table.loads,
                         lake.storage,
+                        table.files,
                     )
 
     return _assets
