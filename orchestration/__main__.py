@@ -1,4 +1,4 @@
-"""`python -m orchestration run`: the daily job in this process, then the alerts and the radar.
+"""`python -m orchestration run`: the daily job, then the alerts and the radar.
 
 `python -m orchestration backfill FIRST LAST` runs it for each day of a range, oldest first;
 `python -m orchestration check` checks the configured sources against the raw contract;
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster._core.execution.api import execute_run
 from dotenv import load_dotenv
 
 from orchestration.lib.faults import Fault, error_text, explain
@@ -57,7 +58,10 @@ def output_to(path: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
-def summary(result: dg.ExecuteInProcessResult, seconds: float) -> str:
+Result = dg.ExecuteInProcessResult | dg.JobExecutionResult
+
+
+def summary(result: Result, seconds: float) -> str:
     materialized = result.get_asset_materialization_events()
     checks = result.get_asset_check_evaluations()
     failed = [check.check_name for check in checks if not check.passed]
@@ -89,7 +93,7 @@ def run_config(as_of: date, full_refresh: bool = False) -> dict:
     return config
 
 
-def _failure_text(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
+def _failure_text(result: Result) -> tuple[str, str]:
     """The first failed step with its error's first line, and every error message of the run."""
     first, texts = "", []
     for event in result.all_events:
@@ -188,9 +192,34 @@ def run(as_of: date | None = None, full_refresh: bool = False) -> int:
         return 1
 
 
-def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool) -> int:
+def _execute(
+    settings: Settings, instance: dg.DagsterInstance, run_id: str, full_refresh: bool
+) -> Result:
+    """The daily job: on DuckDB in this process, one step after another; on Spark with the job's
+    executor, a process per step, those that need no slot of the warehouse's pool side by side
+    (defs/engine.py)."""
     # Imported once .env is loaded, so the definitions see the settings it holds.
-    from orchestration.definitions import defs
+    from orchestration.definitions import daily_radar_job
+
+    config, tags = run_config(settings.as_of, full_refresh), owner_tags()
+    if settings.engine == "duckdb":
+        return daily_radar_job().execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False, run_id=run_id, tags=tags
+        )
+    # dg.execute_job names its run itself; created here, the run has the id the lock and the
+    # log file already carry.
+    job = dg.reconstructable(daily_radar_job)
+    run = instance.create_run_for_job(
+        job.get_definition(),
+        run_id=run_id,
+        run_config=config,
+        tags=tags,
+        job_code_origin=job.get_python_origin(),
+    )
+    return execute_run(job, run, instance)
+
+
+def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool) -> int:
     from orchestration.defs.monitoring.alerts import KPI_ALERTS, cursor_at, raise_alerts
 
     # The log channel of the alerts: the radar below prints them, once.
@@ -216,13 +245,7 @@ def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool
     started = time.monotonic()
     try:
         with output_to(log_path):
-            result = defs.resolve_job_def("daily_radar").execute_in_process(
-                run_config=run_config(settings.as_of, full_refresh),
-                instance=instance,
-                raise_on_error=False,
-                run_id=run_id,
-                tags=owner_tags(),
-            )
+            result = _execute(settings, instance, run_id, full_refresh)
     except Exception as error:
         fault = explain(error_text(error), settings.warehouse_path, settings.serving_path)
         print(f"daily_radar FAILED (run {run_id}): {fault or error_text(error)}")
@@ -240,10 +263,22 @@ def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool
         return 1
     sent, _ = raise_alerts(instance, cursor_at(before[0] if before else None), logging.getLogger())
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        _attach_landing(con, settings)
         print(render_radar(load_radar(con), sent, settings.as_of, data_notes(con, settings.as_of)))
     print(f"CEO dashboard: {settings.dashboard_path.as_uri()}")
     print(f"BI tools read {settings.serving_path} (read-only; see README, Connecting a BI tool)")
     return 0
+
+
+def _attach_landing(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """The files the sources land in, when apart from the warehouse (on Spark): the radar
+    counts the rows held in their quarantines."""
+    from orchestration.defs.ingest.systems import SETTING_OF
+
+    for source in SETTING_OF:
+        landing = settings.landing_path(source)
+        if landing != settings.warehouse_path and landing.exists():
+            con.execute(f"attach '{landing}' (read_only)")
 
 
 def _recover_for_dev() -> None:

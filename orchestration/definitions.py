@@ -15,3 +15,8 @@ defs = dg.Definitions.merge(
     # One day for every step of a run; set at launch to report on (or backfill) a past day.
     dg.Definitions(resources={"reporting_day": ReportingDay()}),
 )
+
+
+def daily_radar_job() -> dg.JobDefinition:
+    """The daily job, as a process of each of its steps imports it (dg.reconstructable)."""
+    return defs.resolve_job_def("daily_radar")

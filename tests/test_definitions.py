@@ -1,6 +1,9 @@
 """The asset graph as stakeholders read it in the Dagster UI: lineage, groups, owners."""
 
+import json
 import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -72,6 +75,43 @@ def test_the_daily_job_covers_every_asset_and_the_alert_sensor_runs_by_default()
     sensor = defs.resolve_sensor_def("kpi_alert_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert defs.resolve_schedule_def("daily_radar_schedule").cron_schedule == "0 6 * * *"
+
+
+# The pool and the executor of the daily job's steps, as the definitions load under DBT_TARGET.
+STEPS = """
+import json
+from orchestration.definitions import daily_radar_job
+job = daily_radar_job()
+pools = {node.name: node.definition.pool for node in job.graph.node_dict.values()}
+print(json.dumps({"executor": job.executor_def.name, "pools": pools}))
+"""
+
+
+def steps(target: str) -> dict:
+    env = {**os.environ, "DBT_TARGET": target}
+    out = subprocess.run(
+        [sys.executable, "-c", STEPS], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def test_on_spark_the_steps_that_leave_the_duckdb_file_alone_run_side_by_side():
+    duck, spark = steps("dev"), steps("spark")
+    assert duck["executor"] == "in_process"
+    assert set(duck["pools"].values()) == {"duckdb_warehouse", None}
+    assert spark["executor"] == "multiprocess"
+    apart = {
+        "extract_erp",
+        "extract_crm",
+        "extract_web",
+        "extract_hr",
+        "intermediate__int_customer_clv_predictions",
+        "intermediate__int_engagements_scored",
+    }
+    assert {step for step, pool in spark["pools"].items() if pool is None} == apart | {
+        step for step, pool in duck["pools"].items() if pool is None
+    }
+    assert all(duck["pools"][step] == "duckdb_warehouse" for step in apart)
 
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.txt"

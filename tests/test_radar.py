@@ -99,11 +99,15 @@ def test_the_notes_name_a_last_order_before_the_as_of_day_and_quarantined_rows()
         "create table marts.fct_orders as select date '2026-06-16' as order_date; "
         "create table raw_erp.orders_quarantine as select 'NULL updated_at' as reason "
         "from range(3); "
-        "create table raw_erp.refunds_quarantine (reason varchar)"
+        "create table raw_erp.refunds_quarantine (reason varchar); "
+        # A source landed in a database of its own (on Spark), attached.
+        "attach ':memory:' as web; create schema web.raw_web; "
+        "create table web.raw_web.events_quarantine as select 'unreadable line' as reason"
     )
     assert data_notes(con, DAY) == [
         "Latest order on 2026-06-16, 14 days before 2026-06-30.",
         "3 rows held in raw_erp.orders_quarantine, with the reason of each.",
+        "1 row held in raw_web.events_quarantine, with the reason of each.",
     ]
     assert data_notes(con, date(2026, 6, 16))[0].startswith("3 rows held")
     text = render_radar([], [], as_of=DAY, notes=data_notes(con, DAY))

@@ -126,6 +126,23 @@ def test_the_process_holding_the_lock_takes_it_again_without_waiting_for_itself(
         assert Owner.parse(lock_path(warehouse).read_text()).run_id == "run"
 
 
+def test_a_step_in_a_process_of_its_own_runs_under_its_runs_hold(tmp_path, holder):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with holding(warehouse, Owner.current("holder-run")) as dead:
+        assert dead is None
+        assert Owner.parse(lock_path(warehouse).read_text()).pid == holder.pid
+    # Another run's step waits for it.
+    told = []
+
+    def waiting(owner):
+        told.append(owner)
+        raise TimeoutError
+
+    with pytest.raises(TimeoutError), holding(warehouse, Owner.current("other-run"), waiting):
+        pass
+    assert [owner.run_id for owner in told] == ["holder-run"]
+
+
 def test_a_reused_pid_is_not_taken_for_the_process_that_had_it():
     owner = Owner.current("me")
     assert is_alive(owner.pid, owner.start_ticks)

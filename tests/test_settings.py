@@ -1,4 +1,5 @@
 from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml
@@ -127,6 +128,20 @@ def test_the_engine_is_the_type_of_the_dbt_target_in_profiles_yml():
     assert spark.dbt_env()["SPARK_THRIFT_PORT"] == "10001"
     url = load_settings({"DBT_TARGET": "spark", "STORAGE_LOCATION": "s3://lake/radar"})
     assert url.storage_location == "s3://lake/radar"
+
+
+def test_on_spark_each_source_lands_in_a_duckdb_file_of_its_own():
+    duck = load_settings({"WAREHOUSE_PATH": "/srv/radar/warehouse.duckdb"})
+    assert duck.landing_path("erp") == duck.warehouse_path
+    spark = load_settings(
+        {
+            "WAREHOUSE_PATH": "/srv/radar/warehouse.duckdb",
+            "DBT_TARGET": "spark",
+            "STORAGE_LOCATION": "/mnt/lake",
+        }
+    )
+    assert spark.landing_path("erp") == Path("/srv/radar/landing/erp.duckdb")
+    assert spark.landing_path("crm") == Path("/srv/radar/landing/crm.duckdb")
 
 
 def test_a_spark_target_without_a_storage_location_or_an_unknown_target_is_refused():

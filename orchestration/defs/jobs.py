@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-# In one process, one step after another: DuckDB takes one writer, and the whole demo run is
-# small enough that a process per step would cost more than the steps themselves.
+from orchestration.defs.engine import EXECUTOR
+
 daily_radar = dg.define_asset_job(
     name="daily_radar",
     selection=dg.AssetSelection.all(),
-    executor_def=dg.in_process_executor,
+    executor_def=EXECUTOR,
     description="Extract every source, build and test the marts, evaluate the KPIs.",
 )
 

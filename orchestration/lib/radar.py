@@ -123,7 +123,8 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
 
     The last order when it is over a day older than the as-of day (the marts run to the as-of
     day all the same, so the values are that day's, not the last order day's), and the rows
-    held in each quarantine table, which no mart counts.
+    held in each quarantine table (of every database ``con`` has attached), which no mart
+    counts.
     """
     notes = []
     ((last_order,),) = con.execute("select max(order_date) from marts.fct_orders").fetchall()
@@ -131,14 +132,16 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     if last_order is not None and (days := (as_of - last_order).days) > 1:
         notes.append(f"Latest order on {last_order}, {days} days before {as_of}.")
     quarantines = con.execute(
-        "select table_schema, table_name from information_schema.tables "
+        "select table_catalog, table_schema, table_name from information_schema.tables "
         "where starts_with(table_schema, 'raw_') and ends_with(table_name, '_quarantine') "
-        "order by all"
+        "order by table_schema, table_name"
     ).fetchall()
-    for schema, table in quarantines:
-        ((rows,),) = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()
+    for catalog, schema, table in quarantines:
+        query = f'select count(*) from "{catalog}"."{schema}"."{table}"'
+        ((rows,),) = con.execute(query).fetchall()
         if rows:
-            notes.append(f"{rows:,} rows held in {schema}.{table}, with the reason of each.")
+            held = f"{rows:,} row{'s' if rows > 1 else ''} held in {schema}.{table}"
+            notes.append(f"{held}, with the reason of each.")
     return notes
 
 

@@ -243,14 +243,20 @@ def holding(
 ) -> Iterator[Owner | None]:
     """Holds the warehouse's lock for the block; yields the run that died holding it, if any.
 
-    Re-entrant within a process: when this process holds the lock already, the block runs
-    under that hold.
+    Re-entrant within a run: when this process holds the lock already, or a live process of
+    the same run does (a step in a process of its own, under Dagster's multiprocess executor),
+    the block runs under that hold.
     """
     key = lock_path(warehouse).resolve()
-    if key in _HELD:
+    lock = WarehouseLock(warehouse)
+    holder = lock.holder()
+    if key in _HELD or (
+        holder is not None
+        and (holder.run_id, holder.host) == (owner.run_id, owner.host)
+        and is_alive(holder.pid, holder.start_ticks)
+    ):
         yield None
         return
-    lock = WarehouseLock(warehouse)
     dead = lock.acquire(owner, on_wait)
     if dead is not None and dead.live_children():
         # A process the dead run started (dbt) still writes the warehouse: wait for it to end.

@@ -99,6 +99,16 @@ class Settings:
     def engine(self) -> str:
         return DBT_TARGETS[self.dbt_target]
 
+    def landing_path(self, source: str) -> Path:
+        """The DuckDB file dlt lands ``source``'s raw tables in: the warehouse, or on Spark, where
+        the warehouse file holds only the served copy of the marts, a file of the source's own
+        beside it, so that the sources load side by side (lib/lake.py then writes each load to
+        the storage location). Named after the source alone: a database named like the schema
+        `raw_<source>` inside it would make DuckDB's names ambiguous."""
+        if self.engine == "duckdb":
+            return self.warehouse_path
+        return self.warehouse_path.parent / "landing" / f"{source}.duckdb"
+
     @property
     def uses_demo(self) -> bool:
         return "demo" in (self.erp.mode, self.crm.mode, self.web.mode)

@@ -12,6 +12,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.extract.source import DltSource
 
+from orchestration.defs.engine import ENGINE_POOL
 from orchestration.defs.ingest.systems import SourceSystems
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib import sources
@@ -24,7 +25,6 @@ from orchestration.lib.sources.hr import hr_source
 from orchestration.lib.sources.web import web_source
 from orchestration.lib.warehouse import warehouse_of
 
-WAREHOUSE_POOL = "duckdb_warehouse"
 SYSTEM_KIND = {"erp": "sqlalchemy", "crm": "hubspot", "web": "json", "hr": "csv"}
 
 
@@ -55,7 +55,7 @@ class RawTableTranslator(DagsterDltTranslator):
 
 
 def pipeline(source: str, warehouse: Path | None = None) -> dlt.Pipeline:
-    """The dlt pipeline of one source; its state lives beside the warehouse it loads."""
+    """The dlt pipeline of one source; its state lives beside the DuckDB file it loads."""
     # Extraction hands dlt Arrow batches; staging orders versions by the load id dlt stamps.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     if warehouse is None:  # at definition time only the pipeline's shape is needed
@@ -74,7 +74,7 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
         dlt_pipeline=pipeline(source),
         name=f"extract_{source}",
         dagster_dlt_translator=RawTableTranslator(source=source),
-        pool=WAREHOUSE_POOL,
+        pool=ENGINE_POOL,
     )
     def _assets(
         context: dg.AssetExecutionContext,
@@ -83,8 +83,9 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
         reporting_day: ReportingDay,
     ):
         settings = reporting_day.settings()
-        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-        raw = pipeline(source, settings.warehouse_path)
+        landing = settings.landing_path(source)
+        landing.parent.mkdir(parents=True, exist_ok=True)
+        raw = pipeline(source, landing)
         with (
             systems.location(source, context.log, settings) as location,
             _readers_logged_to(context.log),
@@ -95,7 +96,7 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
                 yield _with_quarantine_count(result, raw, context.log)
         if settings.engine == "spark":
             lake = warehouse_of(settings)
-            for table in publish_raw(settings.warehouse_path, raw.dataset_name, lake):
+            for table in publish_raw(landing, raw.dataset_name, lake):
                 if table.files:
                     context.log.info(
                         "%s.%s: %d rows written to %s (%d files written or removed)",

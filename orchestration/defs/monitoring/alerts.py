@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import get_asset_key_for_model
 
-from orchestration.defs.ingest.assets import WAREHOUSE_POOL
+from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.transform.dbt import dbt_models, failed_dbt_checks
 from orchestration.lib.alert_state import OPEN_STATES

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs.ingest.assets import WAREHOUSE_POOL
+from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.monitoring.alerts import KPI_ALERTS
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.transform.dbt import DBT_BUILDS, failed_dbt_checks

@@ -23,7 +23,7 @@ from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
 from packaging.version import Version
 from pydantic import Field
 
-from orchestration.defs.ingest.assets import WAREHOUSE_POOL
+from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.lake import mirror
 from orchestration.lib.run_lock import add_child
@@ -127,6 +127,7 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         project=DBT_PROJECT,
         dagster_dbt_translator=TRANSLATOR,
         name=name,
+        # It writes the DuckDB file: the marts, or on Spark the copy of those it serves.
         pool=WAREHOUSE_POOL,
         **selection,
     )

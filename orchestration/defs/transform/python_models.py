@@ -16,7 +16,7 @@ import dagster as dg
 import pyarrow as pa
 from dagster_dbt import get_asset_key_for_model
 
-from orchestration.defs.ingest.assets import WAREHOUSE_POOL
+from orchestration.defs.engine import ENGINE, ENGINE_POOL
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.transform.dbt import DBT_PROJECT, dbt_models
 from orchestration.lib.clv_predictions import FITTED, predictions_table
@@ -51,9 +51,8 @@ def python_table(table: str, reads: str, group: str):
         description=source["description"],
         group_name=group,
         owners=[f"team:{meta['owner']}"],
-        kinds={"python", "duckdb"},
-        # It writes the warehouse, which takes one writer at a time.
-        pool=WAREHOUSE_POOL,
+        kinds={"python", ENGINE},
+        pool=ENGINE_POOL,
     )
 
 
