@@ -14,6 +14,7 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.defs.monitoring.alerts import KPI_ALERTS, raise_alerts
+from orchestration.defs.transform.dbt import DBT_PROJECT, served_tables
 from orchestration.lib.monitor import evaluate_warehouse
 from orchestration.lib.settings import PROJECT_ROOT
 
@@ -116,6 +117,33 @@ def test_dbt_tables_carry_their_row_counts(demo):
     event = materialized[dg.AssetKey(["marts", "fct_kpi_daily"])]
     count = event.materialization.metadata["dagster/row_count"].value
     assert count == read(root, "select count(*) from marts.fct_kpi_daily")[0][0] > 0
+
+
+def test_the_comments_the_marts_copied_from_spark_get_are_those_dbt_persists_on_duckdb(demo):
+    root, _, _ = demo
+    manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
+    built = {
+        unique_id: (node["schema"], node["alias"])
+        for unique_id, node in manifest["nodes"].items()
+        if node["resource_type"] in ("model", "seed") and node["config"]["materialized"] != "view"
+    }
+    served = served_tables(built, manifest)
+    assert len(served) > 15
+    assert sum(bool(table.column_comments) for table in served) > 10
+    for table in served:
+        where = [table.schema, table.table]
+        assert read(
+            root,
+            "select comment from duckdb_tables() where (schema_name, table_name) = (?, ?)",
+            where,
+        ) == [(table.comment,)]
+        persisted = read(
+            root,
+            "select column_name, comment from duckdb_columns() where (schema_name, table_name)"
+            " = (?, ?) and comment is not null",
+            where,
+        )
+        assert sorted(persisted) == sorted(table.column_comments)
 
 
 def test_every_raw_table_holds_rows_of_the_demo(demo):

@@ -1,12 +1,14 @@
-"""The raw tables written to the storage location for Spark: each load once, whole files only."""
+"""The raw tables written to the storage location for Spark: each load once, whole files only;
+the marts copied back into the DuckDB file with their comments."""
 
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.lib.lake import Published, publish_raw
+from orchestration.lib.lake import Published, Served, mirror, publish_raw
 from orchestration.lib.warehouse import spark_type
 
 
@@ -120,3 +122,40 @@ def test_rows_a_merge_moved_to_a_later_load_are_in_the_lake_once_with_their_new_
     folder = tmp_path / "lake" / "raw_erp" / "orders"
     assert published[0] == Published("orders", 4, 3)  # two written, two removed
     assert lake_rows(folder) == [(1, "1750000000.1"), (1, "1750172800.3"), (2, "1750172800.3")]
+
+
+@dataclass
+class Built:
+    """A Spark whose every query answers the same rows."""
+
+    rows: pa.Table
+
+    def read(self, sql):
+        return self.rows
+
+
+def test_a_mart_copied_from_spark_replaces_the_last_copy_and_carries_its_comments(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create table marts.fct_kpi_daily (stale integer)")
+    served = Served(
+        "marts",
+        "fct_kpi_daily",
+        "Each KPI's value per day.",
+        (("kpi_name", "The KPI's name, as in the catalogue's 'kpi_name'."),),
+    )
+
+    mirror(Built(pa.table({"kpi_name": ["nps"], "value": [41.5]})), warehouse, [served])
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("from marts.fct_kpi_daily").fetchall() == [("nps", 41.5)]
+        assert con.execute(
+            "select comment from duckdb_tables() where table_name = 'fct_kpi_daily'"
+        ).fetchall() == [("Each KPI's value per day.",)]
+        assert con.execute(
+            "select column_name, comment from duckdb_columns()"
+            " where table_name = 'fct_kpi_daily' order by column_index"
+        ).fetchall() == [
+            ("kpi_name", "The KPI's name, as in the catalogue's 'kpi_name'."),
+            ("value", None),
+        ]

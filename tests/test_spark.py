@@ -122,13 +122,16 @@ def test_on_spark_the_sources_are_extracted_side_by_side_and_the_radar_is_the_sa
         assert radar["spark"] == radar["duckdb"]
 
 
-def columns(path: Path) -> list[tuple[str, str, str, str]]:
-    """Schema, table, column and type of every column of the served schemas."""
+def columns(path: Path) -> list[tuple[str, str, str, str, str | None]]:
+    """Schema, table, column, type and comment of every column of the served schemas, and
+    each table's comment as a column named ''."""
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(
-            "select schema_name, table_name, column_name, data_type from duckdb_columns()"
-            f" where schema_name in {SERVED_SCHEMAS} order by schema_name, table_name,"
-            " column_index"
+            "select schema_name, table_name, column_name, data_type, comment, column_index"
+            f" from duckdb_columns() where schema_name in {SERVED_SCHEMAS}"
+            " union all select schema_name, table_name, '', '', comment, 0"
+            f" from duckdb_tables() where schema_name in {SERVED_SCHEMAS}"
+            " order by schema_name, table_name, column_index"
         ).fetchall()
 
 
@@ -166,6 +169,7 @@ def test_every_mart_alert_and_reference_table_equals_the_duckdb_runs(runs, day, 
     duck, spark = (runs[engine] / str(day) / copy for engine in ("duckdb", "spark"))
     assert columns(spark) == columns(duck)
     tables = sorted({(schema, table) for schema, table, *_ in columns(duck)})
+    assert sum(bool(comment) for *_, comment, _ in columns(duck)) > 100
     assert len(tables) > 15
     unequal = {}
     for schema, table in tables:

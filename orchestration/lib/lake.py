@@ -1,7 +1,8 @@
 """The raw tables as Parquet under the storage location, for a Spark cluster to read.
 
-Extraction lands in the DuckDB file as on the default engine (dlt's keys, versions and
-quarantines unchanged); with the Spark target each load is then written to the storage location,
+Extraction lands in DuckDB as on the default engine (dlt's keys, versions and quarantines
+unchanged), each source in a file of its own; with the Spark target each load is then written to
+the storage location,
 one file per table and load (`<schema>/<table>/<load id>-<rows>rows.parquet`), and each table
 is declared to Spark as an external table over its folder. A load already in the lake is not
 written again unless dlt's merge has since moved some of its rows to a later load, so a run that
@@ -15,6 +16,7 @@ import duckdb
 import pyarrow.parquet as pq
 from pyarrow import fs
 
+from orchestration.lib.serving import sql_literal
 from orchestration.lib.warehouse import SparkWarehouse
 
 LOAD_ID = "_dlt_load_id"
@@ -81,13 +83,30 @@ def file_name(load: str, rows: int) -> str:
     return f"{load}-{rows}rows.parquet"
 
 
-def mirror(lake: SparkWarehouse, warehouse: Path, tables: list[tuple[str, str]]) -> None:
-    """Copies each (schema, table) from Spark into the DuckDB file: the alerts, the serving copy
-    and the dashboard then read the marts as on DuckDB. Each table is replaced in one
-    statement."""
-    for schema, table in tables:
-        rows = lake.read(f"select * from `{schema}`.`{table}`")
+@dataclass(frozen=True)
+class Served:
+    """A table the alerts, the serving copy and the dashboard read, with the comments dbt's
+    persist_docs gives it on DuckDB (BI tools show them)."""
+
+    schema: str
+    table: str
+    comment: str | None = None
+    column_comments: tuple[tuple[str, str], ...] = ()
+
+
+def mirror(lake: SparkWarehouse, warehouse: Path, tables: list[Served]) -> None:
+    """Copies each table from Spark into the DuckDB file, with its comments: the alerts, the
+    serving copy and the dashboard then read the marts as on DuckDB. Each table is replaced in
+    one transaction."""
+    for served in tables:
+        name = f'"{served.schema}"."{served.table}"'
+        rows = lake.read(f"select * from `{served.schema}`.`{served.table}`")
         with duckdb.connect(str(warehouse)) as con:
-            con.execute(f'create schema if not exists "{schema}"')
+            con.execute(f'begin; create schema if not exists "{served.schema}"')
             con.register("copied", rows)
-            con.execute(f'create or replace table "{schema}"."{table}" as select * from copied')
+            con.execute(f"create or replace table {name} as select * from copied")
+            if served.comment:
+                con.execute(f"comment on table {name} is {sql_literal(served.comment)}")
+            for column, comment in served.column_comments:
+                con.execute(f'comment on column {name}."{column}" is {sql_literal(comment)}')
+            con.execute("commit")

@@ -62,8 +62,8 @@ def publish(warehouse: Path, target: Path, schemas: Sequence[str] = SERVED_SCHEM
 
 def _copy(warehouse: Path, draft: Path, schemas: Sequence[str]) -> dict[str, int]:
     with duckdb.connect() as con:
-        con.execute(f"attach {_literal(warehouse)} as warehouse (read_only)")
-        con.execute(f"attach {_literal(draft)} as serving (storage_version '{STORAGE_VERSION}')")
+        con.execute(f"attach {sql_literal(warehouse)} as warehouse (read_only)")
+        con.execute(f"attach {sql_literal(draft)} as serving (storage_version '{STORAGE_VERSION}')")
         relations = con.execute(
             """
             select schema_name, table_name as name, comment from duckdb_tables()
@@ -92,14 +92,14 @@ def _copy(warehouse: Path, draft: Path, schemas: Sequence[str]) -> dict[str, int
             # One pipelined statement per table: DuckDB streams it in parallel, typed as the source.
             con.execute(f"create table serving.{relation} as from warehouse.{relation}")
             if comment:
-                con.execute(f"comment on table serving.{relation} is {_literal(comment)}")
+                con.execute(f"comment on table serving.{relation} is {sql_literal(comment)}")
             row_counts[f"{schema}.{name}"] = con.execute(
                 f"select count(*) from serving.{relation}"
             ).fetchone()[0]
         for schema, table, column, comment in column_comments:
             con.execute(
                 f"comment on column serving.{_name(schema)}.{_name(table)}.{_name(column)} "
-                f"is {_literal(comment)}"
+                f"is {sql_literal(comment)}"
             )
         # Detaching checkpoints: the file is complete, and has no write-ahead log, before
         # anyone can open it.
@@ -111,7 +111,8 @@ def _name(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _literal(value: object) -> str:
+def sql_literal(value: object) -> str:
+    """``value`` as a SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
 
 

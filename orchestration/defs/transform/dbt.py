@@ -25,7 +25,7 @@ from pydantic import Field
 
 from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
-from orchestration.lib.lake import mirror
+from orchestration.lib.lake import Served, mirror
 from orchestration.lib.run_lock import add_child
 from orchestration.lib.serving import SERVED_SCHEMAS
 from orchestration.lib.settings import PROJECT_ROOT
@@ -159,8 +159,7 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         yield from with_row_counts(events, built, warehouse)
         if settings.engine == "spark":
             # The alerts, the serving copy and the dashboard read the marts from the DuckDB file.
-            served = [table for table in built.values() if table[0] in SERVED_SCHEMAS]
-            mirror(warehouse, settings.warehouse_path, served)
+            mirror(warehouse, settings.warehouse_path, served_tables(built, invocation.manifest))
         # dbt runs in the project's folder: a relative target path is relative to it
         folder = PROJECT_ROOT / invocation.target_path
         keep_parse_state(folder, folder.parent)
@@ -208,6 +207,29 @@ def remove_older_builds(target: Path, name: str, keep: int) -> None:
     builds = sorted(target.glob(f"{name}-*"), key=lambda folder: folder.stat().st_mtime)
     for folder in builds[:-keep]:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def served_tables(
+    built: Mapping[str, tuple[str, str]], manifest: Mapping[str, Any]
+) -> list[Served]:
+    """The tables of the served schemas among ``built`` (by unique id), with the comments dbt's
+    persist_docs writes on DuckDB: the model's description, and each documented column's."""
+    served = []
+    for unique_id, (schema, table) in built.items():
+        if schema not in SERVED_SCHEMAS:
+            continue
+        node = manifest["nodes"][unique_id]
+        docs = node["config"].get("persist_docs") or {}
+        columns = node["columns"].values() if docs.get("columns") else ()
+        served.append(
+            Served(
+                schema,
+                table,
+                node["description"] if docs.get("relation") and node["description"] else None,
+                tuple((c["name"], c["description"]) for c in columns if c["description"]),
+            )
+        )
+    return served
 
 
 def built_tables(events: list, manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
