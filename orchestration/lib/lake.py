@@ -1,12 +1,13 @@
 """The raw tables as Parquet under the storage location, for a Spark cluster to read.
 
 Extraction lands in DuckDB as on the default engine (dlt's keys, versions and quarantines
-unchanged), each source in a file of its own; with the Spark target each load is then written to
-the storage location,
-one file per table and load (`<schema>/<table>/<load id>-<rows>rows.parquet`), and each table
-is declared to Spark as an external table over its folder. A load already in the lake is not
-written again unless dlt's merge has since moved some of its rows to a later load, so a run that
-dies mid-way is finished by the next, and the lake holds exactly the rows of the DuckDB file.
+unchanged), each source in a file of its own; with the Spark target each load is then written
+to the storage location, one file per table and load
+(`<schema>/<table>/<load id>-<rows>rows.parquet`), and each table is declared to Spark as an
+external table over its folder. A load already in the lake is not written again unless dlt's
+merge has since moved some of its rows to a later load, so a run that dies mid-way is finished
+by the next, and the lake holds exactly the rows of the landing file. After each dbt build the
+served tables are copied back into the DuckDB file (mirror).
 """
 
 from dataclasses import dataclass
