@@ -28,6 +28,7 @@ from dotenv import load_dotenv
 from orchestration.lib.faults import Fault, error_text, explain
 from orchestration.lib.radar import data_notes, load_radar, render_radar
 from orchestration.lib.run_lock import Owner, holding
+from orchestration.lib.serving import sql_literal
 from orchestration.lib.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 from orchestration.lib.source_check import check_sources, exit_status
 from orchestration.lib.supervise import supervise
@@ -278,7 +279,7 @@ def _attach_landing(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     for source in SETTING_OF:
         landing = settings.landing_path(source)
         if landing != settings.warehouse_path and landing.exists():
-            con.execute(f"attach '{landing}' (read_only)")
+            con.execute(f"attach {sql_literal(landing)} (read_only)")
 
 
 def _recover_for_dev() -> None:

@@ -14,7 +14,8 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.defs.monitoring.alerts import KPI_ALERTS, raise_alerts
-from orchestration.defs.transform.dbt import DBT_PROJECT, served_tables
+from orchestration.defs.transform.dbt import DBT_PROJECT
+from orchestration.lib.lake import served_tables
 from orchestration.lib.monitor import evaluate_warehouse
 from orchestration.lib.settings import PROJECT_ROOT
 

@@ -5,13 +5,14 @@ turn, its marts, alerts, serving copy and radar equal the DuckDB run's on the sa
 row for row (`make test-spark`)."""
 
 import contextlib
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
+from benchmark_scripts import benchmark
 from radar_runs import AS_OF, RUN_TIMEOUT, Run, radar_env
 from spark_cluster import spark_cluster, spark_home
 
@@ -79,29 +80,15 @@ def runs(cluster, small_demo, tmp_path_factory):
     return roots
 
 
-def step_times(home: Path) -> list[dict[str, tuple[float, float]]]:
-    """When each step of each run started and succeeded, from the Dagster instance in
-    ``home`` (DAGSTER_HOME)."""
-    runs = []
-    with dg.DagsterInstance.get() as instance:
-        for run in instance.get_runs():
-            events = instance.all_logs(
-                run.run_id,
-                of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS},
-            )
-            times: dict[str, list[float]] = {}
-            for event in events:
-                times.setdefault(event.step_key, []).append(event.timestamp)
-            runs.append({step: (min(at), max(at)) for step, at in times.items()})
-    return runs
-
-
 def test_on_spark_the_sources_are_extracted_side_by_side_and_the_radar_is_the_same(
     runs, monkeypatch
 ):
     home = runs["spark"] / "dagster_home"
-    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the instance's configuration reads it
-    for steps in step_times(home):
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # set again by step_times, restored after
+    for day in DAYS:
+        run_id = re.search(r"\(run ([\w-]+)\)", (runs["spark"] / f"{day}.out").read_text())[1]
+        with benchmark("pipeline") as pipeline:
+            steps = pipeline.step_times(home, run_id)
         extraction = [steps[f"extract_{source}"] for source in ("erp", "crm", "web", "hr")]
         overlapping = [
             (a, b)
@@ -110,7 +97,6 @@ def test_on_spark_the_sources_are_extracted_side_by_side_and_the_radar_is_the_sa
             if a[0] < b[1] and b[0] < a[1]
         ]
         assert overlapping, steps
-    for day in DAYS:
         # The radar with its alerts and its notes on the quarantined rows, which on Spark lie
         # in the files each source lands in.
         radar = {

@@ -10,14 +10,16 @@ by the next, and the lake holds exactly the rows of the landing file. After each
 served tables are copied back into the DuckDB file (mirror).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-from orchestration.lib.serving import sql_literal
+from orchestration.lib.serving import SERVED_SCHEMAS, sql_literal, sql_name
 from orchestration.lib.warehouse import SparkWarehouse
 
 LOAD_ID = "_dlt_load_id"
@@ -95,19 +97,44 @@ class Served:
     column_comments: tuple[tuple[str, str], ...] = ()
 
 
+def served_tables(
+    built: Mapping[str, tuple[str, str]], manifest: Mapping[str, Any]
+) -> list[Served]:
+    """The tables of the served schemas among ``built`` (by unique id), with the comments dbt's
+    persist_docs writes on DuckDB: the model's description, and each documented column's."""
+    served = []
+    for unique_id, (schema, table) in built.items():
+        if schema not in SERVED_SCHEMAS:
+            continue
+        node = manifest["nodes"][unique_id]
+        docs = node["config"].get("persist_docs") or {}
+        columns = node["columns"].values() if docs.get("columns") else ()
+        served.append(
+            Served(
+                schema,
+                table,
+                node["description"] if docs.get("relation") and node["description"] else None,
+                tuple((c["name"], c["description"]) for c in columns if c["description"]),
+            )
+        )
+    return served
+
+
 def mirror(lake: SparkWarehouse, warehouse: Path, tables: list[Served]) -> None:
     """Copies each table from Spark into the DuckDB file, with its comments: the alerts, the
     serving copy and the dashboard then read the marts as on DuckDB. Each table is replaced in
     one transaction."""
     for served in tables:
-        name = f'"{served.schema}"."{served.table}"'
+        name = f"{sql_name(served.schema)}.{sql_name(served.table)}"
         rows = lake.read(f"select * from `{served.schema}`.`{served.table}`")
         with duckdb.connect(str(warehouse)) as con:
-            con.execute(f'begin; create schema if not exists "{served.schema}"')
+            con.execute(f"begin; create schema if not exists {sql_name(served.schema)}")
             con.register("copied", rows)
             con.execute(f"create or replace table {name} as select * from copied")
             if served.comment:
                 con.execute(f"comment on table {name} is {sql_literal(served.comment)}")
             for column, comment in served.column_comments:
-                con.execute(f'comment on column {name}."{column}" is {sql_literal(comment)}')
+                con.execute(
+                    f"comment on column {name}.{sql_name(column)} is {sql_literal(comment)}"
+                )
             con.execute("commit")

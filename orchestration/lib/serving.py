@@ -85,10 +85,10 @@ def _copy(warehouse: Path, draft: Path, schemas: Sequence[str]) -> dict[str, int
             {"schemas": list(schemas)},
         ).fetchall()
         for schema in schemas:
-            con.execute(f"create schema serving.{_name(schema)}")
+            con.execute(f"create schema serving.{sql_name(schema)}")
         row_counts = {}
         for schema, name, comment in relations:
-            relation = f"{_name(schema)}.{_name(name)}"
+            relation = f"{sql_name(schema)}.{sql_name(name)}"
             # One pipelined statement per table: DuckDB streams it in parallel, typed as the source.
             con.execute(f"create table serving.{relation} as from warehouse.{relation}")
             if comment:
@@ -97,17 +97,16 @@ def _copy(warehouse: Path, draft: Path, schemas: Sequence[str]) -> dict[str, int
                 f"select count(*) from serving.{relation}"
             ).fetchone()[0]
         for schema, table, column, comment in column_comments:
-            con.execute(
-                f"comment on column serving.{_name(schema)}.{_name(table)}.{_name(column)} "
-                f"is {sql_literal(comment)}"
-            )
+            name = f"serving.{sql_name(schema)}.{sql_name(table)}.{sql_name(column)}"
+            con.execute(f"comment on column {name} is {sql_literal(comment)}")
         # Detaching checkpoints: the file is complete, and has no write-ahead log, before
         # anyone can open it.
         con.execute("detach serving")
     return row_counts
 
 
-def _name(identifier: str) -> str:
+def sql_name(identifier: str) -> str:
+    """``identifier`` as a quoted SQL name."""
     return '"' + identifier.replace('"', '""') + '"'
 
 

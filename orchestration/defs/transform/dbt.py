@@ -25,9 +25,8 @@ from pydantic import Field
 
 from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
-from orchestration.lib.lake import Served, mirror
+from orchestration.lib.lake import mirror, served_tables
 from orchestration.lib.run_lock import add_child
-from orchestration.lib.serving import SERVED_SCHEMAS
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import Warehouse, warehouse_of
 
@@ -207,29 +206,6 @@ def remove_older_builds(target: Path, name: str, keep: int) -> None:
     builds = sorted(target.glob(f"{name}-*"), key=lambda folder: folder.stat().st_mtime)
     for folder in builds[:-keep]:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def served_tables(
-    built: Mapping[str, tuple[str, str]], manifest: Mapping[str, Any]
-) -> list[Served]:
-    """The tables of the served schemas among ``built`` (by unique id), with the comments dbt's
-    persist_docs writes on DuckDB: the model's description, and each documented column's."""
-    served = []
-    for unique_id, (schema, table) in built.items():
-        if schema not in SERVED_SCHEMAS:
-            continue
-        node = manifest["nodes"][unique_id]
-        docs = node["config"].get("persist_docs") or {}
-        columns = node["columns"].values() if docs.get("columns") else ()
-        served.append(
-            Served(
-                schema,
-                table,
-                node["description"] if docs.get("relation") and node["description"] else None,
-                tuple((c["name"], c["description"]) for c in columns if c["description"]),
-            )
-        )
-    return served
 
 
 def built_tables(events: list, manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
