@@ -1,6 +1,7 @@
 """Where the daily job's time and memory go, on its first day and on the next.
 
     python benchmarks/pipeline.py [--scales 1 10 40] [--engines duckdb spark]
+                                  [--until-unfit] [--budget-minutes 60]
                                   [--as-of 2026-06-30] [--folder DIR]
 
 For each engine (DuckDB, or Spark on a local standalone cluster started for the benchmark as in
@@ -10,9 +11,15 @@ folder of its own: the demo company is written as of the day, then
 next day on the same warehouse (day 2, the demo written again as of it). Prints, per scale and
 day, the wall and CPU seconds of the run and of each step (the process tree of the run is
 sampled every 0.2 s; a step's CPU is what the tree used between its start and its end), the
-peak memory of the tree, and inside the dbt step the seconds dbt's nodes took by kind (from
-dbt's ``run_results.json``). Read the CPU seconds and the ratios more than the wall times on a
-shared machine.
+peak memory of the tree and of each step, and inside the dbt step the seconds dbt's nodes took
+by kind (from dbt's ``run_results.json``). Read the CPU seconds and the ratios more than the
+wall times on a shared machine.
+
+A scale fits the machine when both days' runs succeed, each within the budget (default: an
+hour, a night's window with room to spare); a run past it is stopped. With ``--until-unfit``
+the scale doubles after the last one given until a scale does not fit, and the summary says
+where each engine stopped fitting and why (a run killed for memory fails like any other: the
+summary then shows its peak beside the machine's memory).
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -35,12 +44,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from demo_company.writer import ensure_demo
 from orchestration.lib.settings import PROJECT_ROOT
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_SECONDS = 0.2
+MACHINE_MEMORY = os.sysconf("SC_PHYS_PAGES") * PAGE
 
 
 @dataclass
@@ -51,6 +60,13 @@ class Sample:
 
 
 @dataclass
+class Step:
+    wall: float
+    cpu: float
+    peak_rss: int
+
+
+@dataclass
 class Measured:
     engine: str
     scale: float
@@ -58,8 +74,9 @@ class Measured:
     wall: float
     cpu: float
     peak_rss: int
-    steps: dict[str, tuple[float, float]] = field(default_factory=dict)  # wall, CPU
+    steps: dict[str, Step] = field(default_factory=dict)
     dbt_nodes: dict[str, float] = field(default_factory=dict)  # kind: seconds
+    failure: str | None = None  # why the day did not fit the machine
 
 
 def _stat(pid: int) -> tuple[int, float, int] | None:
@@ -102,6 +119,59 @@ def cpu_at(samples: list[Sample], moment: float) -> float:
     return a.cpu + (b.cpu - a.cpu) * (moment - a.at) / (b.at - a.at)
 
 
+def peak_between(samples: list[Sample], start: float, end: float) -> int:
+    """The tree's largest resident memory sampled from ``start`` to ``end`` (or, for a span
+    shorter than the sampling, at the sample nearest its end)."""
+    within = [s.rss for s in samples if start <= s.at <= end]
+    return max(within) if within else min(samples, key=lambda s: abs(s.at - end)).rss
+
+
+@dataclass
+class Sampled:
+    returncode: int | None  # None: stopped at the budget
+    output: str
+    started: float
+    samples: list[Sample]
+
+    def step(self) -> Step:
+        """The whole process as one step."""
+        samples = self.samples
+        return Step(
+            samples[-1].at - self.started,
+            max(s.cpu for s in samples) - samples[0].cpu,
+            max(s.rss for s in samples),
+        )
+
+
+def sampled(command: list[str], env: dict, cluster: tuple[int, ...], budget: float) -> Sampled:
+    """Runs ``command`` from the project's folder, sampling its tree with the ``cluster``'s
+    processes; stops its process group past ``budget`` seconds."""
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+    started = time.time()
+    samples = [sample_tree(process.pid, *cluster)]
+    while process.poll() is None:
+        if time.time() - started > budget:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            reader.join()
+            return Sampled(None, "".join(output), started, samples)
+        time.sleep(SAMPLE_SECONDS)
+        samples.append(sample_tree(process.pid, *cluster))
+    reader.join()
+    return Sampled(process.returncode, "".join(output), started, samples)
+
+
 def step_times(home: Path, run_id: str) -> dict[str, tuple[float, float]]:
     """Start and end (time.time()) of each step of the run, from its Dagster instance."""
     spans: dict[str, list[float]] = {}
@@ -138,44 +208,72 @@ def dbt_node_seconds(run_id: str) -> dict[str, float]:
 
 
 def run_day(
-    env: dict, day: date, scale: float, number: int, home: Path, cluster: tuple[int, ...]
+    env: dict,
+    day: date,
+    scale: float,
+    number: int,
+    home: Path,
+    cluster: tuple[int, ...],
+    budget: float,
 ) -> Measured:
-    """The run as of ``day``, its CPU and memory with those of the ``cluster``'s processes."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orchestration", "run", "--as-of", day.isoformat()],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    """The demo company and the run as of ``day``, their CPU and memory with those of the
+    ``cluster``'s processes; each is stopped past ``budget`` seconds."""
+    write_demo = (
+        "import sys; from datetime import date; from pathlib import Path; "
+        "from demo_company.writer import ensure_demo; "
+        "ensure_demo(Path(sys.argv[1]), date.fromisoformat(sys.argv[2]), seed=42, "
+        "scale=float(sys.argv[3]))"
     )
-    started = time.time()
-    samples = [sample_tree(process.pid, *cluster)]
-    while process.poll() is None:
-        time.sleep(SAMPLE_SECONDS)
-        samples.append(sample_tree(process.pid, *cluster))
-    output = process.stdout.read()
-    if process.returncode != 0:
-        raise SystemExit(f"the run as of {day} failed:\n{output}")
-    run_id = re.search(r"\(run ([0-9a-f-]{36})\)", output).group(1)
+    demo_command = [sys.executable, "-c", write_demo, env["DEMO_PATH"], day.isoformat(), str(scale)]
+    demo = sampled(demo_command, env, (), budget)
+    engine = "spark" if cluster else "duckdb"
+    if demo.returncode != 0:
+        return _failed(engine, scale, number, demo, "writing the demo company", budget)
+    run_command = [sys.executable, "-m", "orchestration", "run", "--as-of", day.isoformat()]
+    run = sampled(run_command, env, cluster, budget)
+    if run.returncode != 0:
+        return _failed(engine, scale, number, run, "the run", budget)
+    run_id = re.search(r"\(run ([0-9a-f-]{36})\)", run.output).group(1)
+    whole = run.step()
     measured = Measured(
-        "spark" if cluster else "duckdb",
+        engine,
         scale,
         number,
-        wall=time.time() - started,
-        # the cluster's processes count from the run's start; the run's own tree vanishes
-        # from the last sample when it has just ended
-        cpu=max(sample.cpu for sample in samples) - samples[0].cpu,
-        peak_rss=max(sample.rss for sample in samples),
+        whole.wall,
+        whole.cpu,
+        whole.peak_rss,
+        steps={"demo company": demo.step()},
         dbt_nodes=dbt_node_seconds(run_id),
     )
-    for step, (start, end) in step_times(home, run_id).items():
-        measured.steps[step] = (end - start, cpu_at(samples, end) - cpu_at(samples, start))
+    samples = run.samples
+    for name, (start, end) in step_times(home, run_id).items():
+        measured.steps[name] = Step(
+            end - start,
+            cpu_at(samples, end) - cpu_at(samples, start),
+            peak_between(samples, start, end),
+        )
     return measured
 
 
+def _failed(
+    engine: str, scale: float, number: int, process: Sampled, what: str, budget: float
+) -> Measured:
+    whole = process.step()
+    if process.returncode is None:
+        failure = f"{what} did not finish within {budget / 60:.0f} minutes"
+    else:
+        tail = process.output.strip().splitlines()[-3:]
+        failure = f"{what} failed (exit {process.returncode}): " + " | ".join(tail)
+    return Measured(engine, scale, number, whole.wall, whole.cpu, whole.peak_rss, failure=failure)
+
+
 def measure(
-    scale: float, as_of: date, folder: Path, spark: dict[str, str], cluster: tuple[int, ...]
+    scale: float,
+    as_of: date,
+    folder: Path,
+    spark: dict[str, str],
+    cluster: tuple[int, ...],
+    budget: float,
 ) -> list[Measured]:
     demo, home = folder / "demo", folder / "dagster_home"
     home.mkdir(parents=True)
@@ -199,13 +297,11 @@ def measure(
     )
     days = []
     for number, day in enumerate((as_of, as_of + timedelta(days=1)), start=1):
-        started, cpu = time.time(), time.process_time()
-        ensure_demo(demo, day, seed=42, scale=scale)
-        demo_wall, demo_cpu = time.time() - started, time.process_time() - cpu
-        measured = run_day(env, day, scale, number, home, cluster)
-        measured.steps = {"demo company": (demo_wall, demo_cpu), **measured.steps}
+        measured = run_day(env, day, scale, number, home, cluster, budget)
         days.append(measured)
         print_day(measured)
+        if measured.failure:
+            break
     return days
 
 
@@ -215,9 +311,12 @@ def print_day(measured: Measured) -> None:
         f"{measured.wall:.1f} s wall, "
         f"{measured.cpu:.1f} s CPU, peak memory {measured.peak_rss / 2**20:,.0f} MiB"
     )
-    print(f"  {'step':<32} {'wall s':>8} {'CPU s':>8}")
-    for step, (wall, cpu) in measured.steps.items():
-        print(f"  {step:<32} {wall:8.1f} {cpu:8.1f}")
+    if measured.failure:
+        print(f"  does not fit: {measured.failure}")
+        return
+    print(f"  {'step':<32} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
+    for name, step in measured.steps.items():
+        print(f"  {name:<32} {step.wall:8.1f} {step.cpu:8.1f} {step.peak_rss / 2**20:9,.0f}")
     nodes = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in measured.dbt_nodes.items())
     print(f"  dbt node time by kind: {nodes}")
 
@@ -242,35 +341,75 @@ def engine(name: str, folder: Path) -> Iterator[tuple[dict[str, str], tuple[int,
         yield settings, cluster.pids
 
 
+def scales_to_run(given: list[float], until_unfit: bool) -> Iterator[float]:
+    """The scales given, then (``until_unfit``) each double of the last, without end: the
+    caller stops at the first that does not fit."""
+    yield from given
+    scale = given[-1]
+    while until_unfit:
+        scale *= 2
+        yield scale
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--engines", nargs="+", choices=["duckdb", "spark"], default=["duckdb"])
+    parser.add_argument(
+        "--until-unfit", action="store_true", help="double the last scale until one does not fit"
+    )
+    parser.add_argument("--budget-minutes", type=float, default=60.0, help="per day's run")
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 6, 30))
     parser.add_argument("--folder", type=Path, help="where to build (default: a temporary one)")
     args = parser.parse_args()
-    summary = []
+    summary: list[list[Measured]] = []
     parent = args.folder or Path(tempfile.mkdtemp(prefix="radar-benchmark-"))
     try:
         for name in args.engines:
             with engine(name, parent / name) as (settings, cluster):
-                for scale in args.scales:
+                for scale in scales_to_run(args.scales, args.until_unfit):
                     folder = parent / name / f"scale-{scale:g}"
-                    first, second = measure(scale, args.as_of, folder, settings, cluster)
-                    summary.append((first, second))
+                    days = measure(
+                        scale, args.as_of, folder, settings, cluster, args.budget_minutes * 60
+                    )
+                    summary.append(days)
+                    if days[-1].failure:
+                        break
     finally:
         if args.folder is None:
             shutil.rmtree(parent, ignore_errors=True)
+    print_summary(summary)
+
+
+def print_summary(summary: list[list[Measured]]) -> None:
     print(
         f"\n{'engine':>7} {'scale':>6} {'day 1 wall':>11} {'day 1 CPU':>10} {'day 2 wall':>11} "
         f"{'day 2 CPU':>10} {'day 2 / day 1 CPU':>18} {'peak MiB':>9}"
     )
-    for first, second in summary:
+    for days in summary:
+        first, peak = days[0], max(day.peak_rss for day in days) / 2**20
+        if any(day.failure for day in days):
+            print(f"{first.engine:>7} {first.scale:6g} does not fit, peak {peak:,.0f} MiB")
+            continue
+        second = days[1]
         print(
             f"{first.engine:>7} {first.scale:6g} {first.wall:11.1f} {first.cpu:10.1f} "
-            f"{second.wall:11.1f} {second.cpu:10.1f} {second.cpu / first.cpu:18.0%} "
-            f"{max(first.peak_rss, second.peak_rss) / 2**20:9,.0f}"
+            f"{second.wall:11.1f} {second.cpu:10.1f} {second.cpu / first.cpu:18.0%} {peak:9,.0f}"
         )
+    print(f"\nthe machine: {os.cpu_count()} cores, {MACHINE_MEMORY / 2**20:,.0f} MiB of memory")
+    for engine_name in dict.fromkeys(days[0].engine for days in summary):
+        runs = [days for days in summary if days[0].engine == engine_name]
+        fitting = [days[0].scale for days in runs if not any(day.failure for day in days)]
+        unfit = [days for days in runs if any(day.failure for day in days)]
+        largest = f"fits up to scale {max(fitting):g}" if fitting else "fits no scale tried"
+        if unfit:
+            failed = next(day for day in unfit[0] if day.failure)
+            print(
+                f"{engine_name}: {largest}; at scale {failed.scale:g}, day {failed.day}: "
+                f"{failed.failure}"
+            )
+        else:
+            print(f"{engine_name}: {largest}, the largest tried")
 
 
 if __name__ == "__main__":
