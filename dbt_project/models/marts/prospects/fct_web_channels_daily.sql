@@ -151,26 +151,118 @@ member_days as (
 
 ),
 
+visitor_spans as (
+
+    -- a visitor counts in the window of each day from a visit to `window_days` - 1 days
+    -- after it, or to the day before their next visit, whose span takes over: spans that
+    -- never overlap, so the windows' distinct visitors are running sums of where spans start
+    -- and end (rather than each day joined to the visits of its window, which grows with the
+    -- window's length). The same for the days a visitor signed up.
+    select
+        dimension,
+        dimension_value,
+        event_date,
+        signed_up,
+        least(
+            {{ add_days('event_date', window_days) }},
+            coalesce(
+                lead(event_date) over (
+                    partition by dimension, dimension_value, visitor_id order by event_date
+                ),
+                {{ add_days('event_date', window_days) }}
+            )
+        ) as span_end,
+        least(
+            {{ add_days('event_date', window_days) }},
+            coalesce(
+                lead(event_date) over (
+                    partition by dimension, dimension_value, visitor_id, signed_up
+                    order by event_date
+                ),
+                {{ add_days('event_date', window_days) }}
+            )
+        ) as sign_up_span_end
+    from visitor_days
+
+),
+
+span_edges as (
+
+    -- a span adds one from its first day and takes it away from the day after its last
+    select
+        dimension,
+        dimension_value,
+        event_date as edge_day,
+        1 as visitors,
+        signed_up as signed_up_visitors
+    from visitor_spans
+    union all
+    select
+        dimension,
+        dimension_value,
+        span_end as edge_day,
+        -1 as visitors,
+        0 as signed_up_visitors
+    from visitor_spans
+    union all
+    select
+        dimension,
+        dimension_value,
+        sign_up_span_end as edge_day,
+        0 as visitors,
+        -1 as signed_up_visitors
+    from visitor_spans
+    where signed_up = 1
+
+),
+
+daily_edges as (
+
+    select
+        dimension,
+        dimension_value,
+        edge_day,
+        sum(visitors) as visitors,
+        sum(signed_up_visitors) as signed_up_visitors
+    from span_edges
+    group by dimension, dimension_value, edge_day
+
+),
+
+read_days as (
+
+    -- from the first day read, where the spans of the recomputed days' windows start
+    {{ day_series(
+        '(select read_from from bounds)', '(select last_day from bounds)', 'activity_date'
+    ) }}
+
+),
+
 windowed_visitors as (
 
     -- distinct visitors of the `window_days` days ending on each day: a visitor who comes
     -- back counts once, so these cannot be sums of daily counts
     select
-        member_days.activity_date,
-        member_days.dimension,
-        member_days.dimension_value,
-        count(distinct visitor_days.visitor_id) as visitors,
-        count(distinct case when visitor_days.signed_up = 1 then visitor_days.visitor_id end)
-            as signed_up_visitors
-    from member_days
-    inner join visitor_days
+        read_days.activity_date,
+        dimension_members.dimension,
+        dimension_members.dimension_value,
+        sum(coalesce(daily_edges.visitors, 0)) over (
+            partition by dimension_members.dimension, dimension_members.dimension_value
+            order by read_days.activity_date
+            rows between unbounded preceding and current row
+        ) as visitors,
+        sum(coalesce(daily_edges.signed_up_visitors, 0)) over (
+            partition by dimension_members.dimension, dimension_members.dimension_value
+            order by read_days.activity_date
+            rows between unbounded preceding and current row
+        ) as signed_up_visitors
+    from read_days
+    cross join dimension_members
+    left join daily_edges
         on
-            member_days.dimension = visitor_days.dimension
-            and member_days.dimension_value = visitor_days.dimension_value
-            and visitor_days.event_date
-            between {{ add_days('member_days.activity_date', -(window_days - 1)) }}
-            and member_days.activity_date
-    group by member_days.activity_date, member_days.dimension, member_days.dimension_value
+            dimension_members.dimension = daily_edges.dimension
+            and dimension_members.dimension_value = daily_edges.dimension_value
+            and read_days.activity_date = daily_edges.edge_day
 
 ),
 
