@@ -314,9 +314,9 @@ def print_day(measured: Measured) -> None:
     if measured.failure:
         print(f"  does not fit: {measured.failure}")
         return
-    print(f"  {'step':<32} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
+    print(f"  {'step':<44} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
     for name, step in measured.steps.items():
-        print(f"  {name:<32} {step.wall:8.1f} {step.cpu:8.1f} {step.peak_rss / 2**20:9,.0f}")
+        print(f"  {name:<44} {step.wall:8.1f} {step.cpu:8.1f} {step.peak_rss / 2**20:9,.0f}")
     nodes = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in measured.dbt_nodes.items())
     print(f"  dbt node time by kind: {nodes}")
 
