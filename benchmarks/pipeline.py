@@ -373,12 +373,16 @@ def main() -> None:
                         scale, args.as_of, folder, settings, cluster, args.budget_minutes * 60
                     )
                     summary.append(days)
-                    if days[-1].failure:
+                    if not fits(days):
                         break
     finally:
         if args.folder is None:
             shutil.rmtree(parent, ignore_errors=True)
     print_summary(summary)
+
+
+def fits(days: list[Measured]) -> bool:
+    return not any(day.failure for day in days)
 
 
 def print_summary(summary: list[list[Measured]]) -> None:
@@ -388,7 +392,7 @@ def print_summary(summary: list[list[Measured]]) -> None:
     )
     for days in summary:
         first, peak = days[0], max(day.peak_rss for day in days) / 2**20
-        if any(day.failure for day in days):
+        if not fits(days):
             print(f"{first.engine:>7} {first.scale:6g} does not fit, peak {peak:,.0f} MiB")
             continue
         second = days[1]
@@ -397,19 +401,18 @@ def print_summary(summary: list[list[Measured]]) -> None:
             f"{second.wall:11.1f} {second.cpu:10.1f} {second.cpu / first.cpu:18.0%} {peak:9,.0f}"
         )
     print(f"\nthe machine: {os.cpu_count()} cores, {MACHINE_MEMORY / 2**20:,.0f} MiB of memory")
-    for engine_name in dict.fromkeys(days[0].engine for days in summary):
-        runs = [days for days in summary if days[0].engine == engine_name]
-        fitting = [days[0].scale for days in runs if not any(day.failure for day in days)]
-        unfit = [days for days in runs if any(day.failure for day in days)]
+    for name in dict.fromkeys(days[0].engine for days in summary):
+        runs = [days for days in summary if days[0].engine == name]
+        fitting = [days[0].scale for days in runs if fits(days)]
         largest = f"fits up to scale {max(fitting):g}" if fitting else "fits no scale tried"
-        if unfit:
-            failed = next(day for day in unfit[0] if day.failure)
+        failed = [day for days in runs for day in days if day.failure]
+        if failed:
             print(
-                f"{engine_name}: {largest}; at scale {failed.scale:g}, day {failed.day}: "
-                f"{failed.failure}"
+                f"{name}: {largest}; at scale {failed[0].scale:g}, day {failed[0].day}: "
+                f"{failed[0].failure}"
             )
         else:
-            print(f"{engine_name}: {largest}, the largest tried")
+            print(f"{name}: {largest}, the largest tried")
 
 
 if __name__ == "__main__":
