@@ -157,7 +157,8 @@ visitor_spans as (
     -- after it, or to the day before their next visit, whose span takes over: spans that
     -- never overlap, so the windows' distinct visitors are running sums of where spans start
     -- and end (rather than each day joined to the visits of its window, which grows with the
-    -- window's length). The same for the days a visitor signed up.
+    -- window's length; active customers are counted the same way, in
+    -- int_customer_order_days_sequenced). The same for the days a visitor signed up.
     select
         dimension,
         dimension_value,
