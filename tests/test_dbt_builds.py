@@ -1,15 +1,18 @@
-"""What each dbt build leaves on disk."""
+"""What each dbt build leaves on disk, and which days it asks the recount tests to check."""
 
 import importlib.metadata
 import os
 
+import dagster as dg
 from packaging.version import Version
 
 from orchestration.defs.transform.dbt import (
     DBT_PROJECT,
     DbtCli,
+    dbt_models,
     environment,
     keep_parse_state,
+    recounts_passed,
     remove_older_builds,
 )
 
@@ -64,3 +67,37 @@ def test_dbt_is_given_the_day_in_its_environment_which_is_as_it_was_afterwards(m
     with environment({"DBT_AS_OF": "2026-06-30", "DBT_OTHER": "x"}):
         assert (os.environ["DBT_AS_OF"], os.environ["DBT_OTHER"]) == ("2026-06-30", "x")
     assert os.environ["DBT_AS_OF"] == "2026-06-29" and "DBT_OTHER" not in os.environ
+
+
+def recount_results(instance: dg.DagsterInstance, passed: dict[str, bool]) -> None:
+    """Records, as a run would, the result of each recount test of ``dbt_models`` named in
+    ``passed``."""
+    keys = {key.name: key for key in dbt_models.check_keys if key.name in passed}
+    assert len(keys) == len(passed), keys
+
+    @dg.multi_asset(
+        specs=[dg.AssetSpec(key.asset_key) for key in keys.values()],
+        check_specs=[dg.AssetCheckSpec(key.name, asset=key.asset_key) for key in keys.values()],
+    )
+    def recounted():
+        for name, key in keys.items():
+            yield dg.AssetCheckResult(check_name=name, asset_key=key.asset_key, passed=passed[name])
+        for key in keys.values():
+            yield dg.MaterializeResult(asset_key=key.asset_key)
+
+    assert dg.materialize([recounted], instance=instance).success
+
+
+def test_the_days_the_build_changed_are_recounted_only_after_every_recount_passed():
+    customer_value = "assert_customer_value_daily_matches_a_direct_recount"
+    retention = "assert_retention_kpis_daily_match_a_direct_recount"
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert not recounts_passed(instance, dbt_models)  # never ran: every day
+        recount_results(instance, {customer_value: True})
+        assert not recounts_passed(instance, dbt_models)  # one of two never ran
+        recount_results(instance, {retention: True})
+        assert recounts_passed(instance, dbt_models)
+        recount_results(instance, {retention: False})
+        assert not recounts_passed(instance, dbt_models)
+        recount_results(instance, {retention: True})
+        assert recounts_passed(instance, dbt_models)

@@ -133,7 +133,10 @@ def test_a_full_refresh_is_a_launch_config_of_the_daily_job():
         config = run_config(date(2026, 6, 30), full_refresh)
         ops = dg.validate_run_config(job, config)["ops"]
         for build in ("dbt_models", "dbt_models_after_python"):
-            assert ops[build]["config"] == {"full_refresh": full_refresh}
+            assert ops[build]["config"] == {
+                "full_refresh": full_refresh,
+                "recount_every_day": False,
+            }
 
 
 def test_the_asset_graph_matches_its_snapshot(graph):

@@ -6,7 +6,9 @@ customer moved to another segment, a cancellation, an order dated days back, a c
 quantity, a refund of an old order, web visits in a later day's file, one through a channel
 never seen before). The last run must recompute only the days its changes reach. After it, a
 copy of the warehouse is rebuilt by ``dbt build --full-refresh``: every intermediate and mart
-table must equal the incremental one row for row (EXCEPT ALL both ways).
+table must equal the incremental one row for row (EXCEPT ALL both ways). The recount test
+of the customer-value mart, which the daily job runs on the days its build changed, must then
+miss a wrong count on an older day that a recount of every day finds, and find one on the last.
 """
 
 import json
@@ -189,21 +191,20 @@ def recomputed_by_the_last_run(warehouse: Path) -> dict[str, date]:
         }
 
 
-def full_rebuild(env: dict, warehouse: Path, target: Path) -> None:
-    """``dbt build --full-refresh`` of ``warehouse``, with the vars and environment the job
-    gives dbt."""
+def dbt(env: dict, warehouse: Path, target: Path, *args: str, recount: str = "every"):
+    """dbt ``args`` on ``warehouse``, with the vars and environment the job gives dbt and the
+    recount tests' days (macro recounted_day)."""
     settings = load_settings({**env, "AS_OF": LAST_DAY.isoformat()})
-    command = [str(Path(sys.executable).parent / "dbt"), "--quiet", "build", "--full-refresh"]
+    command = [str(Path(sys.executable).parent / "dbt"), "--quiet", *args]
     command += ["--exclude-resource-type", "unit_test", "--vars", json.dumps(settings.dbt_vars())]
     command += ["--profiles-dir", str(PROJECT_ROOT), "--project-dir", str(PROJECT_ROOT)]
     command += ["--target-path", str(target), "--log-path", str(target)]
-    done = subprocess.run(
+    return subprocess.run(
         command,
-        env={**env, **settings.dbt_env(), "WAREHOUSE_PATH": str(warehouse)},
+        env={**env, **settings.dbt_env(), "WAREHOUSE_PATH": str(warehouse), "DBT_RECOUNT": recount},
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def differences(incremental: Path, rebuilt: Path) -> dict[str, tuple[int, int]]:
@@ -265,5 +266,28 @@ def test_daily_runs_with_late_and_corrected_rows_end_where_a_full_rebuild_does(t
     }
     rebuilt = tmp_path / "rebuilt.duckdb"
     shutil.copy(warehouse, rebuilt)
-    full_rebuild(env, rebuilt, tmp_path / "target")
+    done = dbt(env, rebuilt, tmp_path / "target", "build", "--full-refresh")
+    assert done.returncode == 0, done.stdout + done.stderr
     assert differences(warehouse, rebuilt) == {}
+
+    # The recount test checks the days the last build changed (from 40 days back), or every
+    # day: a wrong count on a day sampled before those is found only by the second.
+    def recount(mode: str) -> bool:
+        test = "assert_customer_value_daily_matches_a_direct_recount"
+        done = dbt(env, warehouse, tmp_path / "target", "test", "--select", test, recount=mode)
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+        return done.returncode == 0
+
+    def miscount(day: date) -> None:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(
+                "update marts.fct_customer_value_daily set active_customers = "
+                "active_customers + 1 where value_date = ? and dimension = 'total'",
+                [day],
+            )
+
+    assert recount("changed") and recount("every")
+    miscount(date(2026, 4, 1))  # the first of a quarter, sampled
+    assert recount("changed") and not recount("every")
+    miscount(LAST_DAY)
+    assert not recount("changed")

@@ -5,8 +5,9 @@
 -- running sums and of what earlier incremental builds left in it. Any difference means
 -- the incremental build drifted from a full refresh, or the model from the definition.
 -- The days recounted: the last 7 (where daily builds write) and the first of each quarter
--- (older history that late refunds and cancellations rewrite); recounting every day would
--- cost days × orders in a window.
+-- (older history that late refunds and cancellations rewrite), of the days the build
+-- changed in the daily job (macro recounted_day); recounting every day would cost days ×
+-- orders in a window.
 {{ config(tags=['recount']) }}
 
 {%- set window_days = var('active_window_days') | int %}
@@ -38,9 +39,12 @@ sampled_days as (
     from customer_value_daily
     cross join last_day
     where
-        customer_value_daily.value_date > {{ add_days('last_day.value_date', -7) }}
-        or customer_value_daily.value_date
-        = cast({{ dbt.date_trunc('quarter', 'customer_value_daily.value_date') }} as date)
+        (
+            customer_value_daily.value_date > {{ add_days('last_day.value_date', -7) }}
+            or customer_value_daily.value_date
+            = cast({{ dbt.date_trunc('quarter', 'customer_value_daily.value_date') }} as date)
+        )
+        and {{ recounted_day('customer_value_daily.value_date') }}
 
 ),
 

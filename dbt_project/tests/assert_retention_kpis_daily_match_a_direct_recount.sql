@@ -5,7 +5,9 @@
 -- int_customer_order_days_sequenced: for each sampled day, each customer's orders in the
 -- windows ending on it, and the lapses whose date falls in the last 30 days (a purchase
 -- day + `lapse_days` with no purchase in between). Any difference means the model drifted
--- from the definitions. The days recounted: the last 7 and the first of each quarter;
+-- from the definitions. The days recounted: the last 7 and the first of each quarter, of
+-- the days the build changed in the daily job (macro recounted_day, which reads
+-- {{ ref('fct_customer_value_daily') }}: the retention KPIs come from the same orders);
 -- recounting every day would cost days × orders.
 {{ config(tags=['recount']) }}
 
@@ -46,9 +48,12 @@ sampled_days as (
     from retention_kpis_daily
     cross join last_day
     where
-        retention_kpis_daily.kpi_date > {{ add_days('last_day.kpi_date', -7) }}
-        or retention_kpis_daily.kpi_date
-        = cast({{ dbt.date_trunc('quarter', 'retention_kpis_daily.kpi_date') }} as date)
+        (
+            retention_kpis_daily.kpi_date > {{ add_days('last_day.kpi_date', -7) }}
+            or retention_kpis_daily.kpi_date
+            = cast({{ dbt.date_trunc('quarter', 'retention_kpis_daily.kpi_date') }} as date)
+        )
+        and {{ recounted_day('retention_kpis_daily.kpi_date') }}
 
 ),
 

@@ -19,7 +19,10 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
+from dagster_dbt.asset_utils import (
+    DAGSTER_DBT_UNIQUE_ID_METADATA_KEY,
+    get_manifest_and_translator_from_dbt_assets,
+)
 from packaging.version import Version
 from pydantic import Field
 
@@ -106,6 +109,11 @@ class BuildConfig(dg.Config):
         description="Rebuild the incremental marts over the whole history, not only the days "
         "the new data changes (dbt build --full-refresh).",
     )
+    recount_every_day: bool = Field(
+        default=False,
+        description="Recount the sampled days of the whole history (the tests tagged "
+        "`recount`), not only those of the days the build changed.",
+    )
 
 
 # The tables the Python assets write (python_models.py, declared as the dbt source `python`)
@@ -141,7 +149,14 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         settings = reporting_day.settings()
         dbt_vars = json.dumps(settings.dbt_vars())
         args = ["build", "--exclude-resource-type", "unit_test", "--vars", dbt_vars]
-        with environment(settings.dbt_env()):
+        # The recount tests check the days the build changed (macro recounted_day), or every
+        # day when asked or when one of them did not pass last time (failed, or never ran
+        # after its build wrote): the days it did not vouch for may not change again.
+        every_day = config.recount_every_day or not recounts_passed(
+            context.instance, context.assets_def
+        )
+        recount = {"DBT_RECOUNT": "every" if every_day else "changed"}
+        with environment({**settings.dbt_env(), **recount}):
             invocation = dbt.cli(
                 [*args, "--full-refresh"] if config.full_refresh else args,
                 context=context,
@@ -244,6 +259,22 @@ def with_row_counts(
         else event
         for event in events
     ]
+
+
+def recounts_passed(instance: dg.DagsterInstance, build: dg.AssetsDefinition) -> bool:
+    """Whether the latest execution of each test tagged `recount` in ``build`` passed."""
+    manifest = get_manifest_and_translator_from_dbt_assets([build])[0]
+    recounts = {
+        test["name"]
+        for test in manifest["nodes"].values()
+        if test["resource_type"] == "test" and "recount" in test["tags"]
+    }
+    keys = [key for key in build.check_keys if key.name in recounts]
+    records = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    return all(
+        key in records and records[key].status == AssetCheckExecutionRecordStatus.SUCCEEDED
+        for key in keys
+    )
 
 
 def failed_dbt_checks(instance: dg.DagsterInstance) -> list[str]:

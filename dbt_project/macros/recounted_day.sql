@@ -1,0 +1,23 @@
+{#
+    True for a day that the recount tests check. Every day, unless the daily job asks for
+    the days its build can have changed (environment variable DBT_RECOUNT=changed): then
+    the days from the first one that fct_customer_value_daily wrote with the build's watermark
+    (its rows' latest `_loaded_at`). An incremental build rewrites every day from the
+    earliest order day its new rows touch, and a day before it was recounted when it was
+    written; a full build writes every row with one watermark, so it is recounted whole. The
+    job asks for every day after a check has failed, on a full refresh and on demand.
+
+    A test calling this refs fct_customer_value_daily itself, so that dbt knows the
+    dependency whichever branch it parsed.
+#}
+{% macro recounted_day(day) -%}
+    {%- if env_var('DBT_RECOUNT', 'every') == 'changed' -%}
+        {%- set built = ref('fct_customer_value_daily') -%}
+        {{ day }} >= (
+            select min(value_date) from {{ built }}
+            where _loaded_at = (select max(_loaded_at) from {{ built }})
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
