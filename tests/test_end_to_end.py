@@ -422,3 +422,25 @@ def test_the_daily_build_leaves_the_dbt_unit_tests_to_the_test_suite_and_they_pa
     ran = json.loads((target / "run_results.json").read_text())["results"]
     assert {r["unique_id"] for r in ran} == unit_tests
     assert {r["status"] for r in ran} == {"pass"}
+
+
+def test_the_marts_benchmark_times_each_heavy_model_against_its_floor(demo):
+    root, _, _ = demo
+    done = subprocess.run(
+        [sys.executable, "benchmarks/marts.py", str(root / "warehouse.duckdb"), "--repeats", "1"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == [
+        "int_orders_enriched",
+        "fct_customer_value_daily",
+        "int_retention_kpis_daily",
+        "fct_revenue_bridge",
+        "fct_retention_monthly",
+        "fct_web_channels_daily",
+    ]
+    assert all(float(model) > 0 and float(floor) > 0 for _, model, floor, _ in rows)
