@@ -5,7 +5,7 @@
     (its rows' latest `_loaded_at`). An incremental build rewrites every day from the
     earliest order day its new rows touch, and a day before it was recounted when it was
     written; a full build writes every row with one watermark, so it is recounted whole. The
-    job asks for every day after a check has failed, on a full refresh and on demand.
+    job asks for every day when a recount did not pass last time, and on demand.
 
     A test calling this refs fct_customer_value_daily itself, so that dbt knows the
     dependency whichever branch it parsed.
