@@ -68,14 +68,20 @@ run: setup
 backfill: setup
 	$(PY) -m orchestration backfill $(FROM) $(TO)
 
+# Tests run in parallel, one process per core up to four (pytest-xdist; TEST_WORKERS=0: none),
+# each module's tests in one process so that the runs its fixtures make are made once.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest --numprocesses $(TEST_WORKERS) --maxprocesses 4
+
 test: setup lint
-	$(PY) -m pytest
+	$(PYTEST) --dist loadfile
 
 test-fast: setup
-	$(PY) -m pytest -m "not e2e and not faults"
+	$(PYTEST) --dist loadfile -m "not e2e and not faults and not spark"
 
+# One module of whole runs, each test on its own.
 test-faults: setup
-	$(PY) -m pytest -m faults
+	$(PYTEST) --dist load -m faults
 
 test-spark: setup $(VENV)/.synced-spark
 	$(PY) -m pytest -m spark

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from receivers import Receivers
+from report import TABLES, merged, write_table
 
 from demo_company.writer import ensure_demo
 
@@ -76,9 +77,22 @@ def receivers():
     receivers.close()
 
 
-# --- where the suite's time goes ------------------------------------------------------------
+# --- what the workers of pytest-xdist printed, and where the suite's time goes ---------------
 
+_TABLES: list[list] = []
 _SECONDS: dict[str, float] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules with whole runs first, so that in parallel the short tests fill the end
+    rather than one long module running alone."""
+    slow = {item.module for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: item.module not in slow)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    _TABLES.extend(getattr(node, "workeroutput", {}).get(TABLES, []))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -86,7 +100,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    """The slowest tests, setup and teardown included, with their share of the suite's time."""
+    """The tables the workers printed (report.py), then the slowest tests, setup and
+    teardown included, with their share of the suite's time."""
+    for title, (rows, notes) in merged(_TABLES).items():
+        write_table(terminalreporter, title, rows, notes)
     total = sum(_SECONDS.values())
     if total < 60:
         return

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from report import print_lines
 
 from orchestration.definitions import defs
 from orchestration.defs.dashboard.ceo import CEO_DASHBOARD
@@ -649,7 +650,7 @@ def test_empty_marts_give_a_page_that_says_so_rather_than_an_error(demo):
 
 @pytest.mark.e2e
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} to render the page")
-def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
+def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, request):
     root, metadata = demo
     url = Path(metadata["path"].value).as_uri()
     # --dump-dom prints the document once it has loaded and its script has run.
@@ -667,11 +668,11 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, capsys):
             url,
             profile=tmp_path / "profile",
         )
-    with capsys.disabled():
-        print(
-            f"\nCEO dashboard built in {metadata['build_seconds'].value:.2f} s; screenshots: "
-            + ", ".join(str(path) for path in screenshots)
-        )
+    print_lines(
+        request.config,
+        "CEO dashboard",
+        [f"built in {metadata['build_seconds'].value:.2f} s; screenshots:", *map(str, screenshots)],
+    )
 
     # The script ran in the browser.
     assert dom.text(data_testid="page-age").startswith("(")
