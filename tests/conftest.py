@@ -84,10 +84,14 @@ _SECONDS: dict[str, float] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules with whole runs first, so that in parallel the short tests fill the end
-    rather than one long module running alone."""
-    slow = {item.module for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: item.module not in slow)
+    """The modules of the longest tests first, then those with whole runs, so that in parallel
+    the short tests fill the end rather than one long module running alone."""
+
+    def modules(marker: str) -> set:
+        return {item.module for item in items if item.get_closest_marker(marker)}
+
+    longest, e2e = modules("longest"), modules("e2e")
+    items.sort(key=lambda item: (item.module not in longest, item.module not in e2e))
 
 
 @pytest.hookimpl(optionalhook=True)

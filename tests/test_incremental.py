@@ -239,6 +239,7 @@ def differences(incremental: Path, rebuilt: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.e2e
+@pytest.mark.longest
 def test_daily_runs_with_late_and_corrected_rows_end_where_a_full_rebuild_does(tmp_path):
     full = ensure_demo(tmp_path / "full", LAST_DAY, seed=42, scale=0.2)
     erp = FedErp(full.erp_db, tmp_path / "erp.sqlite")
