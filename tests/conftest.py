@@ -87,11 +87,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The modules of the longest tests first, then those with whole runs, so that in parallel
     the short tests fill the end rather than one long module running alone."""
 
-    def modules(marker: str) -> set:
-        return {item.module for item in items if item.get_closest_marker(marker)}
+    def files(marker: str) -> set:
+        return {item.path for item in items if item.get_closest_marker(marker)}
 
-    longest, e2e = modules("longest"), modules("e2e")
-    items.sort(key=lambda item: (item.module not in longest, item.module not in e2e))
+    longest, e2e = files("longest"), files("e2e")
+    items.sort(key=lambda item: (item.path not in longest, item.path not in e2e))
 
 
 @pytest.hookimpl(optionalhook=True)
