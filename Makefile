@@ -33,14 +33,17 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# Inexact: the Spark target's packages, once installed, stay.
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --inexact --quiet
+# Inexact: the Spark target's packages, once installed, stay. Compiled once at install: where
+# PYTHONDONTWRITEBYTECODE is set, Python would otherwise compile every module it imports in each
+# process (about 3 s of each run's start, and of each dbt build's).
+SYNC := $(UV) sync --frozen --inexact --quiet --compile-bytecode
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
+	$(SYNC)
 	@touch $@
 
 # The Spark target's packages (dbt-spark, pyspark with Spark itself) on top of the project's.
 $(VENV)/.synced-spark: $(VENV)/.synced
-	$(UV) sync --frozen --inexact --extra spark --quiet
+	$(SYNC) --extra spark
 	@touch $@
 
 # dagster-dbt reads dbt's manifest when the definitions load.
