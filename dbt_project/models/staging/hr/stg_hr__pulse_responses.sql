@@ -2,17 +2,10 @@ with
 
 source as (
 
+    -- one row per response: the open survey's export is read again until it closes, and a
+    -- corrected export may be dropped again, but extraction merges on response_id, so the
+    -- latest load of each response is the one raw keeps (the source's unique test proves it)
     select * from {{ source('hr', 'pulse_responses') }}
-
-),
-
-latest as (
-
-    -- a response never changes, but the open survey's export is read again until it closes
-    -- and a corrected export may be dropped again: the latest load of each response counts
-    select *
-    from source
-    {{ latest_version('response_id', updated_at=none) }}
 
 ),
 
@@ -41,7 +34,7 @@ final as (
         _file_name,
         {{ dlt_load_id_to_timestamp('_dlt_load_id') }} as _loaded_at
 
-    from latest
+    from source
 
 )
 
