@@ -69,35 +69,37 @@ def test_dbt_is_given_the_day_in_its_environment_which_is_as_it_was_afterwards(m
     assert os.environ["DBT_AS_OF"] == "2026-06-29" and "DBT_OTHER" not in os.environ
 
 
-def recount_results(instance: dg.DagsterInstance, passed: dict[str, bool]) -> None:
-    """Records, as a run would, the result of each recount test of ``dbt_models`` named in
-    ``passed``."""
+def recount_run(instance: dg.DagsterInstance, passed: dict[str, bool]) -> bool:
+    """A run that plans the recount tests of ``dbt_models`` named in ``passed`` and records
+    each one's result, as the daily job does; what ``recounts_passed`` said in it, before its
+    results (its own executions are planned by then)."""
     keys = {key.name: key for key in dbt_models.check_keys if key.name in passed}
     assert len(keys) == len(passed), keys
+    said = []
 
     @dg.multi_asset(
         specs=[dg.AssetSpec(key.asset_key) for key in keys.values()],
         check_specs=[dg.AssetCheckSpec(key.name, asset=key.asset_key) for key in keys.values()],
     )
-    def recounted():
+    def recounted(context: dg.AssetExecutionContext):
+        said.append(recounts_passed(context.instance, dbt_models, context.run_id))
         for name, key in keys.items():
             yield dg.AssetCheckResult(check_name=name, asset_key=key.asset_key, passed=passed[name])
         for key in keys.values():
             yield dg.MaterializeResult(asset_key=key.asset_key)
 
     assert dg.materialize([recounted], instance=instance).success
+    return said[0]
 
 
 def test_the_days_the_build_changed_are_recounted_only_after_every_recount_passed():
     customer_value = "assert_customer_value_daily_matches_a_direct_recount"
     retention = "assert_retention_kpis_daily_match_a_direct_recount"
+    both = {customer_value: True, retention: True}
     with dg.DagsterInstance.ephemeral() as instance:
-        assert not recounts_passed(instance, dbt_models)  # never ran: every day
-        recount_results(instance, {customer_value: True})
-        assert not recounts_passed(instance, dbt_models)  # one of two never ran
-        recount_results(instance, {retention: True})
-        assert recounts_passed(instance, dbt_models)
-        recount_results(instance, {retention: False})
-        assert not recounts_passed(instance, dbt_models)
-        recount_results(instance, {retention: True})
-        assert recounts_passed(instance, dbt_models)
+        assert not recount_run(instance, {customer_value: True})  # never ran: every day
+        assert not recount_run(instance, both)  # one of two never ran
+        assert recount_run(instance, {retention: False})  # both passed last time
+        assert not recount_run(instance, both)  # one failed last time
+        assert recount_run(instance, both)
+        assert recounts_passed(instance, dbt_models, run_id="a run to come")

@@ -256,6 +256,10 @@ def test_daily_runs_with_late_and_corrected_rows_end_where_a_full_rebuild_does(t
         run = Run({**env, "AS_OF": day.isoformat()}, tmp_path / f"{day}.out")
         assert run.finish() == 0, run.text()
         assert "daily_radar succeeded" in run.text(), run.text()
+        # Every day on the first run; then the days each build changes, the last one passed.
+        log = (Path(env["WAREHOUSE_PATH"]).parent / "logs" / "latest.log").read_text()
+        recounted = "every day." if day == DAYS[0] else "the days this build changes."
+        assert f"The recount tests check {recounted}" in log, log[-3000:]
 
     warehouse = Path(env["WAREHOUSE_PATH"])
     # The last run recomputed from the earliest day its changes reach (an order of 40 days
