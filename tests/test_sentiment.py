@@ -9,6 +9,7 @@ import textwrap
 from datetime import date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from orchestration.lib.sentiment import (
@@ -112,7 +113,7 @@ def test_each_conversation_becomes_one_row_with_its_tone_and_the_lexicons_readin
     }
     unscorable = {**logged, "engagement_id": "e2", "language": "de", "outcome": None}
 
-    table = score_engagements([logged, unscorable])
+    table = score_engagements(pa.Table.from_pylist([logged, unscorable]))
 
     assert table.schema == SCORED_ENGAGEMENTS and "body_preview" not in table.column_names
     first, second = table.to_pylist()
@@ -120,7 +121,7 @@ def test_each_conversation_becomes_one_row_with_its_tone_and_the_lexicons_readin
     assert (first["lexicon_tone"], first["lexicon_score"]) == tone(enthusiastic, "en")
     assert first["occurred_date"] == date(2026, 6, 30)
     assert [second[c] for c in ("tone", "tone_source", "tone_score", "lexicon_tone")] == [None] * 4
-    assert score_engagements([]).num_rows == 0
+    assert score_engagements(pa.Table.from_pylist([logged]).slice(0, 0)).num_rows == 0
 
 
 def test_a_language_without_lexicon_is_refused_rather_than_scored_as_english():

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 import pyarrow as pa
 
@@ -62,6 +61,10 @@ SCORED_ENGAGEMENTS = pa.schema(
         ("occurred_date", pa.date32()),
     ]
 )
+
+# The columns a conversation's tone is read from, and those the reading fills.
+READ_FROM = ("outcome", "body_preview", "language")
+READ_INTO = ("tone", "tone_source", "tone_score", "lexicon_tone", "lexicon_score")
 
 _WORD = re.compile(r"\S+")
 _SENTENCE_END = (".", "!", "?", "…")
@@ -160,30 +163,45 @@ def conversation_tone(
     return found, "lexicon", value
 
 
-def score_engagements(engagements: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """One row of SCORED_ENGAGEMENTS per conversation (a mapping with the ids, dimensions,
-    ``body_preview`` and ``occurred_at``): its tone and the lexicon's reading. The text itself
-    is not copied."""
+def reading(
+    outcome: str | None, text: str | None, language: str | None
+) -> tuple[Tone | None, ToneSource | None, float | None, Tone | None, float | None]:
+    """(tone, source, score, lexicon's tone, lexicon's score) of a logged conversation."""
+    found, source, value = conversation_tone(outcome, text, language)
+    lexicon_tone, lexicon_score = (
+        tone(text, language)
+        if text and text.strip() and language in SUPPORTED_LANGUAGES
+        else (None, None)
+    )
+    return found, source, value, lexicon_tone, lexicon_score
+
+
+def score_engagements(engagements: pa.Table) -> pa.Table:
+    """One row of SCORED_ENGAGEMENTS per conversation (a row of ``engagements``, with the ids,
+    dimensions, ``body_preview`` and ``occurred_at``): its tone and the lexicon's reading.
+    The text itself is not copied.
+
+    Conversations repeat a few templates: each (outcome, text, language) is read once, and the
+    other columns go through as Arrow arrays, never as Python objects.
+    """
+    readings: dict[tuple, tuple] = {}
     rows = []
-    for engagement in engagements:
-        body, language = engagement["body_preview"], engagement["language"]
-        found, source, value = conversation_tone(engagement["outcome"], body, language)
-        lexicon_tone, lexicon_score = (
-            tone(body, language)
-            if body and body.strip() and language in SUPPORTED_LANGUAGES
-            else (None, None)
-        )
-        occurred_at = engagement["occurred_at"]
-        rows.append(
-            {
-                **{name: engagement[name] for name in SCORED_ENGAGEMENTS.names[:6]},
-                "tone": found,
-                "tone_source": source,
-                "tone_score": value,
-                "lexicon_tone": lexicon_tone,
-                "lexicon_score": lexicon_score,
-                "occurred_at": occurred_at,
-                "occurred_date": occurred_at.date() if occurred_at is not None else None,
-            }
-        )
-    return pa.Table.from_pylist(rows, schema=SCORED_ENGAGEMENTS)
+    for key in zip(*(engagements[name].to_pylist() for name in READ_FROM), strict=True):
+        if key not in readings:
+            readings[key] = reading(*key)
+        rows.append(readings[key])
+    read = dict(zip(READ_INTO, zip(*rows, strict=True), strict=True)) if rows else {}
+    occurred_at = engagements["occurred_at"].cast(pa.timestamp("us"))
+    columns = {
+        **{name: engagements[name] for name in SCORED_ENGAGEMENTS.names[:6]},
+        **{
+            name: pa.array(read.get(name, []), SCORED_ENGAGEMENTS.field(name).type)
+            for name in READ_INTO
+        },
+        "occurred_at": occurred_at,
+        "occurred_date": occurred_at.cast(pa.date32()),
+    }
+    return pa.table(
+        [columns[field.name].cast(field.type) for field in SCORED_ENGAGEMENTS],
+        schema=SCORED_ENGAGEMENTS,
+    )

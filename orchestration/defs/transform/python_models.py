@@ -93,7 +93,7 @@ def int_engagements_scored(reporting_day: ReportingDay) -> dg.MaterializeResult:
         f" body_preview, occurred_at from {_relation('stg_crm__engagements')}"
         " where not is_deleted order by engagement_id",
     )
-    rows = score_engagements(engagements.to_pylist())
+    rows = score_engagements(engagements)
     write(warehouse, "int_engagements_scored", rows)
     return dg.MaterializeResult(metadata={"dagster/row_count": rows.num_rows})
 
