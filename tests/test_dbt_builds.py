@@ -82,7 +82,7 @@ def recount_run(instance: dg.DagsterInstance, passed: dict[str, bool]) -> bool:
         check_specs=[dg.AssetCheckSpec(key.name, asset=key.asset_key) for key in keys.values()],
     )
     def recounted(context: dg.AssetExecutionContext):
-        said.append(recounts_passed(context.instance, dbt_models, context.run_id))
+        said.append(recounts_passed(context.instance, dbt_models, context.run.run_id))
         for name, key in keys.items():
             yield dg.AssetCheckResult(check_name=name, asset_key=key.asset_key, passed=passed[name])
         for key in keys.values():

@@ -153,12 +153,13 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         # day when asked or when one of them did not pass last time (failed, or never ran
         # after its build wrote): the days it did not vouch for may not change again.
         every_day = config.recount_every_day or not recounts_passed(
-            context.instance, context.assets_def, context.run_id
+            context.instance, context.assets_def, context.run.run_id
         )
-        context.log.info(
-            "The recount tests check "
-            + ("every day." if every_day else "the days this build changes.")
-        )
+        if recount_checks(context.assets_def):
+            context.log.info(
+                "The recount tests check "
+                + ("every day." if every_day else "the days this build changes.")
+            )
         recount = {"DBT_RECOUNT": "every" if every_day else "changed"}
         with environment({**settings.dbt_env(), **recount}):
             invocation = dbt.cli(
@@ -265,22 +266,24 @@ def with_row_counts(
     ]
 
 
-def recounts_passed(instance: dg.DagsterInstance, build: dg.AssetsDefinition, run_id: str) -> bool:
-    """Whether the latest execution of each test tagged `recount` in ``build`` by a run other
-    than ``run_id`` passed: a run records its own as planned when it starts."""
+def recount_checks(build: dg.AssetsDefinition) -> list[dg.AssetCheckKey]:
+    """The checks of ``build`` that are tests tagged `recount`."""
     manifest = get_manifest_and_translator_from_dbt_assets([build])[0]
     recounts = {
         test["name"]
         for test in manifest["nodes"].values()
         if test["resource_type"] == "test" and "recount" in test["tags"]
     }
-    storage = instance.event_log_storage
-    for key in build.check_keys:
-        if key.name not in recounts:
-            continue
+    return [key for key in build.check_keys if key.name in recounts]
+
+
+def recounts_passed(instance: dg.DagsterInstance, build: dg.AssetsDefinition, run_id: str) -> bool:
+    """Whether the latest execution of each test tagged `recount` in ``build`` by a run other
+    than ``run_id`` passed: a run records its own as planned when it starts."""
+    for key in recount_checks(build):
         earlier = [
             record
-            for record in storage.get_asset_check_execution_history(key, limit=2)
+            for record in instance.event_log_storage.get_asset_check_execution_history(key, 2)
             if record.run_id != run_id
         ]
         if not earlier or earlier[0].status != AssetCheckExecutionRecordStatus.SUCCEEDED:
