@@ -185,19 +185,16 @@ def score_engagements(engagements: pa.Table) -> pa.Table:
     other columns go through as Arrow arrays, never as Python objects.
     """
     readings: dict[tuple, tuple] = {}
-    rows = []
+    read: dict[str, list] = {name: [] for name in READ_INTO}
     for key in zip(*(engagements[name].to_pylist() for name in READ_FROM), strict=True):
         if key not in readings:
             readings[key] = reading(*key)
-        rows.append(readings[key])
-    read = dict(zip(READ_INTO, zip(*rows, strict=True), strict=True)) if rows else {}
+        for values, value in zip(read.values(), readings[key], strict=True):
+            values.append(value)
     occurred_at = engagements["occurred_at"].cast(pa.timestamp("us"))
     columns = {
         **{name: engagements[name] for name in SCORED_ENGAGEMENTS.names[:6]},
-        **{
-            name: pa.array(read.get(name, []), SCORED_ENGAGEMENTS.field(name).type)
-            for name in READ_INTO
-        },
+        **{name: pa.array(read[name], SCORED_ENGAGEMENTS.field(name).type) for name in READ_INTO},
         "occurred_at": occurred_at,
         "occurred_date": occurred_at.cast(pa.date32()),
     }
