@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from orchestration.lib import sentiment
 from orchestration.lib.sentiment import (
     NEGATIVE_UP_TO,
     POSITIVE_FROM,
@@ -122,6 +123,48 @@ def test_each_conversation_becomes_one_row_with_its_tone_and_the_lexicons_readin
     assert first["occurred_date"] == date(2026, 6, 30)
     assert [second[c] for c in ("tone", "tone_source", "tone_score", "lexicon_tone")] == [None] * 4
     assert score_engagements(pa.Table.from_pylist([logged]).slice(0, 0)).num_rows == 0
+
+
+def test_a_conversation_repeated_is_read_once_and_each_row_keeps_its_own_tone(monkeypatch):
+    happy, cross = ENGLISH[0][0], "The client is furious about the late delivery."
+    conversations = [
+        # (outcome, text): three readings among five rows, in an order that mixes them
+        (None, happy),
+        ("negative", happy),
+        (None, happy),
+        ("negative", happy),
+        (None, cross),
+    ]
+    engagements = pa.Table.from_pylist(
+        [
+            {
+                "engagement_id": f"e{number}",
+                "company_id": "c1",
+                "contact_id": None,
+                "engagement_type": "email",
+                "language": "en",
+                "outcome": outcome,
+                "body_preview": text,
+                "occurred_at": datetime(2026, 6, number + 1, 9),
+            }
+            for number, (outcome, text) in enumerate(conversations)
+        ]
+    )
+    read, original = [], sentiment.reading
+    monkeypatch.setattr(sentiment, "reading", lambda *key: read.append(key) or original(*key))
+
+    rows = score_engagements(engagements).to_pylist()
+
+    assert len(read) == 3
+    assert [row["engagement_id"] for row in rows] == ["e0", "e1", "e2", "e3", "e4"]
+    assert [row["tone"] for row in rows] == [
+        "positive",
+        "negative",
+        "positive",
+        "negative",
+        "negative",
+    ]
+    assert [row["occurred_date"] for row in rows] == [date(2026, 6, day) for day in range(1, 6)]
 
 
 def test_a_language_without_lexicon_is_refused_rather_than_scored_as_english():
