@@ -12,6 +12,7 @@ from orchestration.defs.transform.dbt import (
     dbt_models,
     environment,
     keep_parse_state,
+    recount_checks,
     recounts_passed,
     remove_older_builds,
 )
@@ -82,7 +83,9 @@ def recount_run(instance: dg.DagsterInstance, passed: dict[str, bool]) -> bool:
         check_specs=[dg.AssetCheckSpec(key.name, asset=key.asset_key) for key in keys.values()],
     )
     def recounted(context: dg.AssetExecutionContext):
-        said.append(recounts_passed(context.instance, dbt_models, context.run.run_id))
+        said.append(
+            recounts_passed(context.instance, recount_checks(dbt_models), context.run.run_id)
+        )
         for name, key in keys.items():
             yield dg.AssetCheckResult(check_name=name, asset_key=key.asset_key, passed=passed[name])
         for key in keys.values():
@@ -102,4 +105,4 @@ def test_the_days_the_build_changed_are_recounted_only_after_every_recount_passe
         assert recount_run(instance, {retention: False})  # both passed last time
         assert not recount_run(instance, both)  # one failed last time
         assert recount_run(instance, both)
-        assert recounts_passed(instance, dbt_models, run_id="a run to come")
+        assert recounts_passed(instance, recount_checks(dbt_models), run_id="a run to come")

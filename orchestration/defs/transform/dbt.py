@@ -152,10 +152,11 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         # The recount tests check the days the build changed (macro recounted_day), or every
         # day when asked or when one of them did not pass last time (failed, or never ran
         # after its build wrote): the days it did not vouch for may not change again.
+        recounts = recount_checks(context.assets_def)
         every_day = config.recount_every_day or not recounts_passed(
-            context.instance, context.assets_def, context.run.run_id
+            context.instance, recounts, context.run.run_id
         )
-        if recount_checks(context.assets_def):
+        if recounts:
             context.log.info(
                 "The recount tests check "
                 + ("every day." if every_day else "the days this build changes.")
@@ -277,10 +278,12 @@ def recount_checks(build: dg.AssetsDefinition) -> list[dg.AssetCheckKey]:
     return [key for key in build.check_keys if key.name in recounts]
 
 
-def recounts_passed(instance: dg.DagsterInstance, build: dg.AssetsDefinition, run_id: str) -> bool:
-    """Whether the latest execution of each test tagged `recount` in ``build`` by a run other
-    than ``run_id`` passed: a run records its own as planned when it starts."""
-    for key in recount_checks(build):
+def recounts_passed(
+    instance: dg.DagsterInstance, recounts: list[dg.AssetCheckKey], run_id: str
+) -> bool:
+    """Whether the latest execution of each check of ``recounts`` by a run other than
+    ``run_id`` passed: a run records its own as planned when it starts."""
+    for key in recounts:
         earlier = [
             record
             for record in instance.event_log_storage.get_asset_check_execution_history(key, 2)
