@@ -2,6 +2,7 @@
 tests that kill, race or starve it."""
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -111,3 +112,16 @@ def wait_until(condition, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"not {what} within {timeout} s")
         time.sleep(0.2)
+
+
+def dbt_unit_tests(env: dict, folder: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """`dbt test --select test_type:unit` as of AS_OF against the warehouse ``env`` names (its
+    target, DuckDB or Spark), its artifacts and log in ``folder``: dbt's answer and the results
+    of run_results.json."""
+    command = [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"]
+    command += ["--vars", json.dumps({"as_of": AS_OF.isoformat()})]
+    command += ["--profiles-dir", str(PROJECT_ROOT), "--project-dir", str(PROJECT_ROOT)]
+    command += ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
+    answer = subprocess.run(command, env=env, capture_output=True, text=True)
+    results = folder / "target" / "run_results.json"
+    return answer, json.loads(results.read_text())["results"] if results.exists() else []

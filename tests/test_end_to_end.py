@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from radar_runs import dbt_unit_tests
 
 from orchestration.definitions import defs
 from orchestration.defs.monitoring.alerts import KPI_ALERTS, raise_alerts
@@ -396,30 +397,9 @@ def test_the_daily_build_leaves_the_dbt_unit_tests_to_the_test_suite_and_they_pa
     assert sorted(ran) == sorted([*nodes, *manifest["exposures"]])
     unit_tests = set(manifest["unit_tests"])
     assert len(unit_tests) > 20
-    target = tmp_path / "target"
-    answer = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "test",
-            "--select",
-            "test_type:unit",
-            "--vars",
-            json.dumps({"as_of": AS_OF.isoformat()}),
-            "--profiles-dir",
-            str(PROJECT_ROOT),
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "WAREHOUSE_PATH": str(root / "warehouse.duckdb")},
-        capture_output=True,
-        text=True,
-    )
+    env = {**os.environ, "WAREHOUSE_PATH": str(root / "warehouse.duckdb")}
+    answer, ran = dbt_unit_tests(env, tmp_path)
     assert answer.returncode == 0, answer.stdout[-4000:]
-    ran = json.loads((target / "run_results.json").read_text())["results"]
     assert {r["unique_id"] for r in ran} == unit_tests
     assert {r["status"] for r in ran} == {"pass"}
 

@@ -2,9 +2,11 @@
 on 127.0.0.1, the raw tables as Parquet under a storage location, every dbt model and test and
 the two Python tables built there, the four sources extracted side by side; as of two days in
 turn, its marts, alerts, serving copy and radar equal the DuckDB run's on the same demo company
-row for row (`make test-spark`)."""
+row for row, and dbt's unit tests pass there (`make test-spark`)."""
 
 import contextlib
+import json
+import os
 import re
 import shutil
 from datetime import timedelta
@@ -13,11 +15,12 @@ from pathlib import Path
 import duckdb
 import pytest
 from benchmark_scripts import benchmark
-from radar_runs import AS_OF, RUN_TIMEOUT, Run, radar_env
+from radar_runs import AS_OF, RUN_TIMEOUT, Run, dbt_unit_tests, radar_env
 from spark_cluster import spark_cluster, spark_home
 
 from demo_company.writer import DemoPaths
 from orchestration.lib.serving import SERVED_SCHEMAS
+from orchestration.lib.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.spark
 
@@ -47,6 +50,15 @@ def cluster(tmp_path_factory):
         yield running
 
 
+def spark_settings(cluster) -> dict[str, str]:
+    """The settings of a run on ``cluster``, its raw data under the cluster's folder."""
+    return {
+        "DBT_TARGET": "spark",
+        "STORAGE_LOCATION": str(cluster.root / "lake"),
+        "SPARK_THRIFT_PORT": str(cluster.thrift_port),
+    }
+
+
 # Two days in turn, on the same warehouse: the second loads what the demo company changed
 # since the first (dlt's merge moves rows to a later load, which the lake must follow) and
 # builds the incremental marts of DuckDB on the first day's.
@@ -62,11 +74,7 @@ def runs(cluster, small_demo, tmp_path_factory):
     # A line no reader can parse: held in a quarantine with its reason, which the radar notes.
     with (demo.web_dir / f"events_{AS_OF}.jsonl").open("a") as events:
         events.write("{not json\n")
-    spark = {
-        "DBT_TARGET": "spark",
-        "STORAGE_LOCATION": str(cluster.root / "lake"),
-        "SPARK_THRIFT_PORT": str(cluster.thrift_port),
-    }
+    spark = spark_settings(cluster)
     roots = {engine: tmp_path_factory.mktemp(engine) for engine in ("duckdb", "spark")}
     for day in DAYS:
         for engine, settings in (("duckdb", {}), ("spark", spark)):
@@ -106,6 +114,17 @@ def test_on_spark_the_sources_are_extracted_side_by_side_and_the_radar_is_the_sa
         radar = {engine: text.split("CEO dashboard")[0] for engine, text in radar.items()}
         assert "1 row held in raw_web." in radar["duckdb"]
         assert radar["spark"] == radar["duckdb"]
+
+
+def test_every_dbt_unit_test_passes_on_the_cluster(runs, cluster, tmp_path):
+    """dbt's unit tests, each model's logic on fixed rows, pass on Spark as on DuckDB
+    (tests/test_end_to_end.py); their fixtures take their columns' types from the tables the
+    runs built on the cluster."""
+    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    answer, ran = dbt_unit_tests({**os.environ, **spark_settings(cluster)}, tmp_path)
+    assert answer.returncode == 0, answer.stdout[-4000:]
+    assert {r["unique_id"] for r in ran} == set(manifest["unit_tests"])
+    assert {r["status"] for r in ran} == {"pass"}
 
 
 def columns(path: Path) -> list[tuple[str, str, str, str, str | None]]:

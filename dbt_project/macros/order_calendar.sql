@@ -25,6 +25,8 @@
 {#
     The members a mart is cut by: the total ('all'), each segment and each region that has an
     order up to the calendar's last day. `orders` has order_date, segment and region.
+    The last day is read as a scalar subquery: Spark 4 cannot send its executors a cross join
+    of the one-row calendar with rows written as literals (a unit test's fixture).
 #}
 {% macro order_dimension_members(orders='orders', calendar='calendar') -%}
     {%- for dimension, member in [('total', "'all'"), ('segment', orders ~ '.segment'),
@@ -33,8 +35,7 @@
         '{{ dimension }}' as dimension,
         {{ member }} as dimension_value
     from {{ orders }}
-    cross join {{ calendar }}
-    where {{ orders }}.order_date <= {{ calendar }}.last_day
+    where {{ orders }}.order_date <= (select last_day from {{ calendar }})
     {%- if not loop.last %}
 
     union all
