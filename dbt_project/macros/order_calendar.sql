@@ -25,8 +25,6 @@
 {#
     The members a mart is cut by: the total ('all'), each segment and each region that has an
     order up to the calendar's last day. `orders` has order_date, segment and region.
-    The last day is read as a scalar subquery: Spark 4 cannot send its executors a cross join
-    of the one-row calendar with rows written as literals (a unit test's fixture).
 #}
 {% macro order_dimension_members(orders='orders', calendar='calendar') -%}
     {%- for dimension, member in [('total', "'all'"), ('segment', orders ~ '.segment'),
@@ -34,13 +32,35 @@
     select distinct
         '{{ dimension }}' as dimension,
         {{ member }} as dimension_value
-    from {{ orders }}
-    where {{ orders }}.order_date <= (select last_day from {{ calendar }})
+    {{ orders_up_to_last_day(orders, calendar) }}
     {%- if not loop.last %}
 
     union all
     {% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+
+{#
+    The from and where clauses of the rows of `orders` dated up to the last day of `calendar`.
+    DuckDB joins the one-row calendar (as a scalar subquery, inside the incremental marts'
+    pre-hook, it took 46 s instead of 0.06 s at scale 40); Spark 4 reads the last day as a
+    scalar subquery, since it cannot send its executors that join when the orders are rows
+    written as literals (a unit test's fixture).
+#}
+{% macro orders_up_to_last_day(orders, calendar) -%}
+    {{ return(adapter.dispatch('orders_up_to_last_day', 'customer_value_radar')(orders, calendar)) }}
+{%- endmacro %}
+
+{% macro default__orders_up_to_last_day(orders, calendar) -%}
+    from {{ orders }}
+    cross join {{ calendar }}
+    where {{ orders }}.order_date <= {{ calendar }}.last_day
+{%- endmacro %}
+
+{% macro spark__orders_up_to_last_day(orders, calendar) -%}
+    from {{ orders }}
+    where {{ orders }}.order_date <= (select last_day from {{ calendar }})
 {%- endmacro %}
 
 
