@@ -1,5 +1,5 @@
 """`python -m orchestration run` in processes of its own, on the small demo company, for the
-tests that kill, race or starve it."""
+tests that kill, race or starve it, and dbt's unit tests against the warehouse of a run."""
 
 import contextlib
 import json

@@ -35,7 +35,7 @@ from orchestration.lib.warehouse import Warehouse, warehouse_of
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
 # Each build writes its own target folder (its log, compiled SQL and run_results.json, about
-# 30 MB): the latest few are kept to look into, older ones removed.
+# 9 to 14 MB): the latest few are kept to look into, older ones removed.
 KEPT_BUILDS = 7
 # Under `dagster dev` the manifest is rebuilt from the models; elsewhere `make` builds it.
 DBT_PROJECT.prepare_if_dev()
