@@ -13,6 +13,10 @@ from report import TABLES, merged, write_table
 
 from demo_company.writer import ensure_demo
 
+# The helpers' own assertions report what they compared, as the tests' do (conftest loads
+# before the test modules import them).
+pytest.register_assert_rewrite("radar_runs")
+
 
 @pytest.fixture(autouse=True)
 def signals_as_a_terminal_leaves_them():

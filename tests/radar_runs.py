@@ -114,14 +114,19 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def dbt_unit_tests(env: dict, folder: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    """`dbt test --select test_type:unit` as of AS_OF against the warehouse ``env`` names (its
-    target, DuckDB or Spark), its artifacts and log in ``folder``: dbt's answer and the results
-    of run_results.json."""
+def assert_every_dbt_unit_test_passes(env: dict, folder: Path) -> None:
+    """Runs `dbt test --select test_type:unit` as of AS_OF against the warehouse ``env`` names
+    (its target, DuckDB or Spark), its artifacts and log in ``folder``, and asserts that every
+    unit test of the project ran and passed."""
+    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
+    unit_tests = set(manifest["unit_tests"])
+    assert len(unit_tests) > 20
     command = [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"]
     command += ["--vars", json.dumps({"as_of": AS_OF.isoformat()})]
     command += ["--profiles-dir", str(PROJECT_ROOT), "--project-dir", str(PROJECT_ROOT)]
     command += ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
     answer = subprocess.run(command, env=env, capture_output=True, text=True)
-    results = folder / "target" / "run_results.json"
-    return answer, json.loads(results.read_text())["results"] if results.exists() else []
+    assert answer.returncode == 0, answer.stdout[-4000:]
+    ran = json.loads((folder / "target" / "run_results.json").read_text())["results"]
+    assert {r["unique_id"] for r in ran} == unit_tests
+    assert {r["status"] for r in ran} == {"pass"}

@@ -5,7 +5,6 @@ turn, its marts, alerts, serving copy and radar equal the DuckDB run's on the sa
 row for row, and dbt's unit tests pass there (`make test-spark`)."""
 
 import contextlib
-import json
 import os
 import re
 import shutil
@@ -15,12 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from benchmark_scripts import benchmark
-from radar_runs import AS_OF, RUN_TIMEOUT, Run, dbt_unit_tests, radar_env
+from radar_runs import AS_OF, RUN_TIMEOUT, Run, assert_every_dbt_unit_test_passes, radar_env
 from spark_cluster import spark_cluster, spark_home
 
 from demo_company.writer import DemoPaths
 from orchestration.lib.serving import SERVED_SCHEMAS
-from orchestration.lib.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.spark
 
@@ -120,11 +118,7 @@ def test_every_dbt_unit_test_passes_on_the_cluster(runs, cluster, tmp_path):
     """dbt's unit tests, each model's logic on fixed rows, pass on Spark as on DuckDB
     (tests/test_end_to_end.py); their fixtures take their columns' types from the tables the
     runs built on the cluster."""
-    manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
-    answer, ran = dbt_unit_tests({**os.environ, **spark_settings(cluster)}, tmp_path)
-    assert answer.returncode == 0, answer.stdout[-4000:]
-    assert {r["unique_id"] for r in ran} == set(manifest["unit_tests"])
-    assert {r["status"] for r in ran} == {"pass"}
+    assert_every_dbt_unit_test_passes({**os.environ, **spark_settings(cluster)}, tmp_path)
 
 
 def columns(path: Path) -> list[tuple[str, str, str, str, str | None]]:
