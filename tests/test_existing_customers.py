@@ -13,6 +13,7 @@ from orchestration.lib.explain import existing_customers_sentence
 from orchestration.lib.monitor import Kpi, count_references, counts, evaluate_warehouse
 from orchestration.lib.trend import (
     evaluate_counts,
+    holidays,
     overdispersion,
     poisson_cusum_decline,
     reference_from_last_year,
@@ -26,8 +27,8 @@ ONSET = START + timedelta(days=390)
 LAST_DAY = START + timedelta(days=DAYS - 1)
 
 
-def calendar(n: int = DAYS) -> list[date]:
-    return [START + timedelta(days=i) for i in range(n)]
+def calendar(n: int = DAYS, first: date = START) -> list[date]:
+    return [first + timedelta(days=i) for i in range(n)]
 
 
 # --- the count CUSUM ----------------------------------------------------------------------
@@ -80,12 +81,36 @@ def test_a_total_is_referred_to_itself_a_year_earlier_around_the_same_day():
     assert reference[730] == pytest.approx((6 + 9 + 12) / 30)
 
 
-def test_days_closed_a_year_earlier_are_not_expected():
-    made = np.ones(370)
-    made[3] = 0.0
-    reference = without_closed_days(np.ones(370), made)
-    assert math.isnan(reference[367])
-    assert np.isfinite(np.delete(reference, 367)).all()
+def test_a_day_far_below_its_weekday_in_the_weeks_around_it_is_a_holiday():
+    # Wednesdays of 20 purchases: one of 11 is below 0.6 of the usual 20, one of 13 is not;
+    # Saturdays of 9: one of 0 is no holiday, as 9 a day is too few to tell one from chance
+    made = np.tile([20.0, 20.0, 20.0, 20.0, 20.0, 9.0, 0.0], 9)
+    made[23], made[37], made[26] = 11.0, 13.0, 0.0
+    assert holidays(made).nonzero()[0].tolist() == [23]
+
+
+def test_a_holiday_a_year_earlier_on_the_same_date_is_not_expected_whatever_its_weekday():
+    # 1 January 2025 (a Wednesday) was a holiday; 1 January 2026 is a Thursday: 52 weeks before
+    # it, 2 January 2025, was not
+    days = calendar(430, date(2024, 12, 2))
+    made = np.tile([20.0, 20.0, 20.0, 20.0, 20.0, 5.0, 5.0], 62)[:430]
+    new_year = days.index(date(2025, 1, 1))
+    made[new_year] = 2.0
+    reference = without_closed_days(np.ones(430), made, days)
+    not_expected = np.isnan(reference).nonzero()[0]
+    assert [days[i] for i in not_expected] == [
+        date(2025, 12, 31),  # 52 weeks after the holiday
+        date(2026, 1, 1),  # a year after it
+    ]
+
+
+def test_a_member_is_not_expected_on_a_holiday_of_the_rest_of_the_company():
+    days = calendar(60, date(2024, 12, 2))
+    made = np.full(60, 4.0)
+    others = np.tile([30.0, 30.0, 30.0, 30.0, 30.0, 10.0, 10.0], 9)[:60]
+    others[30] = 6.0  # a Wednesday of 6 where the rest of the company makes 30
+    reference = without_closed_days(np.ones(60), made, days, others)
+    assert np.isnan(reference).nonzero()[0].tolist() == [30]
 
 
 # --- the count test on a series ------------------------------------------------------------

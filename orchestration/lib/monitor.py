@@ -341,7 +341,8 @@ Series = dict[SeriesKey, tuple[list[date], np.ndarray]]
 
 def count_references(series: Series, sample_sizes: Series) -> dict[SeriesKey, np.ndarray]:
     """Each COUNTED series' reference on its days: a member's is the rest of the company that
-    day (the total less the member), the total's its own a year earlier."""
+    day (the total less the member), the total's its own a year earlier; without the days it
+    cannot speak for (a holiday: :func:`trend.without_closed_days`)."""
     references: dict[SeriesKey, np.ndarray] = {}
     for key, (dates, values) in series.items():
         kpi_name, dimension, _ = key
@@ -350,7 +351,8 @@ def count_references(series: Series, sample_sizes: Series) -> dict[SeriesKey, np
         made, expected = counts(values, sample_sizes[key][1])
         total = (kpi_name, "total", "all")
         if dimension in SEASONAL_DIMENSIONS:
-            references[key] = without_closed_days(reference_from_last_year(made, expected), made)
+            reference = reference_from_last_year(made, expected)
+            references[key] = without_closed_days(reference, made, dates)
         elif total in series and total in sample_sizes:
             at = {day: i for i, day in enumerate(series[total][0])}
             rows = [at.get(day) for day in dates]
@@ -359,9 +361,8 @@ def count_references(series: Series, sample_sizes: Series) -> dict[SeriesKey, np
                 np.array([np.nan if i is None else a[i] for i in rows])
                 for a in (total_made, total_expected)
             ]
-            references[key] = without_closed_days(
-                reference_from_rest(made, expected, *aligned), made
-            )
+            reference = reference_from_rest(made, expected, *aligned)
+            references[key] = without_closed_days(reference, made, dates, aligned[0] - made)
     return references
 
 

@@ -85,6 +85,7 @@ responses, 1000 series per case, against the former relative minimum effect alon
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -155,6 +156,13 @@ REST_DAYS = 7
 #: A total has no rest of the company to be compared with: its season is read a year earlier,
 #: over this many days around the day.
 SEASON_DAYS = 7
+
+#: A day whose count is below this fraction of its weekday's usual count in the weeks around
+#: it (the median of the same weekday one to three weeks before and after) was a holiday (a
+#: closure, a public holiday): a reference over a week cannot expect such a day. Where the
+#: usual count is below HOLIDAY_COUNT, chance alone brings days that low.
+HOLIDAY_FRACTION = 0.6
+HOLIDAY_COUNT = 10.0
 
 #: A decline already raised holds until its worst recent week is back within this fraction of
 #: the minimum effect (hysteresis): a KPI hovering at its minimum effect would otherwise be
@@ -773,18 +781,60 @@ def reference_from_last_year(
     return out
 
 
-def without_closed_days(reference: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """``reference`` without the days whose weekday a year (52 weeks) earlier had no count:
-    days the member was closed then (a holiday closure, a weekend of businesses), which a
-    smoothed reference cannot expect; nothing is expected of them.
+def holidays(counts: np.ndarray) -> np.ndarray:
+    """The days whose count fell below HOLIDAY_FRACTION of their weekday's usual count, when
+    that is at least HOLIDAY_COUNT: the median of the same weekday one to three weeks before
+    and after (the days on the series).
 
-    >>> without_closed_days(np.ones(366), np.r_[0.0, np.ones(365)])[364:]
-    array([nan,  1.])
+    >>> holidays(np.r_[np.full(21, 10.0), 2.0, np.full(21, 10.0)]).nonzero()[0]
+    array([21])
+    """
+    x = np.asarray(counts, dtype=float)
+    around = np.full((6, x.size), np.nan)
+    for row, shift in enumerate((-21, -14, -7, 7, 14, 21)):
+        if shift < 0:
+            around[row, -shift:] = x[:shift]
+        else:
+            around[row, :-shift] = x[shift:]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a day with no neighbour: no median
+        usual = np.nanmedian(around, axis=0)
+        return np.isfinite(x) & (usual >= HOLIDAY_COUNT) & (x < HOLIDAY_FRACTION * usual)
+
+
+def without_closed_days(
+    reference: np.ndarray,
+    counts: np.ndarray,
+    dates: Sequence[date],
+    others: np.ndarray | None = None,
+) -> np.ndarray:
+    """``reference`` without the days it cannot speak for, of which nothing is expected: those
+    whose weekday a year (52 weeks) earlier, or whose date a year earlier, was a holiday of the
+    member's (:func:`holidays`: a closure, a public holiday, which a reference smoothed over a
+    week cannot expect, and which falls on the same date each year rather than the same
+    weekday); and, given ``others`` (the rest of the company's counts on the same days), the
+    days that are a holiday for the rest of the company. ``dates`` is a full daily calendar.
+
+    >>> days = [date(2024, 1, 1) + timedelta(days=i) for i in range(370)]
+    >>> without_closed_days(np.ones(370), np.r_[0.0, np.full(369, 20.0)], days)[364:368]
+    array([nan,  1., nan,  1.])
     """
     out = np.array(reference, dtype=float)
-    x = np.asarray(counts, dtype=float)
-    out[364:][x[:-364] == 0] = np.nan
+    closed = holidays(counts)
+    out[364:][closed[:-364]] = np.nan
+    first = dates[0]
+    for i, day in enumerate(dates):
+        earlier = (_a_year_before(day) - first).days
+        if earlier >= 0 and closed[earlier]:
+            out[i] = np.nan
+    if others is not None:
+        out[holidays(others)] = np.nan
     return out
+
+
+def _a_year_before(day: date) -> date:
+    """The same date a year earlier (29 February: the 28th)."""
+    return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2 else day.day)
 
 
 def severity(finding: Finding, min_effect: float) -> str:
