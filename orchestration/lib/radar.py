@@ -124,7 +124,8 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     The last order when it is over a day older than the as-of day (the marts run to the as-of
     day all the same, so the values are that day's, not the last order day's), and the rows
     held in each quarantine table (of every database ``con`` has attached), which no mart
-    counts.
+    counts; not in dlt's staging copies (``<dataset>_staging``), which hold the last load's
+    rows of a merged table again.
     """
     notes = []
     ((last_order,),) = con.execute("select max(order_date) from marts.fct_orders").fetchall()
@@ -133,8 +134,8 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
         notes.append(f"Latest order on {last_order}, {days} days before {as_of}.")
     quarantines = con.execute(
         "select table_catalog, table_schema, table_name from information_schema.tables "
-        "where starts_with(table_schema, 'raw_') and ends_with(table_name, '_quarantine') "
-        "order by table_schema, table_name"
+        "where starts_with(table_schema, 'raw_') and not ends_with(table_schema, '_staging') "
+        "and ends_with(table_name, '_quarantine') order by table_schema, table_name"
     ).fetchall()
     for catalog, schema, table in quarantines:
         query = f'select count(*) from "{catalog}"."{schema}"."{table}"'
