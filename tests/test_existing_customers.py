@@ -108,7 +108,8 @@ def test_a_member_is_not_expected_on_a_holiday_of_the_rest_of_the_company():
     days = calendar(60, date(2024, 12, 2))
     made = np.full(60, 4.0)
     others = np.tile([30.0, 30.0, 30.0, 30.0, 30.0, 10.0, 10.0], 9)[:60]
-    others[30] = 6.0  # a Wednesday of 6 where the rest of the company makes 30
+    # a Wednesday of 11 where the rest of the company makes 30 (below 0.4 of it), one of 13
+    others[30], others[37] = 11.0, 13.0
     reference = without_closed_days(np.ones(60), made, days, others)
     assert np.isnan(reference).nonzero()[0].tolist() == [30]
 
