@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from radar_runs import wait_until
 
 from orchestration.lib.run_lock import Owner, WarehouseLock, holding, is_alive, lock_path
 
@@ -109,6 +110,80 @@ def test_the_next_holder_waits_for_a_process_the_dead_holder_started(tmp_path):
         assert got[0].run_id == "parent-run" and got[0].live_children() == []
     finally:
         subprocess.run(["kill", "-9", str(child)], capture_output=True)
+
+
+# A run whose steps run in processes of their own (Dagster's multiprocess executor): it holds
+# the lock and starts a step, STEP (argv[2]).
+MULTIPROCESS_RUN = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from pathlib import Path
+    from orchestration.lib.run_lock import Owner, holding
+
+    with holding(Path(sys.argv[1]), Owner.current("multiprocess-run")):
+        subprocess.Popen([sys.executable, "-c", sys.argv[2], sys.argv[1], sys.argv[3]])
+        time.sleep(600)
+    """
+)
+# The step starts a process, as the dbt step starts dbt, that writes "interrupted" to a file
+# on an interrupt or, when "stubborn", ignores it.
+CHILD = textwrap.dedent(
+    """
+    import signal, sys, time
+    from pathlib import Path
+
+    if sys.argv[2] == "stubborn":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        time.sleep(600)
+    except KeyboardInterrupt:
+        Path(sys.argv[1]).write_text("interrupted")
+    """
+)
+STEP = textwrap.dedent(
+    f"""
+    import os, subprocess, sys, time
+    from pathlib import Path
+    from orchestration.lib import run_lock
+    from orchestration.lib.run_lock import Owner, add_child, holding
+
+    run_lock.STOP_SECONDS = 1.0
+    warehouse, kind = Path(sys.argv[1]), sys.argv[2]
+    with holding(warehouse, Owner.current("multiprocess-run")):
+        child = subprocess.Popen(
+            [sys.executable, "-c", {CHILD!r}, str(warehouse.with_name("child")), kind]
+        )
+        add_child(warehouse, child.pid)
+        print(os.getpid(), child.pid, flush=True)
+        time.sleep(600)
+    """
+)
+
+
+@pytest.mark.parametrize("kind", ["interruptible", "stubborn"])
+def test_the_steps_of_a_killed_run_stop_what_they_started_and_end_before_the_next_run(
+    tmp_path, kind
+):
+    warehouse = tmp_path / "warehouse.duckdb"
+    run = subprocess.Popen(
+        [sys.executable, "-c", MULTIPROCESS_RUN, str(warehouse), STEP, kind],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    step, child = map(int, run.stdout.readline().split())
+    try:
+        assert is_alive(step) and is_alive(child)
+        run.kill()
+        run.wait()
+        with holding(warehouse, Owner.current("next")) as dead:
+            assert dead.run_id == "multiprocess-run"
+            assert not is_alive(child)
+        assert (tmp_path / "child").exists() == (kind == "interruptible")
+        # the step let the next run in as it ended
+        wait_until(lambda: not is_alive(step), 60, "the step to end")
+    finally:
+        for pid in (step, child):
+            subprocess.run(["kill", "-9", str(pid)], capture_output=True)
 
 
 def test_a_holder_that_ends_normally_leaves_nothing_to_recover(tmp_path):

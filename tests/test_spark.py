@@ -5,6 +5,7 @@ turn, its marts, alerts, serving copy and radar equal the DuckDB run's on the sa
 row for row, and dbt's unit tests pass there (`make test-spark`)."""
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -14,11 +15,19 @@ from pathlib import Path
 import duckdb
 import pytest
 from benchmark_scripts import benchmark
-from radar_runs import AS_OF, RUN_TIMEOUT, Run, assert_every_dbt_unit_test_passes, radar_env
+from radar_runs import (
+    AS_OF,
+    RUN_TIMEOUT,
+    Run,
+    assert_every_dbt_unit_test_passes,
+    radar_env,
+    wait_until,
+)
 from spark_cluster import spark_cluster, spark_home
 
 from demo_company.writer import DemoPaths
 from orchestration.lib.serving import SERVED_SCHEMAS
+from orchestration.lib.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.spark
 
@@ -78,12 +87,70 @@ def runs(cluster, small_demo, tmp_path_factory):
         for engine, settings in (("duckdb", {}), ("spark", spark)):
             root = roots[engine]
             env = radar_env(root, demo, AS_OF=day.isoformat(), **settings)
+            killed = (
+                kill_during_dbt(env, root / f"{day}-killed.out")
+                if day == DAYS[1] and engine == "spark"
+                else None
+            )
             run = Run(env, root / f"{day}.out")
             assert run.finish(RUN_TIMEOUT * 3) == 0, run.text()[-5000:]
+            assert ("Recovered from run" in run.text()) == bool(killed), run.text()[-5000:]
+            if killed:
+                # the killed run's dbt was stopped, not left to finish its build
+                assert nodes_built(killed) < nodes_built(run)
             (root / str(day)).mkdir()
             for copy in COPIES:
                 shutil.copy(root / "data" / copy, root / str(day) / copy)
     return roots
+
+
+def kill_during_dbt(env: dict, out: Path) -> Run:
+    """A run killed (``kill -9`` of its process) while dbt builds the marts: its steps, each in
+    a process of its own, and the dbt they started end too."""
+    killed = Run(env, out)
+    try:
+        wait_until(
+            lambda: any(" build " in command for command in dbt_processes(killed)),
+            RUN_TIMEOUT * 3,
+            "a dbt build of the run",
+        )
+        killed.kill()
+        wait_until(
+            lambda: not session_processes(killed.process.pid),
+            RUN_TIMEOUT,
+            "the killed run's steps and their dbt to end",
+        )
+    finally:
+        killed.stop()
+    return killed
+
+
+def nodes_built(run: Run) -> int:
+    """How many nodes the first dbt build of a run reported on (none when it did not end)."""
+    run_id = re.search(r"\(run ([\w-]+)\)", run.text())[1]
+    (build,) = (PROJECT_ROOT / "target").glob(f"dbt_models-{run_id[:7]}-*")
+    results = build / "run_results.json"
+    return len(json.loads(results.read_text())["results"]) if results.exists() else 0
+
+
+def dbt_processes(run: Run) -> list[str]:
+    """The command lines of the dbt processes a run started, if it runs."""
+    if run.process.poll() is not None:
+        pytest.fail(f"the run ended before it was killed:\n{run.text()}")
+    commands = session_processes(run.process.pid).values()
+    return [command for command in commands if "/dbt " in command]
+
+
+def session_processes(session: int) -> dict[int, str]:
+    """The live processes of a session, by PID, with their command lines."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            state, *fields = stat.read_text().rsplit(")", 1)[1].split()
+            if state != "Z" and int(fields[2]) == session:
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                found[int(stat.parent.name)] = command.decode(errors="replace")
+    return found
 
 
 def test_on_spark_the_sources_are_extracted_side_by_side_and_the_radar_is_the_same(

@@ -6,18 +6,27 @@ out of memory, power cut of the process), so a run that died never blocks the ne
 holder writes who it is into the file (run id, start time, PID, command) so a run that has to
 wait can name it; a holder that ends normally empties the file, so a run that takes the lock and
 finds it filled knows that the run before it died, and which one it was.
+
+A run whose steps run in processes of their own (Dagster's multiprocess executor, on Spark)
+must not leave them behind when it dies: each such step holds a second file
+(``warehouse.duckdb.lock.steps``) shared for as long as it runs and watches the run's process,
+which started it; should that die, the step stops what it started (dbt: interrupted, so that
+it cancels its queries, then killed) and ends. The next run takes that file exclusively before
+its first step: it starts once the dead run's steps have ended.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,9 +35,17 @@ from pathlib import Path
 # blocking flock would not let the waiting run say when the holder changes.
 POLL_SECONDS = 0.5
 
+#: How long a step whose run died gives what it started (dbt) to stop after an interrupt
+#: before killing it: dbt cancels its open queries on an interrupt.
+STOP_SECONDS = 30.0
+
 
 def lock_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".lock")
+
+
+def steps_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + ".lock.steps")
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -233,9 +250,12 @@ class WarehouseLock:
 # The locks this process holds, by lock file: a step of a run executing in the process that
 # already holds its warehouse's lock (`python -m orchestration run`) must not wait for itself.
 _HELD: dict[Path, WarehouseLock] = {}
+# In a step running in a process of its own, the processes it started, by lock file: stopped
+# should its run die.
+_STEP_CHILDREN: dict[Path, list[tuple[int, int | None]]] = {}
 
 
-@contextmanager
+@contextlib.contextmanager
 def holding(
     warehouse: Path,
     owner: Owner,
@@ -245,25 +265,26 @@ def holding(
 
     Re-entrant within a run: when this process holds the lock already, or a live process of
     the same run does (a step in a process of its own, under Dagster's multiprocess executor),
-    the block runs under that hold.
+    the block runs under that hold; in the latter case as a step that ends should the run die
+    (:func:`_step_of`).
     """
     key = lock_path(warehouse).resolve()
+    if key in _HELD or key in _STEP_CHILDREN:
+        yield None
+        return
     lock = WarehouseLock(warehouse)
     holder = lock.holder()
-    if key in _HELD or (
+    if (
         holder is not None
         and (holder.run_id, holder.host) == (owner.run_id, owner.host)
         and is_alive(holder.pid, holder.start_ticks)
     ):
-        yield None
+        with _step_of(warehouse):
+            yield None
         return
     dead = lock.acquire(owner, on_wait)
-    if dead is not None and dead.live_children():
-        # A process the dead run started (dbt) still writes the warehouse: wait for it to end.
-        if on_wait is not None:
-            on_wait(dead)
-        while dead.live_children():
-            time.sleep(POLL_SECONDS)
+    if dead is not None:
+        _wait_for_dead_run(warehouse, dead, on_wait)
     _HELD[key] = lock
     try:
         yield dead
@@ -272,9 +293,80 @@ def holding(
         lock.release()
 
 
+def _wait_for_dead_run(
+    warehouse: Path, dead: Owner, on_wait: Callable[[Owner | None], None] | None
+) -> None:
+    """Waits for what the run that died holding the lock left running: the processes it named
+    (dbt) and its steps in processes of their own."""
+    told = False
+    if dead.live_children():
+        # A process the dead run started (dbt) still writes the warehouse: wait for it to end.
+        if on_wait is not None:
+            on_wait(dead)
+            told = True
+        while dead.live_children():
+            time.sleep(POLL_SECONDS)
+    with open(steps_path(warehouse), "a") as steps:
+        try:
+            fcntl.flock(steps.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None and not told:
+                on_wait(dead)
+            fcntl.flock(steps.fileno(), fcntl.LOCK_EX)  # until the last step has ended
+
+
+@contextlib.contextmanager
+def _step_of(warehouse: Path) -> Iterator[None]:
+    """Runs the block as a step in a process of its own, started by its run's process: the
+    steps file is held shared meanwhile, and should the run's process die (this process's
+    parent: Dagster's multiprocess executor starts each step from it), a watcher stops the
+    processes this step named (:func:`add_child`) and ends this process."""
+    key = lock_path(warehouse).resolve()
+    run = os.getppid()
+    run_started = process_start_ticks(run)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(POLL_SECONDS):
+            if not is_alive(run, run_started):
+                _stop(_STEP_CHILDREN.get(key, []))
+                os._exit(1)  # as the run did: the next run recovers from both
+
+    with open(steps_path(warehouse), "a") as steps:
+        fcntl.flock(steps.fileno(), fcntl.LOCK_SH)
+        _STEP_CHILDREN[key] = []
+        watcher = threading.Thread(target=watch, name="run-watcher", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+            del _STEP_CHILDREN[key]
+
+
+def _stop(children: list[tuple[int, int | None]]) -> None:
+    """Interrupts the processes, kills those still running after STOP_SECONDS, and returns
+    once they have ended."""
+    deadline = time.monotonic() + STOP_SECONDS
+    for signum in (signal.SIGINT, signal.SIGKILL):
+        live = [(pid, ticks) for pid, ticks in children if is_alive(pid, ticks)]
+        for pid, _ in live:
+            with contextlib.suppress(OSError):  # ended meanwhile
+                os.kill(pid, signum)
+        while any(is_alive(*child) for child in live) and (
+            signum == signal.SIGKILL or time.monotonic() < deadline
+        ):
+            time.sleep(0.1)
+
+
 def add_child(warehouse: Path, pid: int) -> None:
-    """Names process ``pid`` in the lock this process holds on ``warehouse`` (see
-    :meth:`WarehouseLock.add_child`); nothing when this process does not hold it."""
-    lock = _HELD.get(lock_path(warehouse).resolve())
+    """Names process ``pid``, started by this process, as a writer of ``warehouse``: in the
+    lock when this process holds it (:meth:`WarehouseLock.add_child`), among those a step
+    stops should its run die when it runs in a process of its own; else nothing."""
+    key = lock_path(warehouse).resolve()
+    lock = _HELD.get(key)
     if lock is not None:
         lock.add_child(pid)
+    elif key in _STEP_CHILDREN:
+        _STEP_CHILDREN[key].append((pid, process_start_ticks(pid)))
