@@ -161,7 +161,7 @@ STEP = textwrap.dedent(
 
 
 @pytest.mark.parametrize("kind", ["interruptible", "stubborn"])
-def test_the_steps_of_a_killed_run_stop_what_they_started_and_end_before_the_next_run(
+def test_the_steps_of_a_killed_run_stop_what_they_started_before_the_next_run_starts(
     tmp_path, kind
 ):
     warehouse = tmp_path / "warehouse.duckdb"

@@ -2,7 +2,8 @@
 on 127.0.0.1, the raw tables as Parquet under a storage location, every dbt model and test and
 the two Python tables built there, the four sources extracted side by side; as of two days in
 turn, its marts, alerts, serving copy and radar equal the DuckDB run's on the same demo company
-row for row, and dbt's unit tests pass there (`make test-spark`)."""
+row for row, and dbt's unit tests pass there (`make test-spark`). The second day's run is killed
+once first, while dbt builds: its steps and their dbt end with it."""
 
 import contextlib
 import json
@@ -26,6 +27,7 @@ from radar_runs import (
 from spark_cluster import spark_cluster, spark_home
 
 from demo_company.writer import DemoPaths
+from orchestration.lib.run_lock import process_stat
 from orchestration.lib.serving import SERVED_SCHEMAS
 from orchestration.lib.settings import PROJECT_ROOT
 
@@ -109,11 +111,7 @@ def kill_during_dbt(env: dict, out: Path) -> Run:
     a process of its own, and the dbt they started end too."""
     killed = Run(env, out)
     try:
-        wait_until(
-            lambda: any(" build " in command for command in dbt_processes(killed)),
-            RUN_TIMEOUT * 3,
-            "a dbt build of the run",
-        )
+        wait_until(lambda: dbt_builds(killed), RUN_TIMEOUT * 3, "a dbt build of the run")
         killed.kill()
         wait_until(
             lambda: not session_processes(killed.process.pid),
@@ -133,23 +131,24 @@ def nodes_built(run: Run) -> int:
     return len(json.loads(results.read_text())["results"]) if results.exists() else 0
 
 
-def dbt_processes(run: Run) -> list[str]:
-    """The command lines of the dbt processes a run started, if it runs."""
+def dbt_builds(run: Run) -> bool:
+    """Whether a dbt build the run started runs (failing the test if the run has ended)."""
     if run.process.poll() is not None:
         pytest.fail(f"the run ended before it was killed:\n{run.text()}")
-    commands = session_processes(run.process.pid).values()
-    return [command for command in commands if "/dbt " in command]
+    commands = session_processes(run.process.pid)
+    return any("/dbt " in command and " build " in command for command in commands)
 
 
-def session_processes(session: int) -> dict[int, str]:
-    """The live processes of a session, by PID, with their command lines."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def session_processes(session: int) -> list[str]:
+    """The command lines of the live processes of a session."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        fields = process_stat(int(proc.name))
         with contextlib.suppress(OSError):
-            state, *fields = stat.read_text().rsplit(")", 1)[1].split()
-            if state != "Z" and int(fields[2]) == session:
-                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ")
-                found[int(stat.parent.name)] = command.decode(errors="replace")
+            if fields and fields[0] != "Z" and int(fields[3]) == session:
+                found.append(
+                    (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
     return found
 
 

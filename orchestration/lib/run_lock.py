@@ -48,6 +48,17 @@ def steps_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".lock.steps")
 
 
+def process_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (Linux), from the state on
+    (state, parent, group, session, …); None if the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (2nd field) may hold spaces and parentheses: count from the last ')'.
+    return stat[stat.rindex(")") + 2 :].split()
+
+
 def process_start_ticks(pid: int) -> int | None:
     """When process ``pid`` started, in clock ticks since boot (Linux); None if it is gone,
     or ended and not yet reaped (a zombie: an orphan whose new parent never reaps it).
@@ -55,13 +66,8 @@ def process_start_ticks(pid: int) -> int | None:
     With the PID it names one process for good: a PID reused by a later process has another
     start time.
     """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (2nd field) may hold spaces and parentheses: count from the last ')'.
-    state, *fields = stat[stat.rindex(")") + 2 :].split()
-    return None if state in ("Z", "X") else int(fields[18])
+    fields = process_stat(pid)
+    return None if fields is None or fields[0] in ("Z", "X") else int(fields[19])
 
 
 def boot_time() -> float | None:

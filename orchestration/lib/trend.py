@@ -800,10 +800,10 @@ def holidays(counts: np.ndarray, fraction: float = HOLIDAY_FRACTION) -> np.ndarr
             around[row, -shift:] = x[:shift]
         else:
             around[row, :-shift] = x[shift:]
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a day with no neighbour: no median
         usual = np.nanmedian(around, axis=0)
-        return np.isfinite(x) & (usual >= HOLIDAY_COUNT) & (x < fraction * usual)
+    return np.isfinite(x) & (usual >= HOLIDAY_COUNT) & (x < fraction * usual)
 
 
 def without_closed_days(
@@ -838,8 +838,15 @@ def without_closed_days(
 
 
 def _a_year_before(day: date) -> date:
-    """The same date a year earlier (29 February: the 28th)."""
-    return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2 else day.day)
+    """The same date a year earlier (29 February: the 28th).
+
+    >>> _a_year_before(date(2024, 2, 29)), _a_year_before(date(2026, 1, 1))
+    (datetime.date(2023, 2, 28), datetime.date(2025, 1, 1))
+    """
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
 
 
 def severity(finding: Finding, min_effect: float) -> str:
