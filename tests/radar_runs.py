@@ -1,5 +1,6 @@
 """`python -m orchestration run` in processes of its own, on the small demo company, for the
-tests that kill, race or starve it, and dbt's unit tests against the warehouse of a run."""
+tests that kill, race or starve it; dbt's unit tests against the warehouse of a run; and the
+Dagster instance of the runs a test makes in its own process."""
 
 import contextlib
 import json
@@ -10,10 +11,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pytest
+import yaml
 
 from demo_company.writer import DemoPaths
 from orchestration.lib.settings import PROJECT_ROOT
@@ -23,6 +27,15 @@ AS_OF = date(2026, 6, 30)
 RUN_TIMEOUT = 600
 # The settings a run must not take from the environment of the tests.
 SOURCES = ("ERP_DATABASE_URL", "CRM_API_URL", "CRM_API_TOKEN", "WEB_EVENTS_PATH", "HR_SURVEY_PATH")
+
+
+@contextlib.contextmanager
+def project_instance() -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance in a temporary DAGSTER_HOME, configured as `make` configures the
+    project's (orchestration/dagster.yaml: its event log, its pools)."""
+    config = yaml.safe_load((PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text())
+    with dg.instance_for_test(overrides=config) as instance:
+        yield instance
 
 
 def radar_env(

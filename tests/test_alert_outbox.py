@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from radar_runs import RUN_TIMEOUT
+from radar_runs import RUN_TIMEOUT, project_instance
 from receivers import WAIT
 from samples import order_value_marts
 
@@ -59,7 +59,7 @@ def radar(tmp_path, monkeypatch, receivers):
     channels = [receivers.url("/flaky"), receivers.url("/steady")]
     monkeypatch.setenv("ALERT_CHANNELS", ",".join(channels))
     monkeypatch.setenv("AS_OF", TODAY.isoformat())
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         yield warehouse, channels, instance
 
 

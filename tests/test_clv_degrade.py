@@ -9,6 +9,7 @@ from datetime import date
 import dagster as dg
 import duckdb
 import pytest
+from radar_runs import project_instance
 
 from orchestration.definitions import defs
 from orchestration.lib.dashboard import render_dashboard
@@ -61,7 +62,7 @@ def one_time_buyers(small_demo, tmp_path_factory):
         "ALERT_CHANNELS": f"jsonl://{root / 'alerts.jsonl'}",
     }
     output = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test() as instance:
+    with pytest.MonkeyPatch.context() as patch, project_instance() as instance:
         patch.delenv("CRM_API_TOKEN", raising=False)
         for name, value in env.items():
             patch.setenv(name, value)

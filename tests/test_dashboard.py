@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
+from radar_runs import project_instance
 from report import print_lines
 
 from orchestration.definitions import defs
@@ -557,7 +557,7 @@ def demo(tmp_path_factory):
             patch.delenv(name, raising=False)
         for name, value in env.items():
             patch.setenv(name, value)
-        with dg.instance_for_test() as instance:
+        with project_instance() as instance:
             result = defs.resolve_job_def("daily_radar").execute_in_process(
                 instance=instance, raise_on_error=False
             )

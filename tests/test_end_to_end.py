@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from radar_runs import assert_every_dbt_unit_test_passes
+from radar_runs import assert_every_dbt_unit_test_passes, project_instance
 
 from orchestration.definitions import defs
 from orchestration.defs.monitoring.alerts import KPI_ALERTS, raise_alerts
@@ -59,7 +59,7 @@ def demo(tmp_path_factory):
             patch.delenv(name, raising=False)
         for name, value in env.items():
             patch.setenv(name, value)
-        with dg.instance_for_test() as instance:
+        with project_instance() as instance:
             result = defs.resolve_job_def("daily_radar").execute_in_process(
                 instance=instance, raise_on_error=False
             )
@@ -370,7 +370,7 @@ def test_with_every_source_off_the_job_succeeds_and_the_marts_are_empty(tmp_path
     monkeypatch.setenv("DASHBOARD_PATH", str(tmp_path / "dashboard.html"))
     for name in ("ERP_DATABASE_URL", "CRM_API_URL", "WEB_EVENTS_PATH", "HR_SURVEY_PATH"):
         monkeypatch.setenv(name, "off")
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         result = defs.resolve_job_def("daily_radar").execute_in_process(
             instance=instance, raise_on_error=False
         )

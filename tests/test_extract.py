@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from dagster_dlt import DagsterDltResource
 from dlt.pipeline.exceptions import PipelineStepFailed
+from radar_runs import project_instance
 from samples import WEB_EVENT
 
 from demo_company.crm_server import CrmServer
@@ -173,7 +174,7 @@ def test_the_demo_crm_is_served_apart_for_the_job_and_every_crm_table_lands(
     monkeypatch.setenv("AS_OF", "2026-06-30")
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.delenv("CRM_API_URL", raising=False)
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         result = dg.materialize(
             [crm_raw],
             instance=instance,

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from dagster_dlt import DagsterDltResource
 from dlt.pipeline.exceptions import PipelineStepFailed
+from radar_runs import project_instance
 
 from orchestration.defs.ingest.assets import erp_raw, pipeline
 from orchestration.defs.ingest.systems import SourceSystems
@@ -301,7 +302,7 @@ def test_the_extraction_run_counts_quarantined_rows_per_table_and_names_absent_t
     url = contract_erp(tmp_path / "erp.sqlite", tables=REQUIRED, rows=rows)
     monkeypatch.setenv("ERP_DATABASE_URL", url)
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         result = dg.materialize(
             [erp_raw],
             instance=instance,

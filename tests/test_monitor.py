@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import numpy as np
 import pytest
+from radar_runs import project_instance
 
 from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts, raise_alerts
 from orchestration.defs.reporting_day import ReportingDay
@@ -179,7 +180,7 @@ def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
     monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
         context = dg.build_sensor_context(instance=instance)
         kpi_alert_sensor(context)
@@ -208,7 +209,7 @@ def test_alerts_of_a_warehouse_reporting_in_dollars_speak_dollars(tmp_path, monk
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
     monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         assert dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES).success
         kpi_alert_sensor(dg.build_sensor_context(instance=instance))
     sent = {a["dimension_value"]: a for a in map(json.loads, channel.read_text().splitlines())}
@@ -252,7 +253,7 @@ def test_alerts_on_stale_data_are_suppressed_and_the_suppression_is_announced_on
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", f"jsonl://{channel}")
     monkeypatch.setenv("AS_OF", (LAST_DAY + timedelta(days=10)).isoformat())
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         for _ in range(2):
             result = dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES)
             assert result.success
@@ -282,7 +283,7 @@ def test_every_kpi_of_the_catalogue_is_a_warn_check_with_its_numbers(tmp_path, m
     monkeypatch.setenv("WAREHOUSE_PATH", str(warehouse))
     monkeypatch.setenv("ALERT_CHANNELS", "")
     monkeypatch.setenv("AS_OF", LAST_DAY.isoformat())
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         result = dg.materialize([kpi_alerts], instance=instance, resources=RESOURCES)
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     acv = checks["average_customer_value"]

@@ -6,9 +6,9 @@ import json
 import re
 from datetime import date
 
-import dagster as dg
 import duckdb
 import pytest
+from radar_runs import project_instance
 from test_dashboard import Dom
 from test_monitor import LAST_DAY, build_marts
 
@@ -145,7 +145,7 @@ def dollar_company(tmp_path_factory):
             patch.delenv(name, raising=False)
         for name, value in env.items():
             patch.setenv(name, value)
-        with dg.instance_for_test() as instance:
+        with project_instance() as instance:
             result = defs.resolve_job_def("daily_radar").execute_in_process(
                 instance=instance, raise_on_error=False
             )

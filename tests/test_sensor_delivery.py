@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pytest
+from radar_runs import project_instance
 from samples import order_value_marts
 
 from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts
@@ -87,7 +88,7 @@ def radar(tmp_path, monkeypatch, webhook):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "warehouse.duckdb"))
     monkeypatch.setenv("ALERT_CHANNELS", webhook.url(f"/alerts/{SECRET}"))
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         yield Radar(tmp_path / "warehouse.duckdb", instance, webhook.received, monkeypatch)
 
 

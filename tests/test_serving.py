@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from radar_runs import project_instance
 
 from orchestration.definitions import defs
 from orchestration.defs.reporting_day import ReportingDay
@@ -207,7 +208,7 @@ def settings_env(tmp_path, monkeypatch):
 
 
 def test_the_copy_is_not_published_while_a_dbt_test_of_error_severity_fails(settings_env):
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         failed = report_check(instance, dg.AssetCheckSeverity.ERROR, passed=False)
         result = dg.materialize(
             [warehouse_copy], instance=instance, resources=RESOURCES, raise_on_error=False
@@ -222,7 +223,7 @@ def test_the_copy_is_not_published_while_a_dbt_test_of_error_severity_fails(sett
 def test_a_failed_warning_does_not_hold_the_copy_back_and_its_metadata_says_what_was_published(
     settings_env,
 ):
-    with dg.instance_for_test() as instance:
+    with project_instance() as instance:
         report_check(instance, dg.AssetCheckSeverity.WARN, passed=False)
         result = dg.materialize([warehouse_copy], instance=instance, resources=RESOURCES)
     (event,) = result.get_asset_materialization_events()
@@ -340,7 +341,7 @@ def two_builds(tmp_path_factory):
     }
     reader = Reader(serving, root)
     results = []
-    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test() as instance:
+    with pytest.MonkeyPatch.context() as patch, project_instance() as instance:
         for name in ("ERP_DATABASE_URL", "CRM_API_URL", "WEB_EVENTS_PATH", "HR_SURVEY_PATH"):
             patch.delenv(name, raising=False)
         for name, value in env.items():

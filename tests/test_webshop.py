@@ -38,6 +38,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+from radar_runs import project_instance
 
 from orchestration.__main__ import run_config
 from orchestration.definitions import defs
@@ -70,7 +71,7 @@ def run_webshop(root: Path, launch: dict | None = None):
         patch.delenv("CRM_API_TOKEN", raising=False)
         for name, value in env.items():
             patch.setenv(name, value)
-        with dg.instance_for_test() as instance:
+        with project_instance() as instance:
             result = defs.resolve_job_def("daily_radar").execute_in_process(
                 run_config=launch, instance=instance, raise_on_error=False
             )
