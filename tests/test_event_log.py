@@ -1,7 +1,12 @@
 """The project's event log storage writes what Dagster's own reads, and keeps few files open."""
 
+import contextlib
 import os
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -79,3 +84,40 @@ def test_a_wipe_closes_the_files_it_deletes_and_the_next_run_writes_anew(home):
         second = dg.materialize([numbers], instance=instance)
         assert instance.get_records_for_run(first.run_id).records == []
         assert instance.get_records_for_run(second.run_id).records
+
+
+def test_a_commit_waits_for_no_disk_and_a_killed_process_loses_no_event(home):
+    storage = PooledSqliteEventLogStorage(str(home))
+    with storage.run_connection("a-run") as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    storage.dispose()
+    with contextlib.closing(sqlite3.connect(home / "history" / "runs" / "a-run.db")) as file:
+        assert file.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_ITS_RUN],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_id = killed.stdout.strip()
+    default = SqliteEventLogStorage(str(home / "history" / "runs"))
+    events = [
+        r.event_log_entry.dagster_event_type for r in default.get_records_for_run(run_id).records
+    ]
+    assert dg.DagsterEventType.ASSET_CHECK_EVALUATION in events
+    assert events[-1] == dg.DagsterEventType.RUN_SUCCESS
+
+
+# A run stored through the project's instance, then the process killed before it closes
+# anything: what it committed must be in the files.
+KILLED_AFTER_ITS_RUN = """
+import os, signal
+import dagster as dg
+from tests.test_event_log import numbers
+result = dg.materialize([numbers], instance=dg.DagsterInstance.get())
+print(result.run_id, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
