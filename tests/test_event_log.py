@@ -121,3 +121,22 @@ result = dg.materialize([numbers], instance=dg.DagsterInstance.get())
 print(result.run_id, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
+
+
+def test_a_table_found_once_is_not_looked_for_again_until_a_wipe(home, monkeypatch):
+    storage = PooledSqliteEventLogStorage(str(home))
+    looked = []
+    original = SqliteEventLogStorage.has_table
+    monkeypatch.setattr(
+        SqliteEventLogStorage,
+        "has_table",
+        lambda self, name: looked.append(name) or original(self, name),
+    )
+    assert storage.supports_asset_checks and storage.supports_asset_checks
+    assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+    assert looked == ["asset_check_executions", "no_such_table", "no_such_table"]
+    storage.wipe()
+    looked.clear()
+    assert storage.supports_asset_checks and storage.supports_asset_checks
+    assert looked == ["asset_check_executions"]
+    storage.dispose()
