@@ -72,13 +72,17 @@ backfill: setup
 	$(PY) -m orchestration backfill $(FROM) $(TO)
 
 # Tests run in parallel, one process per core up to four (pytest-xdist; TEST_WORKERS=0: none),
-# each module's tests in one process so that the runs its fixtures make are made once.
+# each module's tests in one process so that the runs its fixtures make are made once. The fast
+# tests, waiting on servers and back-offs, left the cores idle a third of the time on two
+# workers: they take one worker more than there are cores.
 TEST_WORKERS ?= auto
-PYTEST := $(PY) -m pytest --numprocesses $(TEST_WORKERS) --maxprocesses 4
+WORKERS = $(TEST_WORKERS)
+PYTEST = $(PY) -m pytest --numprocesses $(WORKERS) --maxprocesses 4
 
 test: setup lint
 	$(PYTEST) --dist loadfile
 
+test-fast: WORKERS = $(if $(filter auto,$(TEST_WORKERS)),$(shell echo $$(($$(nproc) + 1))),$(TEST_WORKERS))
 test-fast: setup
 	$(PYTEST) --dist loadfile -m "not e2e and not faults and not spark"
 
