@@ -82,7 +82,7 @@ PYTEST = $(PY) -m pytest --numprocesses $(WORKERS) --maxprocesses 4
 test: setup lint
 	$(PYTEST) --dist loadfile
 
-test-fast: WORKERS = $(if $(filter auto,$(TEST_WORKERS)),$(shell echo $$(($$(nproc) + 1))),$(TEST_WORKERS))
+test-fast: WORKERS = $(if $(filter auto,$(TEST_WORKERS)),$(shell python3 -c 'import os; print(os.cpu_count() + 1)'),$(TEST_WORKERS))
 test-fast: setup
 	$(PYTEST) --dist loadfile -m "not e2e and not faults and not spark"
 

@@ -1,4 +1,6 @@
-"""The project's event log storage writes what Dagster's own reads, and keeps few files open."""
+"""The project's event log storage writes what Dagster's own reads, keeps few files open, looks
+for a table once, and commits without waiting for the disk yet loses nothing to a killed
+process."""
 
 import contextlib
 import os
