@@ -1,7 +1,7 @@
 {#
     None of `columns` of `model` is null: the not-null test of a model's columns in one query.
     A column-level `not_null` test per column costs dbt and Dagster a node and an asset check
-    each, about 40 ms of every build whatever the rows (README, Speed). Returns one row per
+    each, about 35 ms of every build whatever the rows (README, Speed). Returns one row per
     column holding nulls, with their count.
 #}
 {% test not_null_columns(model, columns) %}
