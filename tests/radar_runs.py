@@ -127,6 +127,14 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+def dbt_command(*args: str, target: Path, logs: Path) -> list[str]:
+    """The project's dbt with ``args``, its artifacts written to ``target`` and its log to
+    ``logs``."""
+    project = ["--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT)]
+    paths = ["--target-path", str(target), "--log-path", str(logs)]
+    return [str(Path(sys.executable).with_name("dbt")), *args, *project, *paths]
+
+
 def assert_every_dbt_unit_test_passes(env: dict, folder: Path) -> None:
     """Runs `dbt test --select test_type:unit` as of AS_OF against the warehouse ``env`` names
     (its target, DuckDB or Spark), its artifacts and log in ``folder``, and asserts that every
@@ -134,10 +142,11 @@ def assert_every_dbt_unit_test_passes(env: dict, folder: Path) -> None:
     manifest = json.loads((PROJECT_ROOT / "target" / "manifest.json").read_text())
     unit_tests = set(manifest["unit_tests"])
     assert len(unit_tests) > 20
-    command = [str(Path(sys.executable).parent / "dbt"), "test", "--select", "test_type:unit"]
-    command += ["--vars", json.dumps({"as_of": AS_OF.isoformat()})]
-    command += ["--profiles-dir", str(PROJECT_ROOT), "--project-dir", str(PROJECT_ROOT)]
-    command += ["--target-path", str(folder / "target"), "--log-path", str(folder / "logs")]
+    command = dbt_command(
+        *["test", "--select", "test_type:unit", "--vars", json.dumps({"as_of": AS_OF.isoformat()})],
+        target=folder / "target",
+        logs=folder / "logs",
+    )
     answer = subprocess.run(command, env=env, capture_output=True, text=True)
     assert answer.returncode == 0, answer.stdout[-4000:]
     ran = json.loads((folder / "target" / "run_results.json").read_text())["results"]

@@ -6,12 +6,12 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
+from radar_runs import dbt_command
 
 from orchestration.defs.ingest.assets import pipeline
 from orchestration.lib.sources.erp import erp_source
@@ -88,25 +88,13 @@ def build(tmp_path: Path, reporting_currency: str = "EUR") -> dict[str, dict]:
     dbt_vars = {"as_of": AS_OF, "reporting_currency": reporting_currency}
     target = tmp_path / "target"
     subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "build",
-            "--select",
-            "+fct_orders +fct_customer_value_daily",
+        dbt_command(
+            *["build", "--select", "+fct_orders +fct_customer_value_daily"],
             # only the tests whose every input is built (the CRM is not)
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            json.dumps(dbt_vars),
-            "--project-dir",
-            str(ROOT),
-            "--profiles-dir",
-            str(ROOT),
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
+            *["--indirect-selection", "cautious", "--vars", json.dumps(dbt_vars)],
+            target=target,
+            logs=tmp_path / "logs",
+        ),
         env=os.environ | {"WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
         cwd=ROOT,
         capture_output=True,

@@ -3,36 +3,20 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from orchestration.lib.settings import PROJECT_ROOT
+from radar_runs import dbt_command
 
 
 def dbt_show(sql: str, tmp_path: Path) -> list[dict]:
     """The rows of ``sql``, compiled and run by dbt in the project (macros included)."""
     shown = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "--quiet",
-            "show",
-            "--inline",
-            sql,
-            "--limit",
-            "100",
-            "--output",
-            "json",
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
+        dbt_command(
+            *["--quiet", "show", "--inline", sql, "--limit", "100", "--output", "json"],
+            target=tmp_path / "target",
+            logs=tmp_path / "logs",
+        ),
         env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
         capture_output=True,
         text=True,

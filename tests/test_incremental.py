@@ -15,16 +15,15 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-from radar_runs import Run, radar_env
+from radar_runs import Run, dbt_command, radar_env
 
 from demo_company.writer import ensure_demo
-from orchestration.lib.settings import PROJECT_ROOT, load_settings
+from orchestration.lib.settings import load_settings
 
 LAST_DAY = date(2026, 6, 30)
 DAYS = [LAST_DAY - timedelta(days=back) for back in range(3, -1, -1)]
@@ -195,10 +194,12 @@ def dbt(env: dict, warehouse: Path, target: Path, *args: str, recount: str = "ev
     """dbt ``args`` on ``warehouse``, with the vars and environment the job gives dbt and the
     recount tests' days (macro recounted_day)."""
     settings = load_settings({**env, "AS_OF": LAST_DAY.isoformat()})
-    command = [str(Path(sys.executable).parent / "dbt"), "--quiet", *args]
-    command += ["--exclude-resource-type", "unit_test", "--vars", json.dumps(settings.dbt_vars())]
-    command += ["--profiles-dir", str(PROJECT_ROOT), "--project-dir", str(PROJECT_ROOT)]
-    command += ["--target-path", str(target), "--log-path", str(target)]
+    dbt_vars = json.dumps(settings.dbt_vars())
+    command = dbt_command(
+        *["--quiet", *args, "--exclude-resource-type", "unit_test", "--vars", dbt_vars],
+        target=target,
+        logs=target,
+    )
     return subprocess.run(
         command,
         env={**env, **settings.dbt_env(), "WAREHOUSE_PATH": str(warehouse), "DBT_RECOUNT": recount},

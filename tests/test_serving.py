@@ -11,14 +11,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from radar_runs import project_instance
+from radar_runs import dbt_command, project_instance
 
 from orchestration.definitions import defs
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.defs.serving.publish import WAREHOUSE_COPY, warehouse_copy
 from orchestration.defs.transform.dbt import dbt_models
 from orchestration.lib.serving import STORAGE_VERSION, draft_path, publish
-from orchestration.lib.settings import PROJECT_ROOT
 
 AS_OF = date(2026, 6, 30)
 RESOURCES = {"reporting_day": ReportingDay()}
@@ -429,20 +428,9 @@ def test_a_bi_tool_holding_the_file_open_never_blocks_the_job_and_keeps_its_buil
 def test_dbt_docs_generate_works_against_the_built_warehouse(two_builds, tmp_path):
     root = two_builds["root"]
     subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "--quiet",
-            "docs",
-            "generate",
-            "--project-dir",
-            str(PROJECT_ROOT),
-            "--profiles-dir",
-            str(PROJECT_ROOT),
-            "--target-path",
-            str(tmp_path / "docs"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
+        dbt_command(
+            "--quiet", "docs", "generate", target=tmp_path / "docs", logs=tmp_path / "logs"
+        ),
         env={**os.environ, "WAREHOUSE_PATH": str(root / "warehouse.duckdb")},
         check=True,
     )
