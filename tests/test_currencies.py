@@ -14,9 +14,9 @@ import pytest
 from radar_runs import dbt_command
 
 from orchestration.defs.ingest.assets import pipeline
+from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.sources.erp import erp_source
 
-ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-06-30"
 MISSING_RATE_TEST = "assert_every_order_and_refund_has_an_exchange_rate"
 
@@ -96,7 +96,7 @@ def build(tmp_path: Path, reporting_currency: str = "EUR") -> dict[str, dict]:
             logs=tmp_path / "logs",
         ),
         env=os.environ | {"WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         capture_output=True,
         check=False,
     )
