@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,13 +30,18 @@ class SparkCluster:
     pids: tuple[int, ...]  # the master, the workers (and their executors below them), Thrift
 
 
+# Hive's LLAP classes, which Spark 4 leaves out and its Thrift server may need (see the Makefile).
+HIVE_LLAP_JAR = Path(sys.prefix) / "share" / "hive-llap-common-2.3.9.jar"
+
+
 def spark_home() -> Path | None:
-    """The Spark inside the installed `pyspark` wheel, or None without it or without Java."""
+    """The Spark inside the installed `pyspark` wheel, or None without it, without Java or
+    without Hive's LLAP classes (`make test-spark` installs all but Java)."""
     try:
         import pyspark
     except ImportError:
         return None
-    if shutil.which("java") is None:
+    if shutil.which("java") is None or not HIVE_LLAP_JAR.exists():
         return None
     return Path(pyspark.__file__).parent
 
@@ -127,6 +133,9 @@ def spark_cluster(root: Path, home: Path) -> Iterator[SparkCluster]:
             # The demo's tables are small: a few partitions per shuffle, not Spark's 200.
             "--conf", "spark.sql.shuffle.partitions=4",
             "--conf", "spark.ui.enabled=false",
+            # On the JVMs' own class path, where the Hive classes that load them are.
+            "--conf", f"spark.driver.extraClassPath={HIVE_LLAP_JAR}",
+            "--conf", f"spark.executor.extraClassPath={HIVE_LLAP_JAR}",
             "spark-internal",
         )  # fmt: skip
         wait_for(lambda: accepts(thrift_port), "Thrift server", processes, logs)

@@ -54,9 +54,23 @@ RUN_COLUMNS = (
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     home = spark_home()
-    assert home is not None, "the Spark tests need pyspark (make test-spark) and Java 17"
+    assert home is not None, "the Spark tests need Java 17 and what `make test-spark` installs"
     with spark_cluster(tmp_path_factory.mktemp("spark"), home) as running:
         yield running
+
+
+def test_the_thrift_server_can_build_hives_function_registry(cluster):
+    """Spark 4 leaves out classes that Hive's function registry needs, and its Thrift server
+    builds the registry when it must close a session without the Hive client it used (as when
+    two sessions close at once): the registry is loaded here by the server's own JVM (a
+    projection of a local relation is evaluated there), first among this module's tests."""
+    from pyhive import hive
+
+    registry = "org.apache.hadoop.hive.ql.exec.FunctionRegistry"
+    with contextlib.closing(hive.connect(host="127.0.0.1", port=cluster.thrift_port)) as con:
+        cursor = con.cursor()
+        cursor.execute(f"select reflect('java.lang.Class', 'forName', '{registry}') from values 1")
+        assert cursor.fetchall() == [(f"class {registry}",)]
 
 
 def spark_settings(cluster) -> dict[str, str]:
