@@ -330,9 +330,12 @@ def engine(name: str, folder: Path) -> Iterator[tuple[dict[str, str], tuple[int,
         yield {}, ()
         return
     sys.path.insert(0, str(PROJECT_ROOT / "tests"))
-    from spark_cluster import spark_cluster, spark_home
+    from spark_cluster import WITHOUT_SPARK, spark_cluster, spark_home
 
-    with spark_cluster(folder / "spark", spark_home()) as cluster:
+    home = spark_home()
+    if home is None:
+        raise SystemExit(WITHOUT_SPARK)
+    with spark_cluster(folder / "spark", home) as cluster:
         settings = {
             "DBT_TARGET": "spark",
             "STORAGE_LOCATION": str(folder / "lake"),

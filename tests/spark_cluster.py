@@ -34,6 +34,9 @@ class SparkCluster:
 HIVE_LLAP_JAR = Path(sys.prefix) / "share" / "hive-llap-common-2.3.9.jar"
 
 
+WITHOUT_SPARK = "the Spark engine needs Java 17 and what `make test-spark` installs"
+
+
 def spark_home() -> Path | None:
     """The Spark inside the installed `pyspark` wheel, or None without it, without Java or
     without Hive's LLAP classes (`make test-spark` installs all but Java)."""

@@ -24,7 +24,7 @@ from radar_runs import (
     radar_env,
     wait_until,
 )
-from spark_cluster import spark_cluster, spark_home
+from spark_cluster import WITHOUT_SPARK, spark_cluster, spark_home
 
 from demo_company.writer import DemoPaths
 from orchestration.lib.run_lock import process_stat
@@ -54,7 +54,7 @@ RUN_COLUMNS = (
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     home = spark_home()
-    assert home is not None, "the Spark tests need Java 17 and what `make test-spark` installs"
+    assert home is not None, WITHOUT_SPARK
     with spark_cluster(tmp_path_factory.mktemp("spark"), home) as running:
         yield running
 
