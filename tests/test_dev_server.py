@@ -8,7 +8,6 @@ service manager would, and watches every process of its group and below it end.
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from postgres_server import free_port
 
 from orchestration.lib.run_lock import process_start_ticks
 from orchestration.lib.settings import PROJECT_ROOT
@@ -24,12 +24,6 @@ from orchestration.recovery import WAREHOUSE_POOL, recover_dead_runs
 STOP_WITHIN = 15.0
 # The first start of the code location parses the dbt project: slow on a busy machine.
 START_TIMEOUT = 300.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def processes() -> dict[int, tuple[int, int, int]]:

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster_ui import graphql, kill_all_with, launch, start, wait_for_run
+from postgres_server import free_port
 
 from demo_company.writer import read_manifest
 from orchestration.lib.monitor import Alert
@@ -58,12 +58,6 @@ RAW_TABLES = [
     for source in ("erp", "crm", "web", "hr")
     for table in source_tables(source).values()
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_asset_nodes(url: str, process: subprocess.Popen, log: Path) -> list[dict]:
