@@ -41,11 +41,11 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
 	$(SYNC)
 	@touch $@
 
-# Spark 4's packages leave out Hive's LLAP classes, which Hive's function registry needs when
-# the Thrift server builds it, as it may when two sessions close at about the same time: without
-# them that close fails, and leaves the registry half-built for the closes after it. The
-# cluster of the tests gets the jar from the last pyspark package that shipped it, checked by
-# its hash.
+# The pyspark 4 package leaves out Hive's LLAP classes, which Hive's function registry needs
+# when the Thrift server builds it, as it may when two sessions close at about the same time:
+# without them that close fails, and leaves the registry half-built for the closes after it.
+# The cluster of the tests gets the jar from the last pyspark package that shipped it, checked
+# by its hash.
 HIVE_LLAP_JAR := $(VENV)/share/hive-llap-common-2.3.9.jar
 HIVE_LLAP_SHA256 := bbc07775a0b14180540b44d7879fb35dc92967a1e7a968063ca890c4e604c0b9
 $(HIVE_LLAP_JAR): $(VENV)/.synced

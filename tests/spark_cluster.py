@@ -30,10 +30,9 @@ class SparkCluster:
     pids: tuple[int, ...]  # the master, the workers (and their executors below them), Thrift
 
 
-# Hive's LLAP classes, which Spark 4 leaves out and its Thrift server may need (see the Makefile).
+# Hive's LLAP classes, which the pyspark 4 package leaves out and its Thrift server may need
+# (see the Makefile).
 HIVE_LLAP_JAR = Path(sys.prefix) / "share" / "hive-llap-common-2.3.9.jar"
-
-
 WITHOUT_SPARK = "the Spark engine needs Java 17 and what `make test-spark` installs"
 
 

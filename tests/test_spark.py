@@ -60,10 +60,10 @@ def cluster(tmp_path_factory):
 
 
 def test_the_thrift_server_can_build_hives_function_registry(cluster):
-    """Spark 4 leaves out classes that Hive's function registry needs, and its Thrift server
-    builds the registry when it must close a session without the Hive client it used (as when
-    two sessions close at once): the registry is loaded here by the server's own JVM (a
-    projection of a local relation is evaluated there), first among this module's tests."""
+    """The pyspark 4 package leaves out classes that Hive's function registry needs, and its
+    Thrift server builds the registry when it must close a session without the Hive client it
+    used (as when two sessions close at once): the registry is loaded here by the server's own
+    JVM (a projection of a local relation is evaluated there), first among this module's tests."""
     from pyhive import hive
 
     registry = "org.apache.hadoop.hive.ql.exec.FunctionRegistry"
