@@ -48,7 +48,8 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
 # by its hash.
 HIVE_LLAP_JAR := $(VENV)/share/hive-llap-common-2.3.9.jar
 HIVE_LLAP_SHA256 := bbc07775a0b14180540b44d7879fb35dc92967a1e7a968063ca890c4e604c0b9
-$(HIVE_LLAP_JAR): $(VENV)/.synced
+# Order-only: the jar is fetched once, not again each time the environment is synced.
+$(HIVE_LLAP_JAR): | $(VENV)/.synced
 	rm -rf $(TOOLS)/pyspark-3.5.6 && mkdir -p $(@D)
 	$(TOOLS)/bin/pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
 		--dest $(TOOLS)/pyspark-3.5.6 pyspark==3.5.6
