@@ -73,8 +73,9 @@ def answers(url: str) -> bool:
         return False
 
 
-def launch(url: str, job: str) -> str:
-    """Launches ``job`` as the UI's Launchpad does; returns the run's id."""
+def launch(url: str, job: str, assets: list[list[str]] | None = None) -> str:
+    """Launches ``job`` as the UI's Launchpad does, or only its ``assets`` (their keys' paths)
+    as the asset graph's "Materialize selected" does; returns the run's id."""
     repositories = graphql(url, REPOSITORIES)["data"]["repositoriesOrError"]["nodes"]
     repository = next(repo for repo in repositories if job in {j["name"] for j in repo["jobs"]})
     selector = {
@@ -82,6 +83,8 @@ def launch(url: str, job: str) -> str:
         "repositoryName": repository["name"],
         "jobName": job,
     }
+    if assets is not None:
+        selector["assetSelection"] = [{"path": path} for path in assets]
     launched = graphql(url, LAUNCH_RUN, {"params": {"selector": selector}})["data"]["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     return launched["run"]["runId"]

@@ -14,6 +14,7 @@ from dagster_ui import answers, kill_all_with, launch, start, wait_for_run
 from postgres_server import free_port, postgres_server
 from radar_runs import Run, radar_env, wait_until
 
+from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import PROJECT_ROOT
 
 # The webserver loads the code location (and with it dbt's manifest) before it answers.
@@ -85,8 +86,16 @@ def test_a_run_from_the_command_line_is_stored_in_postgresql_and_shown_by_the_we
 
 @pytest.mark.e2e
 def test_a_run_launched_in_the_webserver_is_queued_started_by_the_daemon_and_succeeds(team):
-    run_id = launch(team.url, "daily_radar")
+    # Two sources' raw tables (the whole job is stored in PostgreSQL by the test above): their
+    # extraction, then dbt's tests of those tables, which are checks of theirs.
+    tables = [[source, name] for source in ("hr", "web") for name in source_tables(source)]
+    run_id = launch(team.url, "daily_radar", assets=tables)
     assert wait_for_run(team.url, run_id, team.log) == "SUCCESS", team.log.read_text()[-3000:]
+    steps = team.query(
+        "select step_key from event_logs where dagster_event_type = 'STEP_SUCCESS' "
+        f"and run_id = '{run_id}'"
+    )
+    assert sorted(steps) == [("dbt_models",), ("extract_hr",), ("extract_web",)]
     # The daemon took it from the queue: its heartbeats and the sensor's ticks are in
     # PostgreSQL, where any other webserver or daemon on the instance reads them.
     daemons = {row[0] for row in team.query("select daemon_type from daemon_heartbeats")}
