@@ -9,13 +9,15 @@ from packaging.version import Version
 from orchestration.defs.transform.dbt import (
     DBT_PROJECT,
     DbtCli,
+    copy_parse_state,
     dbt_models,
     environment,
-    keep_parse_state,
+    parse_state,
     recount_checks,
     recounts_passed,
-    remove_older_builds,
+    remove_older,
 )
+from orchestration.lib.settings import load_settings
 
 
 def test_the_dbt_version_is_the_installed_one_without_starting_dbt(tmp_path):
@@ -39,7 +41,7 @@ def test_only_the_latest_builds_target_folders_are_kept(tmp_path):
     other.mkdir()
     os.utime(other, (999_000, 999_000))
 
-    remove_older_builds(tmp_path, "dbt_models", keep=2)
+    remove_older(tmp_path, "dbt_models", keep=2)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "dbt_models-aaa",
@@ -50,16 +52,32 @@ def test_only_the_latest_builds_target_folders_are_kept(tmp_path):
 
 
 def test_the_next_build_starts_from_the_parsed_project_of_the_latest_one(tmp_path):
-    build = tmp_path / "dbt_models-aaa"
-    build.mkdir()
-    (tmp_path / "partial_parse.msgpack").write_bytes(b"parsed by make setup")
-    keep_parse_state(build, tmp_path)  # a build that stopped before parsing leaves it be
-    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"parsed by make setup"
+    state, build = tmp_path / "parse-aaa", tmp_path / "dbt_models-aaa"
+    copy_parse_state(state, build)  # no state yet: dagster-dbt copies in the project's
+    assert not build.exists()
+    state.mkdir()
+    (state / "partial_parse.msgpack").write_bytes(b"parsed by the last build")
+    copy_parse_state(state, build)
+    assert (build / "partial_parse.msgpack").read_bytes() == b"parsed by the last build"
 
+    (build / "partial_parse.msgpack").unlink()
+    copy_parse_state(build, state)  # a build that stopped before parsing leaves it be
+    assert (state / "partial_parse.msgpack").read_bytes() == b"parsed by the last build"
     (build / "partial_parse.msgpack").write_bytes(b"parsed by the build")
-    keep_parse_state(build, tmp_path)
-    assert (tmp_path / "partial_parse.msgpack").read_bytes() == b"parsed by the build"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-aaa", "partial_parse.msgpack"]
+    copy_parse_state(build, state)
+    assert (state / "partial_parse.msgpack").read_bytes() == b"parsed by the build"
+    assert [p.name for p in state.iterdir()] == ["partial_parse.msgpack"]
+
+
+def test_each_warehouse_and_its_settings_keep_a_parse_state_the_next_day_shares():
+    def state(**env: str) -> str:
+        return parse_state(load_settings({"AS_OF": "2026-06-30", **env})).name
+
+    assert state().startswith("parse-")
+    assert state(AS_OF="2026-07-01") == state()
+    assert state(WAREHOUSE_PATH="/elsewhere/warehouse.duckdb") != state()
+    assert state(INCREMENTAL_LOOKBACK_MINUTES="0") != state()
+    assert state(DBT_TARGET="spark", STORAGE_LOCATION="/tmp/lake") != state()
 
 
 def test_dbt_is_given_the_day_in_its_environment_which_is_as_it_was_afterwards(monkeypatch):

@@ -124,8 +124,8 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """The settings dbt reads from its environment: the as-of day (macro as_of()), new each
-        day, makes dbt parse again only the files that read it; the target and profiles.yml's
-        Spark connection."""
+        day, read only when dbt runs the SQL, so that it parses nothing again for it; the target
+        and profiles.yml's Spark connection."""
         return {
             "DBT_AS_OF": self.as_of.isoformat(),
             "DBT_TARGET": self.dbt_target,

@@ -1,9 +1,11 @@
 """dbt models as assets; groups and owners come from dbt's own metadata, never from names."""
 
+import hashlib
 import importlib.metadata
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -30,13 +32,16 @@ from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.lake import mirror, served_tables
 from orchestration.lib.run_lock import add_child
-from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import Warehouse, warehouse_of
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
+TARGET = PROJECT_ROOT / "target"
 # Each build writes its own target folder (its log, compiled SQL and run_results.json, about
-# 9 to 14 MB): the latest few are kept to look into, older ones removed.
+# 9 to 14 MB): the latest few are kept to look into, older ones removed; so are the parse
+# states of the latest few warehouses (parse_state).
 KEPT_BUILDS = 7
+PARSE_STATE = "parse"
 # Under `dagster dev` the manifest is rebuilt from the models; elsewhere `make` builds it.
 DBT_PROJECT.prepare_if_dev()
 
@@ -162,10 +167,15 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
                 + ("every day." if every_day else "the days this build changes.")
             )
         recount = {"DBT_RECOUNT": "every" if every_day else "changed"}
+        folder = TARGET / f"{name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+        state = parse_state(settings)
+        # Without one of its own, dagster-dbt copies in the parse `make` left in the target.
+        copy_parse_state(state, folder)
         with environment({**settings.dbt_env(), **recount}):
             invocation = dbt.cli(
                 [*args, "--full-refresh"] if config.full_refresh else args,
                 context=context,
+                target_path=folder,
                 raise_on_error=False,
             )
         # dbt writes the warehouse in a process of its own: should this run die, the next waits
@@ -180,10 +190,9 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         if settings.engine == "spark":
             # The alerts, the serving copy and the dashboard read the marts from the DuckDB file.
             mirror(warehouse, settings.warehouse_path, served_tables(built, invocation.manifest))
-        # dbt runs in the project's folder: a relative target path is relative to it
-        folder = PROJECT_ROOT / invocation.target_path
-        keep_parse_state(folder, folder.parent)
-        remove_older_builds(folder.parent, name, KEPT_BUILDS)
+        copy_parse_state(folder, state)
+        remove_older(TARGET, name, KEPT_BUILDS)
+        remove_older(TARGET, PARSE_STATE, KEPT_BUILDS)
         if not invocation.is_successful():
             raise invocation.get_error()
 
@@ -210,20 +219,31 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def keep_parse_state(build: Path, target: Path) -> None:
-    """Makes the parsed project of ``build`` the one the next build starts from: dagster-dbt
-    copies ``target``'s partial_parse.msgpack into each build's own folder, and with it dbt
-    parses again only the files changed since, or that read a changed environment variable."""
-    state = build / "partial_parse.msgpack"
+def parse_state(settings: Settings) -> Path:
+    """The folder keeping the parsed project that the next build on ``settings``' warehouse
+    starts from. With it dbt parses again only the files changed since, but the whole project
+    when the connection or the vars it is given differ from those of that parse: each
+    warehouse with its settings keeps its own, so that builds on several warehouses (tests,
+    benchmarks, a second company) do not undo each other's."""
+    env = {name: value for name, value in settings.dbt_env().items() if name != "DBT_AS_OF"}
+    key = json.dumps([str(settings.warehouse_path), env, settings.dbt_vars()], sort_keys=True)
+    return TARGET / f"{PARSE_STATE}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def copy_parse_state(source: Path, destination: Path) -> None:
+    """The parsed project (partial_parse.msgpack) of the folder ``source``, if it has one,
+    into ``destination``."""
+    state = source / "partial_parse.msgpack"
     if state.exists():
-        staged = target / f".partial_parse-{build.name}"
+        destination.mkdir(parents=True, exist_ok=True)
+        staged = destination / f".partial_parse-{source.name}"
         shutil.copy(state, staged)
-        staged.replace(target / state.name)  # atomic: a build starting now reads a whole file
+        staged.replace(destination / state.name)  # atomic: a build starting now reads it whole
 
 
-def remove_older_builds(target: Path, name: str, keep: int) -> None:
-    """Removes the target folders of all but the ``keep`` latest builds of the dbt assets
-    ``name``."""
+def remove_older(target: Path, name: str, keep: int) -> None:
+    """Removes all but the ``keep`` latest folders ``name``-* of ``target``: the builds of the
+    dbt assets ``name``, or the parse states."""
     builds = sorted(target.glob(f"{name}-*"), key=lambda folder: folder.stat().st_mtime)
     for folder in builds[:-keep]:
         shutil.rmtree(folder, ignore_errors=True)
