@@ -2,9 +2,12 @@
 
 import importlib.metadata
 import os
+import subprocess
 
 import dagster as dg
+import pytest
 from packaging.version import Version
+from radar_runs import dbt_command
 
 from orchestration.defs.transform.dbt import (
     DBT_PROJECT,
@@ -78,6 +81,20 @@ def test_each_warehouse_and_its_settings_keep_a_parse_state_the_next_day_shares(
     assert state(WAREHOUSE_PATH="/elsewhere/warehouse.duckdb") != state()
     assert state(INCREMENTAL_LOOKBACK_MINUTES="0") != state()
     assert state(DBT_TARGET="spark", STORAGE_LOCATION="/tmp/lake") != state()
+
+
+@pytest.mark.e2e
+def test_a_new_day_or_recount_setting_makes_dbt_parse_no_file_again(tmp_path):
+    def parse(**env: str) -> str:
+        command = dbt_command("--debug", "parse", target=tmp_path / "target", logs=tmp_path)
+        env = {**os.environ, "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"), **env}
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    parse(DBT_AS_OF="2026-06-29", DBT_RECOUNT="every")
+    again = parse(DBT_AS_OF="2026-06-30", DBT_RECOUNT="changed")
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in again
 
 
 def test_dbt_is_given_the_day_in_its_environment_which_is_as_it_was_afterwards(monkeypatch):
