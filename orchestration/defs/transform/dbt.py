@@ -1,5 +1,6 @@
 """dbt models as assets; groups and owners come from dbt's own metadata, never from names."""
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -232,9 +233,12 @@ def parse_state(settings: Settings) -> Path:
 
 def copy_parse_state(source: Path, destination: Path) -> None:
     """The parsed project (partial_parse.msgpack) of the folder ``source``, if it has one,
-    into ``destination``."""
+    into ``destination``. It only saves parsing: should another build remove either folder
+    meanwhile (remove_older), nothing is copied and the build goes on."""
     state = source / "partial_parse.msgpack"
-    if state.exists():
+    if not state.exists():
+        return
+    with contextlib.suppress(FileNotFoundError):
         destination.mkdir(parents=True, exist_ok=True)
         staged = destination / f".partial_parse-{source.name}"
         shutil.copy(state, staged)
