@@ -4,7 +4,7 @@ how the project's tables use them (read from dbt's parsed manifest)."""
 import json
 import os
 import subprocess
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -37,23 +37,35 @@ def rows(values: str) -> str:
 
 
 @pytest.mark.e2e
-def test_the_not_null_test_of_a_model_names_each_column_holding_nulls_with_their_count(
-    tmp_path,
-):
+def test_the_row_rules_of_a_table_name_each_rule_some_rows_break_with_their_count(tmp_path):
+    rules = (
+        "not_null=['a', 'b'], accepted_values={'c': ['x', 'y'], 'a': [1, 2]}, "
+        "accepted_range={'a': {'min_value': 1}, 'b': {'min_value': 0, 'max_value': 3, "
+        "'inclusive': false}}, expression_is_true=['a < b', \"c <> 'z'\"]"
+    )
     cases = {
-        "some null": rows("(1, null, 'x'), (2, 3, 'y'), (null, null, 'z')"),
-        "none null": rows("(1, 2, 'x'), (3, 4, 'y')"),
+        # a null fails not_null and an expression, and passes accepted values and ranges
+        "some broken": rows("(1, null, 'x'), (2, 3, 'y'), (null, 2, 'z'), (0, 1, 'x')"),
+        "none broken": rows("(1, 2, 'x'), (2, 2.5, 'y')"),
         "no rows": rows("(1, 2, 'x')") + " where false",
     }
     sql = " union all ".join(
-        f"select '{case}' as case_name, * from "
-        f"({{{{ test_not_null_columns(model={model!r}, columns=['a', 'b', 'c']) }}}})"
+        f"select '{case}' as case_name, * from ({{{{ test_row_rules(model={model!r}, {rules}) }}}})"
         for case, model in cases.items()
     )
     found = sorted(
-        (row["case_name"], row["column_name"], row["null_rows"]) for row in dbt_show(sql, tmp_path)
+        (row["case_name"], row["rule"], row["failing_rows"]) for row in dbt_show(sql, tmp_path)
     )
-    assert found == [("some null", "a", 1), ("some null", "b", 2)]
+    assert found == [
+        ("some broken", "accepted_range a", 1),  # 0 < 1
+        ("some broken", "accepted_range b", 1),  # 3 is not below 3
+        ("some broken", "accepted_values a", 1),  # 0
+        ("some broken", "accepted_values c", 1),  # 'z'
+        ("some broken", "expression_is_true a < b", 2),  # (1, null) and (null, 2)
+        ("some broken", "expression_is_true c <> z", 1),
+        ("some broken", "not_null a", 1),
+        ("some broken", "not_null b", 1),
+    ]
 
 
 def data_tests() -> list[tuple[str, str, dict, dict]]:
@@ -68,11 +80,11 @@ def data_tests() -> list[tuple[str, str, dict, dict]]:
     ]
 
 
-def test_every_key_column_is_in_its_tables_not_null_test():
+def test_every_key_column_is_in_its_tables_not_null_rule():
     not_null, keys = defaultdict(set), set()
     for table, test, arguments, config in data_tests():
-        if test == "not_null_columns" and not config.get("where"):
-            not_null[table] |= set(arguments["columns"])
+        if test == "row_rules" and not config.get("where") and config["severity"] == "ERROR":
+            not_null[table] |= set(arguments.get("not_null", []))
         elif test == "unique_combination_of_columns":
             keys |= {(table, column) for column in arguments["combination_of_columns"]}
         elif test == "unique":
@@ -81,10 +93,19 @@ def test_every_key_column_is_in_its_tables_not_null_test():
     assert {(t, c) for t, c in keys if c not in not_null[t]} == NULLABLE_UNIQUE
 
 
-def test_only_a_warning_is_a_not_null_test_of_its_own_column():
-    """A gate's not-null columns are in their table's one test: a test per column cost dbt and
-    Dagster about 35 ms each (README, Speed)."""
-    severities = {
-        config["severity"].lower() for _, test, _, config in data_tests() if test == "not_null"
+def test_each_table_checks_its_rows_in_one_test_per_severity_and_filter():
+    """A test per rule cost dbt a node and Dagster an asset check each, about 25 ms of every
+    build (README, Speed): the rules on single rows of a table are in its row_rules tests."""
+    tests = [(table, test, config) for table, test, _, config in data_tests()]
+    assert {test for _, test, _ in tests} == {
+        "row_rules",
+        "unique",
+        "unique_combination_of_columns",
+        "relationships",
     }
-    assert severities <= {"warn"}
+    groups = Counter(
+        (table, config["severity"], config.get("where"))
+        for table, test, config in tests
+        if test == "row_rules"
+    )
+    assert len(groups) > 50 and max(groups.values()) == 1

@@ -192,8 +192,8 @@ def suppression_reason(
 
     >>> suppression_reason(date(2026, 6, 20), date(2026, 6, 30), [])
     'the data is stale: its latest day is 2026-06-20, 10 days before 2026-06-30'
-    >>> suppression_reason(date(2026, 6, 30), date(2026, 6, 30), ["not_null_orders"])
-    'upstream checks failed: not_null_orders'
+    >>> suppression_reason(date(2026, 6, 30), date(2026, 6, 30), ["row_rules_fct_orders"])
+    'upstream checks failed: row_rules_fct_orders'
     """
     if failed_checks:
         shown = ", ".join(sorted(failed_checks)[:3])
