@@ -19,6 +19,7 @@ from orchestration.defs.transform.dbt import (
     recount_checks,
     recounts_passed,
     remove_older,
+    unknown_node,
 )
 from orchestration.lib.settings import load_settings
 
@@ -95,6 +96,16 @@ def test_a_new_day_or_recount_setting_makes_dbt_parse_no_file_again(tmp_path):
     parse(DBT_AS_OF="2026-06-29", DBT_RECOUNT="every")
     again = parse(DBT_AS_OF="2026-06-30", DBT_RECOUNT="changed")
     assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in again
+
+
+def test_a_node_the_loaded_manifest_lacks_is_told_apart_from_other_errors():
+    # dagster-dbt looks up each node dbt reports: one added after the definitions loaded
+    missing = "test.radar.row_rules_fct_orders.1a2b"
+    assert unknown_node(KeyError(missing), {"nodes": {}}) == missing
+    known = "model.radar.fct_orders"
+    assert unknown_node(KeyError(known), {"nodes": {known: {}}}) is None
+    assert unknown_node(KeyError("reporting_day"), {"nodes": {}}) is None
+    assert unknown_node(ValueError(missing), {"nodes": {}}) is None
 
 
 def test_dbt_is_given_the_day_in_its_environment_which_is_as_it_was_afterwards(monkeypatch):

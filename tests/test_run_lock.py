@@ -11,7 +11,15 @@ import time
 import pytest
 from radar_runs import wait_until
 
-from orchestration.lib.run_lock import Owner, WarehouseLock, holding, is_alive, lock_path
+from orchestration.lib import run_lock
+from orchestration.lib.run_lock import (
+    Owner,
+    WarehouseLock,
+    holding,
+    is_alive,
+    lock_path,
+    stop_child,
+)
 
 HOLDER = textwrap.dedent(
     """
@@ -134,6 +142,8 @@ CHILD = textwrap.dedent(
 
     if sys.argv[2] == "stubborn":
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.argv[3:]:
+        print(sys.argv[3], flush=True)
     try:
         time.sleep(600)
     except KeyboardInterrupt:
@@ -184,6 +194,22 @@ def test_the_steps_of_a_killed_run_stop_what_they_started_before_the_next_run_st
     finally:
         for pid in (step, child):
             subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+
+
+@pytest.mark.parametrize("kind", ["interruptible", "stubborn"])
+def test_a_step_that_fails_stops_the_process_it_started(tmp_path, monkeypatch, kind):
+    monkeypatch.setattr(run_lock, "STOP_SECONDS", 1.0)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path / "child"), kind, "ready"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline() == "ready\n"
+    stop_child(child)
+    assert child.returncode is not None and not is_alive(child.pid)
+    # interrupted, it ended as it chose; stubborn, it was killed
+    assert (tmp_path / "child").exists() == (kind == "interruptible")
+    assert (child.returncode == -signal.SIGKILL) == (kind == "stubborn")
 
 
 def test_a_holder_that_ends_normally_leaves_nothing_to_recover(tmp_path):

@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -364,6 +365,13 @@ def _stop(children: list[tuple[int, int | None]]) -> None:
             signum == signal.SIGKILL or time.monotonic() < deadline
         ):
             time.sleep(0.1)
+
+
+def stop_child(process: subprocess.Popen) -> None:
+    """Interrupts ``process``, started by this process, kills it if it still runs after
+    STOP_SECONDS, and returns once it has ended (dbt cancels its queries when interrupted)."""
+    _stop([(process.pid, process_start_ticks(process.pid))])
+    process.wait()
 
 
 def add_child(warehouse: Path, pid: int) -> None:

@@ -32,7 +32,7 @@ from pydantic import Field
 from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib.lake import mirror, served_tables
-from orchestration.lib.run_lock import add_child
+from orchestration.lib.run_lock import add_child, stop_child
 from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import Warehouse, warehouse_of
 
@@ -43,6 +43,7 @@ TARGET = PROJECT_ROOT / "target"
 # states of the latest few warehouses (parse_state).
 KEPT_BUILDS = 7
 PARSE_STATE = "parse"
+NODE_TYPES = ("model", "seed", "snapshot", "test", "unit_test")
 # Under `dagster dev` the manifest is rebuilt from the models; elsewhere `make` builds it.
 DBT_PROJECT.prepare_if_dev()
 
@@ -184,7 +185,18 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         add_child(settings.warehouse_path, invocation.process.pid)
         # Row counts are read once dbt has exited: DuckDB lets no second process open the file
         # while dbt writes it, so counting as each model lands would fail.
-        events = list(invocation.stream())
+        try:
+            events = list(invocation.stream())
+        except BaseException as error:
+            # Left alone, dbt would go on writing the warehouse after its step failed.
+            stop_child(invocation.process)
+            if unknown := unknown_node(error, invocation.manifest):
+                raise dg.Failure(
+                    f"dbt ran {unknown}, which this run's definitions do not hold: the dbt "
+                    "project changed after they loaded. Run again (under `make dev`, reload "
+                    "the code location first: Deployment, Reload)."
+                ) from error
+            raise
         built = built_tables(events, invocation.manifest)
         warehouse = warehouse_of(settings)
         yield from with_row_counts(events, built, warehouse)
@@ -251,6 +263,15 @@ def remove_older(target: Path, name: str, keep: int) -> None:
     builds = sorted(target.glob(f"{name}-*"), key=lambda folder: folder.stat().st_mtime)
     for folder in builds[:-keep]:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def unknown_node(error: BaseException, manifest: Mapping[str, Any]) -> str | None:
+    """The dbt node that ``error`` says is missing from ``manifest``, if that is what it says:
+    dagster-dbt looks up each node dbt reports in the manifest the definitions loaded."""
+    key = error.args[0] if isinstance(error, KeyError) and error.args else None
+    if isinstance(key, str) and key.split(".")[0] in NODE_TYPES and key not in manifest["nodes"]:
+        return key
+    return None
 
 
 def built_tables(events: list, manifest: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
