@@ -7,8 +7,8 @@
     - `expression_is_true`: boolean SQL expressions, naming the columns they read.
     As in dbt's tests of the same names, a null passes `accepted_values` and `accepted_range`
     and fails an expression. Returns one row per rule that some rows break: the rule and how
-    many rows break it. A test per rule cost dbt a node and Dagster an asset check each, about
-    25 ms of every build whatever the rows (README, Speed).
+    many rows break it. A test per rule cost dbt a node and Dagster an asset check each,
+    20 to 30 ms of every build whatever the rows (README, Speed).
 #}
 {% test row_rules(
     model, not_null=[], accepted_values={}, accepted_range={}, expression_is_true=[]
