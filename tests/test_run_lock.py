@@ -142,9 +142,9 @@ CHILD = textwrap.dedent(
 
     if sys.argv[2] == "stubborn":
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.argv[3:]:
-        print(sys.argv[3], flush=True)
     try:
+        if sys.argv[3:]:
+            print(sys.argv[3], flush=True)
         time.sleep(600)
     except KeyboardInterrupt:
         Path(sys.argv[1]).write_text("interrupted")
@@ -198,7 +198,8 @@ def test_the_steps_of_a_killed_run_stop_what_they_started_before_the_next_run_st
 
 @pytest.mark.parametrize("kind", ["interruptible", "stubborn"])
 def test_a_step_that_fails_stops_the_process_it_started(tmp_path, monkeypatch, kind):
-    monkeypatch.setattr(run_lock, "STOP_SECONDS", 1.0)
+    if kind == "stubborn":
+        monkeypatch.setattr(run_lock, "STOP_SECONDS", 1.0)
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path / "child"), kind, "ready"],
         stdout=subprocess.PIPE,
