@@ -43,7 +43,8 @@ TARGET = PROJECT_ROOT / "target"
 # states of the latest few warehouses (parse_state).
 KEPT_BUILDS = 7
 PARSE_STATE = "parse"
-NODE_TYPES = ("model", "seed", "snapshot", "test", "unit_test")
+# What a build runs: the first word of each of its nodes' unique ids.
+NODE_TYPES = ("model", "seed", "snapshot", "test")
 # Under `dagster dev` the manifest is rebuilt from the models; elsewhere `make` builds it.
 DBT_PROJECT.prepare_if_dev()
 
