@@ -280,6 +280,7 @@ def crm_source(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     object_deadline: float = DEFAULT_OBJECT_DEADLINE,
     run_deadline: float = DEFAULT_RUN_DEADLINE,
+    backoff: float = BACKOFF,
     requests_per_10_seconds: int = REQUESTS_PER_10_SECONDS,
     searches_per_second: int = SEARCHES_PER_SECOND,
     parallel: bool = True,
@@ -287,7 +288,8 @@ def crm_source(
     """One resource per contract table; ``api_url`` None means the source is off.
 
     ``request_timeout``, ``object_deadline`` and ``run_deadline`` (seconds) bound the read: a
-    request, the time spent on one object type, the whole read from its first request.
+    request, the time spent on one object type, the whole read from its first request; a
+    failed request is tried again after ``backoff`` seconds, doubled at each further try.
     With ``parallel`` the tables are read side by side (dlt's thread pool), overlapping the
     API's answer times. All requests are paced together within ``requests_per_10_seconds``
     and ``searches_per_second`` (0: no limit), which dlt also reads from its configuration
@@ -302,6 +304,7 @@ def crm_source(
             request_timeout=request_timeout,
             object_deadline=object_deadline,
             run_deadline=run_deadline,
+            backoff=backoff,
             rate_limit=RateLimit(requests_per_10_seconds, searches_per_second),
         )
     for table in source_tables("crm").values():
