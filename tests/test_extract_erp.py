@@ -181,6 +181,40 @@ def test_a_row_with_a_null_updated_at_is_quarantined_once_and_read_again_on_ever
     assert len(quarantined(warehouse)) == 1  # the trace of the NULL version stays
 
 
+def test_a_row_read_again_unchanged_keeps_the_load_that_brought_it_and_a_changed_one_is_replaced(
+    warehouse, tmp_path
+):
+    """The look-back reads the last days' rows on every run: only a row whose values changed
+    under its key (or a new version) may tell the marts to recompute its days."""
+    erp = tmp_path / "erp.sqlite"
+    url = contract_erp(erp, rows={"order_lines": [line(1), line(2)]})
+
+    def loads():
+        return query(
+            warehouse,
+            "select order_line_id, quantity, updated_at::varchar, _dlt_load_id "
+            "from raw_erp.order_lines order by 1, 3",
+        )
+
+    pipeline("erp", warehouse).run(erp_source(url))
+    first = loads()
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert loads() == first
+    with sqlite3.connect(erp) as db:
+        db.execute("update order_lines set quantity = 3 where order_line_id = 1")
+        db.execute(
+            "update order_lines set quantity = 4, updated_at = '2026-06-02 10:00:00' "
+            "where order_line_id = 2"
+        )
+    pipeline("erp", warehouse).run(erp_source(url))
+    (load,) = {row[3] for row in loads()} - {row[3] for row in first}
+    assert loads() == [
+        (1, 3, "2026-06-01 10:00:00+00", load),  # changed under its key: replaced
+        first[1],  # the earlier version of line 2, as it was
+        (2, 4, "2026-06-02 10:00:00+00", load),  # a new version
+    ]
+
+
 def test_a_held_row_of_a_table_keyed_on_several_columns_loads_once_fixed(warehouse, tmp_path):
     erp = tmp_path / "erp.sqlite"
     rate = {"rate_date": "2026-06-01", "base_currency": "EUR", "currency": "USD", "rate": 1.08}

@@ -121,6 +121,7 @@ def contract_resource(
     cursor: Any = None,
     quarantine: Quarantine | None = None,
     parallelized: bool = False,
+    unique_keys: bool = False,
 ) -> DltResource:
     """A dlt resource for ``table``: typed by the contract, merged on its key.
 
@@ -129,6 +130,13 @@ def contract_resource(
     source is switched off. ``cursor``: dlt's incremental, or None for a reader that keeps its
     own in the resource state. ``parallelized``: dlt reads the resource in a thread of its
     pool, beside the source's other resources (a reader that waits on the network).
+
+    A load replaces the rows it holds again: its ``_dlt_load_id`` is the load that last
+    brought the row, and the incremental marts recompute what a row read again touches. With
+    ``unique_keys`` (a reader that yields each key at most once a run) a row read again
+    unchanged keeps the load that first brought it, and only a row whose values changed under
+    its key is replaced (dlt's upsert, skipping unchanged rows); without it, the load is first
+    de-duplicated by key (dlt's delete-insert).
 
     Every run lands the table, and its quarantine table, even when no row comes: dlt creates a
     table only for data it receives, and the models reading a source that is off, configured
@@ -157,7 +165,11 @@ def contract_resource(
         resource,
         name=table.name,
         primary_key=list(table.primary_key),
-        write_disposition="merge",
+        write_disposition=(
+            {"disposition": "merge", "strategy": "upsert", "skip_unchanged_rows": True}
+            if unique_keys
+            else "merge"
+        ),
         parallelized=parallelized,
     )
 
