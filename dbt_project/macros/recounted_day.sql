@@ -22,3 +22,23 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    The same for a mart rebuilt whole by every build, whose days carry no watermark: every
+    day, or with DBT_RECOUNT=changed the last 7 days of `relation`'s `day_column` and the first
+    of each quarter. Every day is computed by the same SQL, so a drift from the definitions
+    shows on the sample; the whole history is recounted on a first build, after a recount
+    failed and on demand.
+#}
+{% macro recounted_sample(day_column, relation) -%}
+    {%- if execute and env_var('DBT_RECOUNT', 'every') == 'changed' -%}
+        (
+            {{ day_column }} > (
+                select {{ add_days('max(' ~ day_column ~ ')', -7) }} from {{ relation }}
+            )
+            or {{ day_column }} = cast({{ dbt.date_trunc('quarter', day_column) }} as date)
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}

@@ -4,8 +4,13 @@
 {%- set feedback_window_days = (var('feedback_window_days', none) or 30) | int %}
 
 -- The mart counts its windows with running sums over a dense day series; this recounts the
--- total of every day another way, by comparing dates, at the configured window lengths
+-- total of each day another way, by comparing dates, at the configured window lengths
 -- (90 and 30 days by default). A gap in the day series or a window one day off would show.
+-- The days recounted: every day, or in the daily job's builds after the first the last 7 and
+-- the first of each quarter (macro recounted_sample): recounting every day costs days ×
+-- responses, each day.
+{{ config(tags=['recount']) }}
+
 with
 
 feedback_daily as (
@@ -36,7 +41,9 @@ totals as (
 
     select *
     from feedback_daily
-    where dimension = 'total'
+    where
+        dimension = 'total'
+        and {{ recounted_sample('feedback_date', ref('fct_feedback_daily')) }}
 
 ),
 
