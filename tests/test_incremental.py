@@ -7,8 +7,9 @@ quantity, a refund of an old order, web visits in a later day's file, one throug
 never seen before). The last run must recompute only the days its changes reach. After it, a
 copy of the warehouse is rebuilt by ``dbt build --full-refresh``: every intermediate and mart
 table must equal the incremental one row for row (EXCEPT ALL both ways). The recount test
-of the customer-value mart, which the daily job runs on the days its build changed, must then
-miss a wrong count on an older day that a recount of every day finds, and find one on the last.
+of the customer-value mart, which the daily job runs on the days its build changed, and that
+of the feedback mart, which it runs on a sample of days, must then miss a wrong count on an
+older day that a recount of every day finds, and find one on the last.
 """
 
 import json
@@ -276,24 +277,42 @@ def test_daily_runs_with_late_and_corrected_rows_end_where_a_full_rebuild_does(t
     assert done.returncode == 0, done.stdout + done.stderr
     assert differences(warehouse, rebuilt) == {}
 
-    # The recount test checks the days the last build changed (from 40 days back), or every
-    # day: a wrong count on a day sampled before those is found only by the second.
-    def recount(mode: str) -> bool:
-        test = "assert_customer_value_daily_matches_a_direct_recount"
-        done = dbt(env, warehouse, tmp_path / "target", "test", "--select", test, recount=mode)
+    # The recount tests check the days the last build changed (from 40 days back), or a sample
+    # of the feedback mart's days, or every day: a wrong count on an older day is found only by
+    # the last.
+    recounts = {
+        "assert_customer_value_daily_matches_a_direct_recount": (
+            "fct_customer_value_daily set active_customers = active_customers + 1",
+            "value_date",
+            date(2026, 4, 1),  # the first of a quarter, sampled, but not changed
+        ),
+        "assert_feedback_daily_matches_a_direct_recount": (
+            "fct_feedback_daily set nps_responses_90d = nps_responses_90d + 1",
+            "feedback_date",
+            date(2026, 4, 2),  # not sampled
+        ),
+    }
+
+    def failing(mode: str) -> set[str]:
+        target = tmp_path / "target"
+        done = dbt(env, warehouse, target, "test", "--select", *recounts, recount=mode)
         assert done.returncode in (0, 1), done.stdout + done.stderr
-        return done.returncode == 0
+        results = json.loads((target / "run_results.json").read_text())["results"]
+        assert len(results) == len(recounts)
+        return {r["unique_id"].split(".")[2] for r in results if r["status"] != "pass"}
 
-    def miscount(day: date) -> None:
+    def miscount(on: str) -> None:
         with duckdb.connect(str(warehouse)) as con:
-            con.execute(
-                "update marts.fct_customer_value_daily set active_customers = "
-                "active_customers + 1 where value_date = ? and dimension = 'total'",
-                [day],
-            )
+            for update, day_column, older_day in recounts.values():
+                day = LAST_DAY if on == "last day" else older_day
+                con.execute(
+                    f"update marts.{update} where {day_column} = ? and dimension = 'total'",
+                    [day],
+                )
 
-    assert recount("changed") and recount("every")
-    miscount(date(2026, 4, 1))  # the first of a quarter, sampled
-    assert recount("changed") and not recount("every")
-    miscount(LAST_DAY)
-    assert not recount("changed")
+    assert failing("changed") == failing("every") == set()
+    miscount("an older day")
+    assert failing("changed") == set()
+    assert failing("every") == set(recounts)
+    miscount("last day")
+    assert failing("changed") == set(recounts)

@@ -24,20 +24,25 @@
 {%- endmacro %}
 
 {#
-    The same for a mart rebuilt whole by every build, whose days carry no watermark: every
-    day, or with DBT_RECOUNT=changed the last 7 days of `relation`'s `day_column` and the first
-    of each quarter. Every day is computed by the same SQL, so a drift from the definitions
-    shows on the sample; the whole history is recounted on a first build, after a recount
-    failed and on demand.
+    The days a recount test samples: the last 7 up to `last_day` (where daily builds write)
+    and the first of each quarter (older history that late rows rewrite).
 #}
-{% macro recounted_sample(day_column, relation) -%}
+{% macro sampled_day(day, last_day) -%}
+    (
+        {{ day }} > {{ add_days(last_day, -7) }}
+        or {{ day }} = cast({{ dbt.date_trunc('quarter', day) }} as date)
+    )
+{%- endmacro %}
+
+{#
+    For a mart rebuilt whole by every build, whose days carry no watermark: every day, or with
+    DBT_RECOUNT=changed the sampled days (sampled_day). Every day is computed by the same SQL,
+    so a drift from the definitions shows on the sample; the whole history is recounted on a
+    first build, after a recount failed and on demand.
+#}
+{% macro recounted_sample(day, last_day) -%}
     {%- if execute and env_var('DBT_RECOUNT', 'every') == 'changed' -%}
-        (
-            {{ day_column }} > (
-                select {{ add_days('max(' ~ day_column ~ ')', -7) }} from {{ relation }}
-            )
-            or {{ day_column }} = cast({{ dbt.date_trunc('quarter', day_column) }} as date)
-        )
+        {{ sampled_day(day, last_day) }}
     {%- else -%}
         true
     {%- endif -%}

@@ -39,11 +39,7 @@ sampled_days as (
     from customer_value_daily
     cross join last_day
     where
-        (
-            customer_value_daily.value_date > {{ add_days('last_day.value_date', -7) }}
-            or customer_value_daily.value_date
-            = cast({{ dbt.date_trunc('quarter', 'customer_value_daily.value_date') }} as date)
-        )
+        {{ sampled_day('customer_value_daily.value_date', 'last_day.value_date') }}
         and {{ recounted_day('customer_value_daily.value_date') }}
 
 ),

@@ -37,13 +37,21 @@ engagements as (
 
 ),
 
+last_day as (
+
+    select max(feedback_date) as feedback_date
+    from feedback_daily
+
+),
+
 totals as (
 
-    select *
+    select feedback_daily.*
     from feedback_daily
+    cross join last_day
     where
-        dimension = 'total'
-        and {{ recounted_sample('feedback_date', ref('fct_feedback_daily')) }}
+        feedback_daily.dimension = 'total'
+        and {{ recounted_sample('feedback_daily.feedback_date', 'last_day.feedback_date') }}
 
 ),
 

@@ -48,11 +48,7 @@ sampled_days as (
     from retention_kpis_daily
     cross join last_day
     where
-        (
-            retention_kpis_daily.kpi_date > {{ add_days('last_day.kpi_date', -7) }}
-            or retention_kpis_daily.kpi_date
-            = cast({{ dbt.date_trunc('quarter', 'retention_kpis_daily.kpi_date') }} as date)
-        )
+        {{ sampled_day('retention_kpis_daily.kpi_date', 'last_day.kpi_date') }}
         and {{ recounted_day('retention_kpis_daily.kpi_date') }}
 
 ),
