@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -13,6 +14,7 @@ import pytest
 from orchestration.__main__ import run_config
 from orchestration.definitions import defs
 from orchestration.lib.raw_contract import source_tables
+from orchestration.lib.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +148,23 @@ def test_the_asset_graph_matches_its_snapshot(graph):
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(current)
     assert current == SNAPSHOT.read_text()
+
+
+def test_under_dagster_dev_the_manifest_is_parsed_again_and_replaced_whole(tmp_path, monkeypatch):
+    from orchestration.defs.transform import dbt
+
+    target = tmp_path / "target"
+    target.mkdir()
+    manifest = target / "manifest.json"
+    manifest.write_text('{"nodes": {}}')
+    shutil.copy(PROJECT_ROOT / "target" / "partial_parse.msgpack", target)
+    reading = manifest.open()  # a run that opened the manifest before the parse
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    monkeypatch.setattr(dbt, "TARGET", target)
+    dbt.parse_under_dev()
+    assert json.load(reading) == {"nodes": {}}
+    assert "model.customer_value_radar.fct_kpi_daily" in json.loads(manifest.read_text())["nodes"]
+    assert sorted(path.name for path in target.iterdir()) == [
+        "manifest.json",
+        "partial_parse.msgpack",
+    ]

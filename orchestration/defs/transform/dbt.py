@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +38,8 @@ from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import Warehouse, warehouse_of
 
 DBT_PROJECT = DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT)
+# The dbt of this environment, whether or not the environment is activated.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 TARGET = PROJECT_ROOT / "target"
 # Each build writes its own target folder (its log, compiled SQL and run_results.json, about
 # 9 to 14 MB): the latest few are kept to look into, older ones removed; so are the parse
@@ -45,8 +48,27 @@ KEPT_BUILDS = 7
 PARSE_STATE = "parse"
 # What a build runs: the first word of each of its nodes' unique ids.
 NODE_TYPES = ("model", "seed", "snapshot", "test")
-# Under `dagster dev` the manifest is rebuilt from the models; elsewhere `make` builds it.
-DBT_PROJECT.prepare_if_dev()
+
+
+def parse_under_dev() -> None:
+    """Under `dagster dev`, dbt's manifest parsed again from the models as the definitions
+    load; elsewhere `make` parses it. dbt writes its files in place: parsed in a folder of its
+    own and moved in whole, so that a run starting meanwhile (`make run` beside `make dev`)
+    reads the manifest before or after, never half of it."""
+    if not os.getenv("DAGSTER_IS_DEV_CLI"):  # set by `dagster dev` for its processes
+        return
+    staged = TARGET / f".dev-parse-{os.getpid()}"
+    staged.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):  # dbt parses again only what changed since
+        shutil.copy(TARGET / "partial_parse.msgpack", staged)
+    dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
+    dbt.cli(["parse", "--quiet"], target_path=staged).wait()
+    for name in ("partial_parse.msgpack", "manifest.json"):
+        (staged / name).replace(TARGET / name)
+    shutil.rmtree(staged)
+
+
+parse_under_dev()
 
 
 def group_of(props: Mapping[str, Any]) -> str:
