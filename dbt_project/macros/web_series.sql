@@ -10,15 +10,19 @@
 
 
 {% macro web_channel_members(events='events') -%}
-    {%- for dimension, member in [('total', "'all'"), ('channel', "coalesce(channel, 'unknown')")] %}
+    -- the channels in one pass over the events, then the total and each channel
     select distinct
-        '{{ dimension }}' as dimension,
-        {{ member }} as dimension_value
-    from {{ events }}
-    where visitor_id is not null and {{ on_or_before_as_of('cast(occurred_at as date)') }}
-    {%- if not loop.last %}
-
-    union all
-    {% endif %}
-    {%- endfor %}
+        dimensions.dimension,
+        case when dimensions.dimension = 'total' then 'all' else channels.channel end
+            as dimension_value
+    from (
+        select distinct coalesce(channel, 'unknown') as channel
+        from {{ events }}
+        where visitor_id is not null and {{ on_or_before_as_of('cast(occurred_at as date)') }}
+    ) as channels
+    cross join (
+        select 'total' as dimension
+        union all
+        select 'channel' as dimension
+    ) as dimensions
 {%- endmacro %}

@@ -1,9 +1,3 @@
-{#
-    A view: it only attaches the order's rate to each line, and its two readers
-    (int_orders_enriched, dim_products) each read it once per build.
-#}
-{{ config(materialized='view') }}
-
 with
 
 order_lines as (

@@ -1,9 +1,3 @@
-{#
-    A view: it only attaches the rate of its order's day to each credit note, and
-    int_orders_enriched reads it once per build.
-#}
-{{ config(materialized='view') }}
-
 with
 
 refunds as (
