@@ -18,6 +18,7 @@ from orchestration.lib.sentiment import (
     POSITIVE_FROM,
     SCORED_ENGAGEMENTS,
     conversation_tone,
+    distinct_keys,
     score,
     score_engagements,
     tone,
@@ -165,6 +166,25 @@ def test_a_conversation_repeated_is_read_once_and_each_row_keeps_its_own_tone(mo
         "negative",
     ]
     assert [row["occurred_date"] for row in rows] == [date(2026, 6, day) for day in range(1, 6)]
+
+
+def test_distinct_keys_tell_nulls_apart_and_number_the_keys_in_the_order_they_first_occur():
+    table = pa.Table.from_pydict(
+        {
+            "outcome": [None, "negative", None, "negative", None, None],
+            "text": ["a", "a", "a", None, None, "b"],
+            "language": ["en", "en", "en", "en", "en", None],
+        }
+    )
+    keys, positions = distinct_keys(table, ("outcome", "text", "language"))
+    assert keys == [
+        (None, "a", "en"),
+        ("negative", "a", "en"),
+        ("negative", None, "en"),
+        (None, None, "en"),
+        (None, "b", None),
+    ]
+    assert positions.to_pylist() == [0, 1, 0, 2, 3, 4]
 
 
 def test_a_language_without_lexicon_is_refused_rather_than_scored_as_english():

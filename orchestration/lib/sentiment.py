@@ -27,6 +27,7 @@ from functools import cache, lru_cache
 from typing import Literal, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 Tone = Literal["positive", "neutral", "negative"]
 ToneSource = Literal["outcome", "lexicon"]
@@ -181,20 +182,19 @@ def score_engagements(engagements: pa.Table) -> pa.Table:
     dimensions, ``body_preview`` and ``occurred_at``): its tone and the lexicon's reading.
     The text itself is not copied.
 
-    Conversations repeat a few templates: each (outcome, text, language) is read once, and the
-    other columns go through as Arrow arrays, never as Python objects.
+    Conversations repeat a few templates: each (outcome, text, language) is read once, and
+    every column, the readings included, goes through as Arrow arrays, never row by row as
+    Python objects.
     """
-    readings: dict[tuple, tuple] = {}
-    read: dict[str, list] = {name: [] for name in READ_INTO}
-    for key in zip(*(engagements[name].to_pylist() for name in READ_FROM), strict=True):
-        if key not in readings:
-            readings[key] = reading(*key)
-        for values, value in zip(read.values(), readings[key], strict=True):
-            values.append(value)
+    keys, readings = distinct_keys(engagements, READ_FROM)
+    read = list(zip(*(reading(*key) for key in keys), strict=True)) or [[]] * len(READ_INTO)
     occurred_at = engagements["occurred_at"].cast(pa.timestamp("us"))
     columns = {
         **{name: engagements[name] for name in SCORED_ENGAGEMENTS.names[:6]},
-        **{name: pa.array(read[name], SCORED_ENGAGEMENTS.field(name).type) for name in READ_INTO},
+        **{
+            name: pa.array(values, SCORED_ENGAGEMENTS.field(name).type).take(readings)
+            for name, values in zip(READ_INTO, read, strict=True)
+        },
         "occurred_at": occurred_at,
         "occurred_date": occurred_at.cast(pa.date32()),
     }
@@ -202,3 +202,25 @@ def score_engagements(engagements: pa.Table) -> pa.Table:
         [columns[field.name].cast(field.type) for field in SCORED_ENGAGEMENTS],
         schema=SCORED_ENGAGEMENTS,
     )
+
+
+def distinct_keys(table: pa.Table, columns: tuple[str, ...]) -> tuple[list[tuple], pa.Array]:
+    """The distinct values of ``columns`` in ``table`` (nulls included), as tuples in the
+    order they first occur, and for each row the position of its own among them."""
+    dictionaries, codes = [], pa.array([0] * table.num_rows, pa.int64())
+    for name in columns:
+        # each column's values numbered, the row's numbers combined into one code
+        encoded = pc.dictionary_encode(table[name].combine_chunks(), null_encoding="encode")
+        dictionaries.append(encoded.dictionary.to_pylist())
+        codes = pc.add(
+            pc.multiply(codes, len(encoded.dictionary)), encoded.indices.cast(pa.int64())
+        )
+    combined = pc.dictionary_encode(codes)
+    keys = []
+    for code in combined.dictionary.to_pylist():
+        key = []
+        for dictionary in reversed(dictionaries):
+            code, at = divmod(code, len(dictionary))
+            key.append(dictionary[at])
+        keys.append(tuple(reversed(key)))
+    return keys, combined.indices
