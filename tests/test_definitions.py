@@ -150,6 +150,7 @@ def test_the_asset_graph_matches_its_snapshot(graph):
     assert current == SNAPSHOT.read_text()
 
 
+@pytest.mark.e2e  # dbt parses the project
 def test_under_dagster_dev_the_manifest_is_parsed_again_and_replaced_whole(tmp_path, monkeypatch):
     from orchestration.defs.transform import dbt
 
