@@ -13,6 +13,7 @@ import pytest
 
 from orchestration.__main__ import run_config
 from orchestration.definitions import defs
+from orchestration.defs.transform import dbt
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import PROJECT_ROOT
 
@@ -152,18 +153,16 @@ def test_the_asset_graph_matches_its_snapshot(graph):
 
 @pytest.mark.e2e  # dbt parses the project
 def test_under_dagster_dev_the_manifest_is_parsed_again_and_replaced_whole(tmp_path, monkeypatch):
-    from orchestration.defs.transform import dbt
-
     target = tmp_path / "target"
     target.mkdir()
     manifest = target / "manifest.json"
     manifest.write_text('{"nodes": {}}')
     shutil.copy(PROJECT_ROOT / "target" / "partial_parse.msgpack", target)
-    reading = manifest.open()  # a run that opened the manifest before the parse
     monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
     monkeypatch.setattr(dbt, "TARGET", target)
-    dbt.parse_under_dev()
-    assert json.load(reading) == {"nodes": {}}
+    with manifest.open() as reading:  # a run that opened the manifest before the parse
+        dbt.parse_under_dev()
+        assert json.load(reading) == {"nodes": {}}
     assert "model.customer_value_radar.fct_kpi_daily" in json.loads(manifest.read_text())["nodes"]
     assert sorted(path.name for path in target.iterdir()) == [
         "manifest.json",
