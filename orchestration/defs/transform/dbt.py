@@ -50,21 +50,33 @@ PARSE_STATE = "parse"
 NODE_TYPES = ("model", "seed", "snapshot", "test")
 
 
+def copy_parse_state(source: Path, destination: Path) -> None:
+    """The parsed project (partial_parse.msgpack) of the folder ``source``, if it has one,
+    into ``destination``. It only saves parsing: should another build remove either folder
+    meanwhile (remove_older), nothing is copied and the build goes on."""
+    state = source / "partial_parse.msgpack"
+    if not state.exists():
+        return
+    with contextlib.suppress(FileNotFoundError):
+        destination.mkdir(parents=True, exist_ok=True)
+        staged = destination / f".partial_parse-{source.name}"
+        shutil.copy(state, staged)
+        staged.replace(destination / state.name)  # atomic: a build starting now reads it whole
+
+
 def parse_under_dev() -> None:
     """Under `dagster dev`, dbt's manifest parsed again from the models as the definitions
     load; elsewhere `make` parses it. dbt writes its files in place: parsed in a folder of its
-    own and moved in whole, so that a run starting meanwhile (`make run` beside `make dev`)
-    reads the manifest before or after, never half of it."""
+    own, from the last parse, and moved in whole, so that a run starting meanwhile (`make run`
+    beside `make dev`) reads the manifest before or after, never half of it."""
     if not os.getenv("DAGSTER_IS_DEV_CLI"):  # set by `dagster dev` for its processes
         return
     staged = TARGET / f".dev-parse-{os.getpid()}"
-    staged.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):  # dbt parses again only what changed since
-        shutil.copy(TARGET / "partial_parse.msgpack", staged)
+    copy_parse_state(TARGET, staged)
     dbt = DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
     dbt.cli(["parse", "--quiet"], target_path=staged).wait()
-    for name in ("partial_parse.msgpack", "manifest.json"):
-        (staged / name).replace(TARGET / name)
+    copy_parse_state(staged, TARGET)
+    (staged / "manifest.json").replace(TARGET / "manifest.json")
     shutil.rmtree(staged)
 
 
@@ -264,20 +276,6 @@ def parse_state(settings: Settings) -> Path:
     env = {name: value for name, value in settings.dbt_env().items() if name != "DBT_AS_OF"}
     key = json.dumps([str(settings.warehouse_path), env, settings.dbt_vars()], sort_keys=True)
     return TARGET / f"{PARSE_STATE}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-
-
-def copy_parse_state(source: Path, destination: Path) -> None:
-    """The parsed project (partial_parse.msgpack) of the folder ``source``, if it has one,
-    into ``destination``. It only saves parsing: should another build remove either folder
-    meanwhile (remove_older), nothing is copied and the build goes on."""
-    state = source / "partial_parse.msgpack"
-    if not state.exists():
-        return
-    with contextlib.suppress(FileNotFoundError):
-        destination.mkdir(parents=True, exist_ok=True)
-        staged = destination / f".partial_parse-{source.name}"
-        shutil.copy(state, staged)
-        staged.replace(destination / state.name)  # atomic: a build starting now reads it whole
 
 
 def remove_older(target: Path, name: str, keep: int) -> None:
