@@ -62,17 +62,25 @@ def output_to(path: Path) -> Iterator[None]:
 Result = dg.ExecuteInProcessResult | dg.JobExecutionResult
 
 
-def summary(result: Result, seconds: float) -> str:
-    materialized = result.get_asset_materialization_events()
+def summary(result: Result, seconds: float, kpi_alerts: dg.AssetKey) -> str:
+    """The run in one line: the data tests that did not pass, by severity, apart from the KPIs
+    in alert. A KPI's trend is an asset check of ``kpi_alerts`` that does not pass while the
+    KPI declines or flattens: the radar below says why, the data is not at fault."""
     checks = result.get_asset_check_evaluations()
-    failed = [check.check_name for check in checks if not check.passed]
+    tests = [check for check in checks if check.asset_key != kpi_alerts]
+    failed = [check for check in tests if not check.passed]
+    errors = [c.check_name for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
+    warnings = [c.check_name for c in failed if c.severity == dg.AssetCheckSeverity.WARN]
+    in_alert = [c.check_name for c in checks if c.asset_key == kpi_alerts and not c.passed]
+    parts = [
+        f"{len(result.get_asset_materialization_events())} assets materialized",
+        f"{len(tests) - len(failed)} of {len(tests)} data tests passed",
+    ]
+    for label, names in (("failed", errors), ("warned", warnings), ("KPIs in alert", in_alert)):
+        if names:
+            parts.append(f"{label}: {', '.join(names)}")
     status = "succeeded" if result.success else "FAILED"
-    line = (
-        f"daily_radar {status} in {seconds:.0f} s (run {result.run_id[:8]}): "
-        f"{len(materialized)} assets materialized, "
-        f"{len(checks) - len(failed)} of {len(checks)} checks passed"
-    )
-    return line + (f"; failed checks: {', '.join(failed)}" if failed else "")
+    return f"daily_radar {status} in {seconds:.0f} s (run {result.run_id[:8]}): " + "; ".join(parts)
 
 
 def _sources(settings: Settings) -> str:
@@ -252,7 +260,7 @@ def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool
         print(f"daily_radar FAILED (run {run_id}): {fault or error_text(error)}")
         print(f"See {_shown(log_path)}.")
         return 1
-    print(summary(result, time.monotonic() - started))
+    print(summary(result, time.monotonic() - started, KPI_ALERTS))
     if not result.success:
         first, text = _failure_text(result)
         fault = explain(text, settings.warehouse_path, settings.serving_path)

@@ -371,6 +371,16 @@ def test_related_signals_say_where_each_stood_and_stands():
     )
 
 
+def test_a_related_signal_over_a_week_says_so():
+    acv = Finding("decline", since=date(2026, 8, 10), baseline_value=3200, current_value=2912)
+    related = [RelatedSignal("Existing customers' purchases", "ratio", 0.87, 1.12, smoothed=True)]
+    text = render_reason("ACV", acv, unit="EUR", related=related, since=date(2026, 8, 10))
+    assert text.endswith(
+        "Related signals since 10 August 2026: Existing customers' purchases (7-day average) "
+        "rose from 0.87 to 1.12."
+    )
+
+
 def test_a_rate_moves_by_points_not_by_percent():
     churn = Finding("decline", baseline_value=0.022, current_value=0.062, relative_change=1.85)
     assert render_reason("Churn rate", churn, unit="share") == (

@@ -142,6 +142,33 @@ def test_a_basket_decline_in_one_segment_is_an_alert_that_says_why(declining):
     assert "Active customers held at 100 customers." in smb
 
 
+def test_a_related_kpi_of_daily_counts_is_quoted_over_the_week_as_its_alert_reads_it(declining):
+    # Existing customers' purchases, made over expected: 9 of 10 on a weekday, 0 of 2 on a
+    # Sunday. Any week holds one Sunday: 54 made of 62 expected, 0.87, where the day's value
+    # swings between 0.90 and 0 (the last day, 4 February 2026, is a Wednesday: 0.90).
+    declining.execute(
+        """
+        alter table marts.fct_kpi_daily add column sample_size double;
+        insert into reference.kpi_catalogue values ('existing_customer_purchases',
+            'Existing customers'' purchases', 'ratio', 'higher_is_better', 0.25, 0.0, true,
+            'none', '');
+        update reference.kpi_catalogue set related_kpis = 'existing_customer_purchases'
+        where kpi_name = 'average_customer_value';
+        insert into marts.fct_kpi_daily
+        select kpi_date, 'existing_customer_purchases', 'total', 'all',
+            case when dayofweek(kpi_date) = 0 then 0.0 else 0.9 end,
+            case when dayofweek(kpi_date) = 0 then 2.0 else 10.0 end
+        from (select distinct kpi_date from marts.fct_kpi_daily)
+        """
+    )
+    alerts = {(a.dimension_value, a.kind): a for a in evaluate_warehouse(declining).alerts}
+    assert alerts["all", "decline"].reason.endswith(
+        "Related signals since "
+        f"{alerts['all', 'decline'].since.day} {alerts['all', 'decline'].since:%B %Y}: "
+        "Existing customers' purchases (7-day average) held at 0.87."
+    )
+
+
 def test_a_quiet_series_raises_nothing():
     con = duckdb.connect()
     build_marts(con, smb_basket_after_onset=100.0)

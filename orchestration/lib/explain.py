@@ -152,13 +152,15 @@ class RevenueBridge:
 
 @dataclass(frozen=True)
 class RelatedSignal:
-    """Another KPI over the period of a finding: its mean over the week before the move began
-    and over the latest week."""
+    """Another KPI over the period of a finding: its value on the day before the move began and
+    on the day evaluated, as the dashboard shows them; or, ``smoothed``, over the week ending on
+    each (a KPI of a single day's counts, whose days swing with the weekday)."""
 
     label: str
     unit: str
     before: float | None
     after: float | None
+    smoothed: bool = False
 
 
 class FindingLike(Protocol):
@@ -468,14 +470,15 @@ def _related_sentence(related: Sequence[RelatedSignal], since: date | None) -> s
 
 def _move(signal: RelatedSignal) -> str:
     before, after = signal.before, signal.after
+    label = f"{signal.label} (7-day average)" if signal.smoothed else signal.label
     # within 1 % of where it was, a signal reads as unchanged
     if abs(after - before) <= 0.01 * abs(before):
-        return f"{signal.label} held at {_amount(after, signal.unit)}"
+        return f"{label} held at {_amount(after, signal.unit)}"
     verb = "rose" if after > before else "fell"
     start = _amount(before, signal.unit)
     if signal.unit in WORD_UNITS or is_currency(signal.unit):  # "from 1,352 to 1,379 customers"
         start = start.removesuffix(f" {signal.unit}")
-    return f"{signal.label} {verb} from {start} to {_amount(after, signal.unit)}"
+    return f"{label} {verb} from {start} to {_amount(after, signal.unit)}"
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

@@ -566,6 +566,21 @@ class _SnapshotReader:
             for day in days
         ]
 
+    def kpi_week_values(
+        self, kpi_name: str, dimension: str, member: str, days: Sequence[date]
+    ) -> list[float | None]:
+        """A COUNTED KPI over the LATEST_DAYS ending on each of ``days``, as its alert's 7-day
+        average reads it: what was made over what was expected (None without any)."""
+        return [
+            self._con.execute(
+                "select sum(value * sample_size) / nullif(sum(sample_size), 0) "
+                "from marts.fct_kpi_daily where kpi_name = ? and dimension = ? "
+                "and dimension_value = ? and kpi_date between ? and ?",
+                [kpi_name, dimension, member, day - timedelta(days=LATEST_DAYS - 1), day],
+            ).fetchall()[0][0]
+            for day in days
+        ]
+
     def revenue_bridge(
         self, dimension: str, member: str, start: date, end: date
     ) -> RevenueBridge | None:
@@ -661,11 +676,16 @@ def _reason(
         bridge = snapshots.revenue_bridge(
             dimension, member, start + timedelta(days=1), evaluated_on
         )
+    # A KPI of a single day's counts swings with the weekday (none made on a Sunday): it is
+    # compared over a week, as its own alert reads it.
     related = [
         RelatedSignal(
             catalogue[name].label,
             catalogue[name].unit,
-            *snapshots.kpi_values(name, dimension, member, (start, evaluated_on)),
+            *(snapshots.kpi_week_values if name in COUNTED else snapshots.kpi_values)(
+                name, dimension, member, (start, evaluated_on)
+            ),
+            smoothed=name in COUNTED,
         )
         for name in kpi.related_kpis
         if name in catalogue

@@ -1,0 +1,42 @@
+"""The line `make run` prints after its job: data tests apart from the KPIs in alert."""
+
+import dagster as dg
+
+from orchestration.__main__ import summary
+
+KPI_ALERTS = dg.AssetKey(["monitoring", "kpi_alerts"])
+ORDERS = dg.AssetKey(["marts", "fct_orders"])
+
+
+@dg.asset(
+    key=ORDERS,
+    check_specs=[
+        dg.AssetCheckSpec(name, asset=ORDERS) for name in ("unique", "row_rules", "fresh")
+    ],
+)
+def orders():
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(check_name="unique", passed=True)
+    yield dg.AssetCheckResult(check_name="row_rules", passed=False)
+    yield dg.AssetCheckResult(check_name="fresh", passed=False, severity=dg.AssetCheckSeverity.WARN)
+
+
+@dg.asset(
+    key=KPI_ALERTS,
+    deps=[ORDERS],
+    check_specs=[dg.AssetCheckSpec(name, asset=KPI_ALERTS) for name in ("churn_rate", "nps")],
+)
+def kpi_alerts():
+    yield dg.MaterializeResult()
+    for name, passed in (("churn_rate", False), ("nps", True)):
+        yield dg.AssetCheckResult(
+            check_name=name, passed=passed, severity=dg.AssetCheckSeverity.WARN
+        )
+
+
+def test_the_summary_names_failed_and_warned_data_tests_apart_from_the_kpis_in_alert():
+    result = dg.materialize([orders, kpi_alerts], raise_on_error=False)
+    assert summary(result, 12.4, KPI_ALERTS) == (
+        f"daily_radar succeeded in 12 s (run {result.run_id[:8]}): 2 assets materialized; "
+        "1 of 3 data tests passed; failed: row_rules; warned: fresh; KPIs in alert: churn_rate"
+    )
