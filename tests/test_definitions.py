@@ -90,16 +90,28 @@ print(json.dumps({"executor": job.executor_def.name, "pools": pools}))
 """
 
 
-def steps(target: str) -> dict:
-    env = {**os.environ, "DBT_TARGET": target}
-    out = subprocess.run(
-        [sys.executable, "-c", STEPS], env=env, capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.splitlines()[-1])
+def steps(*targets: str) -> list[dict]:
+    """STEPS under each of ``targets``, the processes side by side."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", STEPS],
+            env={**os.environ, "DBT_TARGET": target},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for target in targets
+    ]
+    found = []
+    for process in processes:
+        out, err = process.communicate()
+        assert process.returncode == 0, err
+        found.append(json.loads(out.splitlines()[-1]))
+    return found
 
 
 def test_on_spark_the_steps_that_leave_the_duckdb_file_alone_run_side_by_side():
-    duck, spark = steps("dev"), steps("spark")
+    duck, spark = steps("dev", "spark")
     assert duck["executor"] == "in_process"
     assert set(duck["pools"].values()) == {"duckdb_warehouse", None}
     assert spark["executor"] == "multiprocess"
