@@ -154,7 +154,7 @@ class RevenueBridge:
 class RelatedSignal:
     """Another KPI over the period of a finding: its value on the day before the move began and
     on the day evaluated, as the dashboard shows them; or, ``smoothed``, over the week ending on
-    each (a KPI of a single day's counts, whose days swing with the weekday)."""
+    each (a KPI of a single day's counts, which swing from day to day by chance)."""
 
     label: str
     unit: str

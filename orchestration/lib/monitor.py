@@ -676,8 +676,8 @@ def _reason(
         bridge = snapshots.revenue_bridge(
             dimension, member, start + timedelta(days=1), evaluated_on
         )
-    # A KPI of a single day's counts swings with the weekday (none made on a Sunday): it is
-    # compared over a week, as its own alert reads it.
+    # A KPI of a single day's counts swings from day to day by chance: it is compared over a
+    # week, as its own alert reads it.
     related = [
         RelatedSignal(
             catalogue[name].label,

@@ -2,9 +2,11 @@
     What the existing customers bought each day against what their own rhythm promised: the
     leading signal of customers leaving (purchases) and of those who stay buying less (basket).
     A customer is existing on day d once their first order is `existing_customer_days` or more
-    days before d. Their rhythm is their trailing year before d: they are expected to make
-    (orders in d - 365 … d - 1) / 365 purchases on d (over the days of history when fewer),
-    and an order of theirs on d is expected to be worth their average order of that year.
+    days before d. Their rhythm is their trailing year before d, weekday by weekday: on d
+    they are expected to make their orders of d - 365 … d - 1 on the weekday of d over the
+    52 such days (over those of the history when fewer), so that a business closed on
+    Sundays expects nothing then and every day reads 1 as usual; an order of theirs on d is
+    expected to be worth their average order of that year.
 #}
 
 {%- set existing_after = var('existing_customer_days') | int %}
@@ -48,6 +50,7 @@ order_days as (
         order_date,
         order_count,
         cast(net_revenue as {{ type_double() }}) as net_revenue,
+        {{ weekday('order_date') }} as order_weekday,
         min(order_date) over (partition by customer_id) as first_order_date,
         -- the customer's trailing year before this day: orders and revenue
         coalesce(sum(order_count) over (
@@ -68,11 +71,12 @@ order_days as (
 
 rhythm_changes as (
 
-    -- an order day adds order_count / rhythm_days expected purchases to each of the days it
-    -- lies in the trailing year of, from the day the customer is existing
+    -- an order day adds its orders to the rhythm of its weekday on each of the days it lies
+    -- in the trailing year of, from the day the customer is existing
     select
         segment,
         region,
+        order_weekday,
         greatest(
             {{ add_days('order_date', 1) }},
             {{ add_days('first_order_date', existing_after) }}
@@ -88,6 +92,7 @@ rhythm_changes as (
     select
         segment,
         region,
+        order_weekday,
         {{ add_days('order_date', rhythm_days + 1) }} as change_date,
         -order_count as rhythm_change
     from order_days
@@ -108,10 +113,11 @@ daily_rhythm_changes as (
     select
         dimension,
         dimension_value,
+        order_weekday,
         change_date,
         sum(rhythm_change) as rhythm_change
     from member_rhythm_changes
-    group by dimension, dimension_value, change_date
+    group by dimension, dimension_value, order_weekday, change_date
 
 ),
 
@@ -167,25 +173,51 @@ member_days as (
 
 ),
 
-rhythm as (
+weekdays as (
 
-    -- the trailing-year orders of the existing customers: a running sum of the changes, all
-    -- dated after the first order, so the calendar misses none
+    {% for day in range(7) -%}
+        select {{ day }} as order_weekday
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+weekday_rhythm as (
+
+    -- the trailing-year orders of the existing customers made on each weekday: running sums
+    -- of the changes, all dated after the first order, so the calendar misses none
     select
         member_days.kpi_date,
         member_days.dimension,
         member_days.dimension_value,
+        weekdays.order_weekday,
         sum(coalesce(daily_rhythm_changes.rhythm_change, 0)) over (
-            partition by member_days.dimension, member_days.dimension_value
+            partition by
+                member_days.dimension, member_days.dimension_value, weekdays.order_weekday
             order by member_days.kpi_date
             rows between unbounded preceding and current row
         ) as rhythm_orders
     from member_days
+    cross join weekdays
     left join daily_rhythm_changes
         on
             member_days.dimension = daily_rhythm_changes.dimension
             and member_days.dimension_value = daily_rhythm_changes.dimension_value
+            and weekdays.order_weekday = daily_rhythm_changes.order_weekday
             and member_days.kpi_date = daily_rhythm_changes.change_date
+
+),
+
+rhythm as (
+
+    -- of each day, the rhythm of its weekday
+    select
+        kpi_date,
+        dimension,
+        dimension_value,
+        rhythm_orders
+    from weekday_rhythm
+    where order_weekday = {{ weekday('kpi_date') }}
 
 ),
 
@@ -197,12 +229,16 @@ final as (
         rhythm.dimension,
         rhythm.dimension_value,
 
-        -- measures: purchases of the existing customers against their own rhythm
-        -- a history shorter than the rhythm window holds fewer of each customer's orders:
-        -- their rate is over the days it covers
-        cast(rhythm.rhythm_orders as {{ type_double() }}) / least(
-            {{ rhythm_days }},
-            greatest(1, {{ dbt.datediff('calendar.first_day', 'rhythm.kpi_date', 'day') }})
+        -- measures: purchases of the existing customers against their own rhythm, over the
+        -- days of the same weekday in the rhythm window (in the history when it is shorter)
+        cast(rhythm.rhythm_orders as {{ type_double() }}) / greatest(
+            1,
+            floor(
+                least(
+                    {{ rhythm_days }},
+                    {{ dbt.datediff('calendar.first_day', 'rhythm.kpi_date', 'day') }}
+                ) / 7.0
+            )
         ) as expected_purchases,
         cast(coalesce(daily_existing_orders.actual_purchases, 0) as {{ dbt.type_bigint() }})
             as actual_purchases,
