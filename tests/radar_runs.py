@@ -135,6 +135,22 @@ def dbt_command(*args: str, target: Path, logs: Path) -> list[str]:
     return [str(Path(sys.executable).with_name("dbt")), *args, *project, *paths]
 
 
+def dbt_show(sql: str, tmp_path: Path) -> list[dict]:
+    """The rows of ``sql``, compiled and run by dbt in the project (macros included)."""
+    shown = subprocess.run(
+        dbt_command(
+            *["--quiet", "show", "--inline", sql, "--limit", "100", "--output", "json"],
+            target=tmp_path / "target",
+            logs=tmp_path / "logs",
+        ),
+        env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(shown.stdout)["show"]
+
+
 def assert_every_dbt_unit_test_passes(env: dict, folder: Path) -> None:
     """Runs `dbt test --select test_type:unit` as of AS_OF against the warehouse ``env`` names
     (its target, DuckDB or Spark), its artifacts and log in ``folder``, and asserts that every

@@ -2,34 +2,15 @@
 how the project's tables use them (read from dbt's parsed manifest)."""
 
 import json
-import os
-import subprocess
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pytest
-from radar_runs import dbt_command
+from radar_runs import dbt_show
 
 from orchestration.lib.settings import PROJECT_ROOT
 
 # A unique column that may be null: a customer without a CRM company has none.
 NULLABLE_UNIQUE = {("dim_customers", "crm_company_id")}
-
-
-def dbt_show(sql: str, tmp_path: Path) -> list[dict]:
-    """The rows of ``sql``, compiled and run by dbt in the project (macros included)."""
-    shown = subprocess.run(
-        dbt_command(
-            *["--quiet", "show", "--inline", sql, "--limit", "100", "--output", "json"],
-            target=tmp_path / "target",
-            logs=tmp_path / "logs",
-        ),
-        env={**os.environ, "WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(shown.stdout)["show"]
 
 
 def rows(values: str) -> str:

@@ -569,8 +569,9 @@ class _SnapshotReader:
     def kpi_week_values(
         self, kpi_name: str, dimension: str, member: str, days: Sequence[date]
     ) -> list[float | None]:
-        """A COUNTED KPI over the LATEST_DAYS ending on each of ``days``, as its alert's 7-day
-        average reads it: what was made over what was expected (None without any)."""
+        """A COUNTED KPI over the LATEST_DAYS ending on each of ``days``: what was made over
+        what was expected (None without any), as its alert's 7-day average reads it but for
+        the holidays, which the alert leaves out."""
         return [
             self._con.execute(
                 "select sum(value * sample_size) / nullif(sum(sample_size), 0) "
@@ -676,20 +677,19 @@ def _reason(
         bridge = snapshots.revenue_bridge(
             dimension, member, start + timedelta(days=1), evaluated_on
         )
-    # A KPI of a single day's counts swings from day to day by chance: it is compared over a
-    # week, as its own alert reads it.
-    related = [
-        RelatedSignal(
-            catalogue[name].label,
-            catalogue[name].unit,
-            *(snapshots.kpi_week_values if name in COUNTED else snapshots.kpi_values)(
-                name, dimension, member, (start, evaluated_on)
-            ),
-            smoothed=name in COUNTED,
+    related = []
+    for name in (name for name in kpi.related_kpis if name in catalogue):
+        # a KPI of a single day's counts swings from day to day by chance: read over a week
+        weekly = name in COUNTED
+        values = snapshots.kpi_week_values if weekly else snapshots.kpi_values
+        related.append(
+            RelatedSignal(
+                catalogue[name].label,
+                catalogue[name].unit,
+                *values(name, dimension, member, (start, evaluated_on)),
+                smoothed=weekly,
+            )
         )
-        for name in kpi.related_kpis
-        if name in catalogue
-    ]
     (today,) = snapshots.kpi_values(kpi.kpi_name, dimension, member, [evaluated_on])
     label = kpi.label if dimension == "total" else f"{kpi.label} of the {member} {dimension}"
     cause = None
