@@ -147,7 +147,7 @@ SAMPLING_Z = 2.5
 #: within 45), of 20 a day 0.03 and 36 days; h = 7 gave 0.05 and 47 days (38 % within 45),
 #: 0.03 and 36 days. On six demos (``benchmarks/demo_stories.py --run``) h = 7 raised the south
 #: region's leaving past 45 days in two and 3 quiet-stretch alarms on the purchases, h = 5.5 in
-#: none and 6 (about 38 series-years), h = 5 in none and 12. Counts that vary twice as much as
+#: none and 6 (in 33 series-years), h = 5 in none and 12. Counts that vary twice as much as
 #: Poisson counts (the demo's vary 1.0 to 1.2 times in its regions, 1.4 to 1.7 in its total and
 #: smallest segment) raise 2.0 false alarms per KPI-year at 5 a day despite the widened
 #: threshold (1.3 at h = 7), 0.14 at 20.
