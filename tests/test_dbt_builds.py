@@ -1,6 +1,7 @@
 """What each dbt build leaves on disk, and which days it asks the recount tests to check."""
 
 import importlib.metadata
+import json
 import os
 import subprocess
 
@@ -19,6 +20,7 @@ from orchestration.defs.transform.dbt import (
     recount_checks,
     recounts_passed,
     remove_older,
+    source_check_results,
     unknown_node,
 )
 from orchestration.lib.settings import load_settings
@@ -152,3 +154,27 @@ def test_the_days_the_build_changed_are_recounted_only_after_every_recount_passe
         assert not recount_run(instance, both)  # one failed last time
         assert recount_run(instance, both)
         assert recounts_passed(instance, recount_checks(dbt_models), run_id="a run to come")
+
+
+def test_a_test_naming_a_python_table_is_reported_as_its_check_once_not_as_observations():
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    test = "test.customer_value_radar.assert_logged_outcome_decides_the_conversation_tone"
+    other = "test.customer_value_radar.assert_lexicon_mostly_agrees_with_logged_outcomes"
+    scored = dg.AssetKey(["intermediate", "int_engagements_scored"])
+    key = dg.AssetCheckKey(scored, test.split(".")[-1])
+
+    def observed(unique_id: str, table: list[str]) -> dg.AssetObservation:
+        metadata = {"unique_id": unique_id, "status": "fail", "dagster_dbt/failed_row_count": 2}
+        return dg.AssetObservation(asset_key=dg.AssetKey(table), metadata=metadata)
+
+    events = [
+        observed(test, ["intermediate", "int_engagements_scored"]),
+        observed(test, ["staging", "stg_crm__engagements"]),
+        observed(other, ["intermediate", "int_engagements_scored"]),  # not in the selection
+    ]
+    [result, passed_on] = source_check_results(events, manifest, {key})
+    assert isinstance(result, dg.AssetCheckResult)
+    assert (result.asset_key, result.check_name, result.passed) == (scored, key.name, False)
+    assert result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata["dagster_dbt/failed_row_count"].value == 2
+    assert passed_on is events[2]

@@ -94,6 +94,13 @@ def test_the_daily_job_materializes_every_asset_and_every_dbt_check_passes(demo)
     checks = result.get_asset_check_evaluations()
     dbt_checks = [c for c in checks if c.asset_key != KPI_ALERTS]
     assert dbt_checks and [c.check_name for c in dbt_checks if not c.passed] == []
+    # every check the definitions hold was evaluated, each once: every dbt data test is one
+    evaluated = [(c.asset_key, c.check_name) for c in checks]
+    defined = {(k.asset_key, k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    assert sorted(evaluated) == sorted(defined)
+    manifest = json.loads(Path(DBT_PROJECT.manifest_path).read_text())
+    tests = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    assert tests <= {name for _, name in defined}
     # The KPI trend checks warn about the planted stories, and only about KPIs they move.
     warned = {c.check_name for c in checks if c.asset_key == KPI_ALERTS and not c.passed}
     assert "average_customer_value" in warned

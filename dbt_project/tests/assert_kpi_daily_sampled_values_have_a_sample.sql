@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_daily'}}}) }}
 -- A KPI the catalogue declares a share or mean of a sample (an observation range) has, on
 -- every day it has a value, a positive sample size: the alerts hold its moves to the
 -- sampling error of that sample and could not without it.

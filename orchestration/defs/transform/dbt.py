@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -128,21 +128,71 @@ class RadarDbtTranslator(DagsterDbtTranslator):
         well names in `meta.dagster.source` (`python.<table>`): dagster-dbt attaches such a
         test to the node its `meta.dagster.ref` names, and a ref finds only models."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        test = manifest["nodes"][unique_id]
-        source = test["config"]["meta"].get("dagster", {}).get("source")
-        if spec is not None or source is None:
+        key = self.source_check_key(manifest, unique_id, project)
+        if spec is not None or key is None or key.asset_key != asset_spec.key:
             return spec
-        source_id = f"source.{manifest['metadata']['project_name']}.{source}"
-        if self.get_asset_spec(manifest, source_id, project).key != asset_spec.key:
-            return None
+        test = manifest["nodes"][unique_id]
+        source_id = self.source_of(manifest, unique_id)
         others = set(manifest["parent_map"][unique_id]) - {source_id}
         return dg.AssetCheckSpec(
-            name=test["name"],
-            asset=asset_spec.key,
+            name=key.name,
+            asset=key.asset_key,
             additional_deps=[self.get_asset_spec(manifest, i, project).key for i in others],
             metadata={DAGSTER_DBT_UNIQUE_ID_METADATA_KEY: unique_id},
             blocking=test["config"]["severity"].lower() == "error",
         )
+
+    @staticmethod
+    def source_of(manifest: Mapping[str, Any], unique_id: str) -> str | None:
+        """The unique id of the source table a test names in `meta.dagster.source`, or None."""
+        meta = manifest["nodes"][unique_id]["config"]["meta"]
+        source = meta.get("dagster", {}).get("source")
+        return source and f"source.{manifest['metadata']['project_name']}.{source}"
+
+    def source_check_key(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckKey | None:
+        """The check a test naming a source table in `meta.dagster.source` is, or None."""
+        source_id = self.source_of(manifest, unique_id)
+        if source_id is None:
+            return None
+        asset_key = self.get_asset_spec(manifest, source_id, project).key
+        return dg.AssetCheckKey(asset_key, manifest["nodes"][unique_id]["name"])
+
+
+def source_check_results(
+    events: list, manifest: Mapping[str, Any], selected: Collection[dg.AssetCheckKey]
+) -> list:
+    """The events, with the results of the tests naming a source table in `meta.dagster.source`
+    as the checks they are: dagster-dbt knows only the checks of `meta.dagster.ref` while dbt
+    runs, and logs any other test as an observation of each table it reads."""
+    out, seen = [], set()
+    for event in events:
+        unique_id = getattr(event.metadata.get("unique_id"), "value", None)
+        key = (
+            unique_id
+            and unique_id.startswith("test.")
+            and TRANSLATOR.source_check_key(manifest, unique_id, DBT_PROJECT)
+        )
+        if not isinstance(event, dg.AssetObservation) or not key or key not in selected:
+            out.append(event)
+            continue
+        if unique_id in seen:
+            continue
+        seen.add(unique_id)
+        status = event.metadata["status"].value
+        out.append(
+            dg.AssetCheckResult(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=status == "pass",
+                severity=dg.AssetCheckSeverity.WARN
+                if status == "warn"
+                else dg.AssetCheckSeverity.ERROR,
+                metadata=dict(event.metadata),
+            )
+        )
+    return out
 
 
 class BuildConfig(dg.Config):
@@ -232,6 +282,9 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
                     "the code location first: Deployment, Reload)."
                 ) from error
             raise
+        events = source_check_results(
+            events, invocation.manifest, context.selected_asset_check_keys
+        )
         built = built_tables(events, invocation.manifest)
         warehouse = warehouse_of(settings)
         yield from with_row_counts(events, built, warehouse)
