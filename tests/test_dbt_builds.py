@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import json
+import logging
 import os
 import subprocess
 
@@ -21,6 +22,7 @@ from orchestration.defs.transform.dbt import (
     recounts_passed,
     remove_older,
     source_check_results,
+    source_test_notices_dropped,
     unknown_node,
 )
 from orchestration.lib.settings import load_settings
@@ -178,3 +180,24 @@ def test_a_test_naming_a_python_table_is_reported_as_its_check_once_not_as_obser
     assert result.severity == dg.AssetCheckSeverity.ERROR
     assert result.metadata["dagster_dbt/failed_row_count"].value == 2
     assert passed_on is events[2]
+
+
+def test_dagster_dbts_notice_of_a_test_reported_as_its_check_is_left_out_of_the_log():
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
+    notice = "Logging an `AssetObservation` instead of an `AssetCheckResult` for dbt test `{}`."
+    logged = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())
+    logger = dg.get_dagster_logger()
+    logger.addHandler(handler)
+    try:
+        with source_test_notices_dropped(manifest):
+            logger.warning(notice.format("assert_logged_outcome_decides_the_conversation_tone"))
+            logger.warning(notice.format("a_test_of_models_only"))
+        logger.warning(notice.format("assert_logged_outcome_decides_the_conversation_tone"))
+    finally:
+        logger.removeHandler(handler)
+    assert logged == [
+        notice.format("a_test_of_models_only"),
+        notice.format("assert_logged_outcome_decides_the_conversation_tone"),
+    ]
