@@ -91,6 +91,7 @@ def test_the_settings_dbt_reads_are_passed_as_its_vars_and_the_day_in_its_enviro
     assert settings.dbt_env() == {
         "DBT_AS_OF": "2026-06-30",
         "DBT_TARGET": "dev",
+        "WAREHOUSE_PATH": str(PROJECT_ROOT / "data" / "warehouse.duckdb"),
         "SPARK_THRIFT_HOST": "127.0.0.1",
         "SPARK_THRIFT_PORT": "10000",
     }

@@ -125,10 +125,11 @@ class Settings:
     def dbt_env(self) -> dict[str, str]:
         """The settings dbt reads from its environment: the as-of day (macro as_of()), new each
         day, read only when dbt runs the SQL, so that it parses nothing again for it; the target
-        and profiles.yml's Spark connection."""
+        and profiles.yml's connections (the warehouse's path as an absolute one)."""
         return {
             "DBT_AS_OF": self.as_of.isoformat(),
             "DBT_TARGET": self.dbt_target,
+            "WAREHOUSE_PATH": str(self.warehouse_path),
             "SPARK_THRIFT_HOST": self.spark_thrift_host,
             "SPARK_THRIFT_PORT": str(self.spark_thrift_port),
         }
