@@ -134,17 +134,6 @@ def _preflight(settings: Settings) -> Fault | None:
     return None
 
 
-def _wait_for_leftovers(settings: Settings, seconds: float = 60.0) -> Fault | None:
-    """After a run died, a process it started (dbt) may still hold the warehouse a little
-    while: wait for it to end before calling the warehouse locked."""
-    deadline = time.monotonic() + seconds
-    while (fault := _preflight(settings)) and fault.kind == "warehouse locked":
-        if time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    return fault
-
-
 def _log_file(settings: Settings, run_id: str) -> Path:
     """A log file of this run alone, and ``latest.log`` pointing at it."""
     folder = settings.warehouse_path.parent / "logs"
@@ -241,7 +230,7 @@ def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool
         )
         return 2
     _recovered(instance, dead)
-    fault = _wait_for_leftovers(settings) if dead else _preflight(settings)
+    fault = _preflight(settings)
     if fault is not None:
         print(f"daily_radar cannot start: {fault}")
         return 1

@@ -5,20 +5,17 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import pytest
 from radar_runs import wait_until
 
-from orchestration.lib import run_lock
 from orchestration.lib.run_lock import (
     Owner,
     WarehouseLock,
     holding,
     is_alive,
     lock_path,
-    stop_child,
 )
 
 HOLDER = textwrap.dedent(
@@ -75,51 +72,6 @@ def test_a_lock_whose_holder_was_killed_is_free_at_once_and_names_the_dead_run(t
     lock.release()
 
 
-PARENT = textwrap.dedent(
-    """
-    import subprocess, sys, time
-    from pathlib import Path
-    from orchestration.lib.run_lock import Owner, add_child, holding
-
-    warehouse = Path(sys.argv[1])
-    with holding(warehouse, Owner.current("parent-run")):
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        add_child(warehouse, child.pid)
-        print(child.pid, flush=True)
-        time.sleep(600)
-    """
-)
-
-
-def test_the_next_holder_waits_for_a_process_the_dead_holder_started(tmp_path):
-    warehouse = tmp_path / "warehouse.duckdb"
-    parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, str(warehouse)], stdout=subprocess.PIPE, text=True
-    )
-    child = int(parent.stdout.readline())
-    try:
-        parent.kill()  # the child, like dbt after its run was killed, runs on
-        parent.wait()
-        told, got = [], []
-
-        def take() -> None:
-            with holding(warehouse, Owner.current("next"), told.append) as dead:
-                got.append(dead)
-
-        taker = threading.Thread(target=take)
-        taker.start()
-        taker.join(1.5)
-        assert taker.is_alive() and not got  # waiting for the child
-        assert [(o.run_id, o.live_children()) for o in told] == [("parent-run", [child])]
-        assert f"a process it started (PID {child}) has not" in told[0].describe()
-        subprocess.run(["kill", str(child)], check=True)
-        taker.join(30)
-        assert not taker.is_alive()
-        assert got[0].run_id == "parent-run" and got[0].live_children() == []
-    finally:
-        subprocess.run(["kill", "-9", str(child)], capture_output=True)
-
-
 # A run whose steps run in processes of their own (Dagster's multiprocess executor): it holds
 # the lock and starts a step, STEP (argv[2]).
 MULTIPROCESS_RUN = textwrap.dedent(
@@ -129,88 +81,41 @@ MULTIPROCESS_RUN = textwrap.dedent(
     from orchestration.lib.run_lock import Owner, holding
 
     with holding(Path(sys.argv[1]), Owner.current("multiprocess-run")):
-        subprocess.Popen([sys.executable, "-c", sys.argv[2], sys.argv[1], sys.argv[3]])
+        subprocess.Popen([sys.executable, "-c", sys.argv[2], sys.argv[1]])
         time.sleep(600)
-    """
-)
-# The step starts a process, as the dbt step starts dbt, that writes "interrupted" to a file
-# on an interrupt or, when "stubborn", ignores it.
-CHILD = textwrap.dedent(
-    """
-    import signal, sys, time
-    from pathlib import Path
-
-    if sys.argv[2] == "stubborn":
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        if sys.argv[3:]:
-            print(sys.argv[3], flush=True)
-        time.sleep(600)
-    except KeyboardInterrupt:
-        Path(sys.argv[1]).write_text("interrupted")
     """
 )
 STEP = textwrap.dedent(
-    f"""
-    import os, subprocess, sys, time
+    """
+    import os, sys, time
     from pathlib import Path
-    from orchestration.lib import run_lock
-    from orchestration.lib.run_lock import Owner, add_child, holding
+    from orchestration.lib.run_lock import Owner, holding
 
-    run_lock.STOP_SECONDS = 1.0
-    warehouse, kind = Path(sys.argv[1]), sys.argv[2]
-    with holding(warehouse, Owner.current("multiprocess-run")):
-        child = subprocess.Popen(
-            [sys.executable, "-c", {CHILD!r}, str(warehouse.with_name("child")), kind]
-        )
-        add_child(warehouse, child.pid)
-        print(os.getpid(), child.pid, flush=True)
+    with holding(Path(sys.argv[1]), Owner.current("multiprocess-run")):
+        print(os.getpid(), flush=True)
         time.sleep(600)
     """
 )
 
 
-@pytest.mark.parametrize("kind", ["interruptible", "stubborn"])
-def test_the_steps_of_a_killed_run_stop_what_they_started_before_the_next_run_starts(
-    tmp_path, kind
-):
+def test_the_steps_of_a_killed_run_end_before_the_next_run_starts(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     run = subprocess.Popen(
-        [sys.executable, "-c", MULTIPROCESS_RUN, str(warehouse), STEP, kind],
+        [sys.executable, "-c", MULTIPROCESS_RUN, str(warehouse), STEP],
         stdout=subprocess.PIPE,
         text=True,
     )
-    step, child = map(int, run.stdout.readline().split())
+    step = int(run.stdout.readline())
     try:
-        assert is_alive(step) and is_alive(child)
+        assert is_alive(step)
         run.kill()
         run.wait()
         with holding(warehouse, Owner.current("next")) as dead:
             assert dead.run_id == "multiprocess-run"
-            assert not is_alive(child)
-        assert (tmp_path / "child").exists() == (kind == "interruptible")
         # the step let the next run in as it ended
         wait_until(lambda: not is_alive(step), 60, "the step to end")
     finally:
-        for pid in (step, child):
-            subprocess.run(["kill", "-9", str(pid)], capture_output=True)
-
-
-@pytest.mark.parametrize("kind", ["interruptible", "stubborn"])
-def test_a_step_that_fails_stops_the_process_it_started(tmp_path, monkeypatch, kind):
-    if kind == "stubborn":
-        monkeypatch.setattr(run_lock, "STOP_SECONDS", 1.0)
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path / "child"), kind, "ready"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout.readline() == "ready\n"
-    stop_child(child)
-    assert child.returncode is not None and not is_alive(child.pid)
-    # interrupted, it ended as it chose; stubborn, it was killed
-    assert (tmp_path / "child").exists() == (kind == "interruptible")
-    assert (child.returncode == -signal.SIGKILL) == (kind == "stubborn")
+        subprocess.run(["kill", "-9", str(step)], capture_output=True)
 
 
 def test_a_holder_that_ends_normally_leaves_nothing_to_recover(tmp_path):

@@ -10,9 +10,8 @@ finds it filled knows that the run before it died, and which one it was.
 A run whose steps run in processes of their own (Dagster's multiprocess executor, on Spark)
 must not leave them behind when it dies: each such step holds a second file
 (``warehouse.duckdb.lock.steps``) shared for as long as it runs and watches the run's process,
-which started it; should that die, the step stops what it started (dbt: interrupted, so that
-it cancels its queries, then killed) and ends. The next run takes that file exclusively before
-its first step: it starts once the dead run's steps have ended.
+which started it; should that die, the step ends (its dbt with it). The next run takes that
+file exclusively before its first step: it starts once the dead run's steps have ended.
 """
 
 from __future__ import annotations
@@ -21,24 +20,18 @@ import contextlib
 import fcntl
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 # How often a waiting run looks at the lock again: flock tells nothing of its holder, and a
 # blocking flock would not let the waiting run say when the holder changes.
 POLL_SECONDS = 0.5
-
-#: How long a step whose run died gives what it started (dbt) to stop after an interrupt
-#: before killing it: dbt cancels its open queries on an interrupt.
-STOP_SECONDS = 30.0
 
 
 def lock_path(warehouse: Path) -> Path:
@@ -121,9 +114,6 @@ class Owner:
     host: str
     start_ticks: int | None
     command: str
-    # Processes the run started that write the warehouse on their own (dbt): [pid, start ticks].
-    # Killed with the run, they may outlive it.
-    children: tuple[tuple[int, int | None], ...] = ()
 
     @classmethod
     def current(cls, run_id: str) -> Owner:
@@ -139,15 +129,9 @@ class Owner:
     @classmethod
     def parse(cls, text: str) -> Owner | None:
         try:
-            fields = json.loads(text)
-            fields["children"] = tuple(tuple(child) for child in fields.get("children", ()))
-            return cls(**fields)
+            return cls(**json.loads(text))
         except (ValueError, TypeError, AttributeError):
             return None
-
-    def live_children(self) -> list[int]:
-        """The PIDs of this run's children that still run (the same processes, not reused PIDs)."""
-        return [pid for pid, ticks in self.children if is_alive(pid, ticks)]
 
     def describe(self) -> str:
         host = "" if self.host == socket.gethostname() else f" on {self.host}"
@@ -155,12 +139,7 @@ class Owner:
             started = f"{datetime.fromisoformat(self.started_at):%Y-%m-%d %H:%M:%S} UTC"
         except ValueError:
             started = self.started_at
-        described = f"run {self.run_id} (started {started}, PID {self.pid}{host}: {self.command})"
-        children = [] if is_alive(self.pid, self.start_ticks) else self.live_children()
-        if children:
-            listed = ", ".join(str(pid) for pid in children)
-            return f"{described}, which has ended; a process it started (PID {listed}) has not"
-        return described
+        return f"run {self.run_id} (started {started}, PID {self.pid}{host}: {self.command})"
 
 
 class WarehouseLock:
@@ -169,7 +148,6 @@ class WarehouseLock:
     def __init__(self, warehouse: Path) -> None:
         self.path = lock_path(warehouse)
         self._file = None
-        self._owner: Owner | None = None
 
     @property
     def held(self) -> bool:
@@ -223,7 +201,6 @@ class WarehouseLock:
 
     def _name(self, owner: Owner) -> None:
         """Writes ``owner`` in the held file, for those who wait and the next holder."""
-        self._owner = owner
         try:
             self._file.seek(0)
             self._file.truncate()
@@ -231,14 +208,6 @@ class WarehouseLock:
             self._file.flush()
         except OSError:
             pass  # on a full disk the lock holds all the same, only nameless
-
-    def add_child(self, pid: int) -> None:
-        """Names process ``pid``, started by the holder, in the file: should the holder die, the
-        next holder waits for it too."""
-        if self._file is None:
-            raise RuntimeError(f"{self.path} is not held by this process")
-        children = (*self._owner.children, (pid, process_start_ticks(pid)))
-        self._name(replace(self._owner, children=children))
 
     def release(self) -> None:
         """Empties the file (this holder ended normally) and lets the next run in."""
@@ -257,9 +226,8 @@ class WarehouseLock:
 # The locks this process holds, by lock file: a step of a run executing in the process that
 # already holds its warehouse's lock (`python -m orchestration run`) must not wait for itself.
 _HELD: dict[Path, WarehouseLock] = {}
-# In a step running in a process of its own, the processes it started, by lock file: stopped
-# should its run die.
-_STEP_CHILDREN: dict[Path, list[tuple[int, int | None]]] = {}
+# The lock files under whose hold this process runs a step in a process of its own.
+_STEPS: set[Path] = set()
 
 
 @contextlib.contextmanager
@@ -276,7 +244,7 @@ def holding(
     (:func:`_step_of`).
     """
     key = lock_path(warehouse).resolve()
-    if key in _HELD or key in _STEP_CHILDREN:
+    if key in _HELD or key in _STEPS:
         yield None
         return
     lock = WarehouseLock(warehouse)
@@ -303,21 +271,13 @@ def holding(
 def _wait_for_dead_run(
     warehouse: Path, dead: Owner, on_wait: Callable[[Owner | None], None] | None
 ) -> None:
-    """Waits for what the run that died holding the lock left running: the processes it named
-    (dbt) and its steps in processes of their own."""
-    told = False
-    if dead.live_children():
-        # A process the dead run started (dbt) still writes the warehouse: wait for it to end.
-        if on_wait is not None:
-            on_wait(dead)
-            told = True
-        while dead.live_children():
-            time.sleep(POLL_SECONDS)
+    """Waits for what the run that died holding the lock left running: its steps in processes
+    of their own."""
     with open(steps_path(warehouse), "a") as steps:
         try:
             fcntl.flock(steps.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if on_wait is not None and not told:
+            if on_wait is not None:
                 on_wait(dead)
             fcntl.flock(steps.fileno(), fcntl.LOCK_EX)  # until the last step has ended
 
@@ -326,8 +286,8 @@ def _wait_for_dead_run(
 def _step_of(warehouse: Path) -> Iterator[None]:
     """Runs the block as a step in a process of its own, started by its run's process: the
     steps file is held shared meanwhile, and should the run's process die (this process's
-    parent: Dagster's multiprocess executor starts each step from it), a watcher stops the
-    processes this step named (:func:`add_child`) and ends this process."""
+    parent: Dagster's multiprocess executor starts each step from it), a watcher ends this
+    process, and the dbt it runs with it."""
     key = lock_path(warehouse).resolve()
     run = os.getppid()
     run_started = process_start_ticks(run)
@@ -336,12 +296,11 @@ def _step_of(warehouse: Path) -> Iterator[None]:
     def watch() -> None:
         while not done.wait(POLL_SECONDS):
             if not is_alive(run, run_started):
-                _stop(_STEP_CHILDREN.get(key, []))
                 os._exit(1)  # as the run did: the next run recovers from both
 
     with open(steps_path(warehouse), "a") as steps:
         fcntl.flock(steps.fileno(), fcntl.LOCK_SH)
-        _STEP_CHILDREN[key] = []
+        _STEPS.add(key)
         watcher = threading.Thread(target=watch, name="run-watcher", daemon=True)
         watcher.start()
         try:
@@ -349,38 +308,4 @@ def _step_of(warehouse: Path) -> Iterator[None]:
         finally:
             done.set()
             watcher.join()
-            del _STEP_CHILDREN[key]
-
-
-def _stop(children: list[tuple[int, int | None]]) -> None:
-    """Interrupts the processes, kills those still running after STOP_SECONDS, and returns
-    once they have ended."""
-    deadline = time.monotonic() + STOP_SECONDS
-    for signum in (signal.SIGINT, signal.SIGKILL):
-        live = [(pid, ticks) for pid, ticks in children if is_alive(pid, ticks)]
-        for pid, _ in live:
-            with contextlib.suppress(OSError):  # ended meanwhile
-                os.kill(pid, signum)
-        while any(is_alive(*child) for child in live) and (
-            signum == signal.SIGKILL or time.monotonic() < deadline
-        ):
-            time.sleep(0.1)
-
-
-def stop_child(process: subprocess.Popen) -> None:
-    """Interrupts ``process``, started by this process, kills it if it still runs after
-    STOP_SECONDS, and returns once it has ended (dbt cancels its queries when interrupted)."""
-    _stop([(process.pid, process_start_ticks(process.pid))])
-    process.wait()
-
-
-def add_child(warehouse: Path, pid: int) -> None:
-    """Names process ``pid``, started by this process, as a writer of ``warehouse``: in the
-    lock when this process holds it (:meth:`WarehouseLock.add_child`), among those a step
-    stops should its run die when it runs in a process of its own; else nothing."""
-    key = lock_path(warehouse).resolve()
-    lock = _HELD.get(key)
-    if lock is not None:
-        lock.add_child(pid)
-    elif key in _STEP_CHILDREN:
-        _STEP_CHILDREN[key].append((pid, process_start_ticks(pid)))
+            _STEPS.remove(key)
