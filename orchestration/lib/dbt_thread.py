@@ -2,13 +2,12 @@
 
 A dbt process costs each build about 3.5 s before its first node (2.3 s of imports, loading its
 parse, writing its manifest twice); in the run's process, which has dbt loaded already, a build
-starts in about half a second. dagster-dbt reads a dbt process's ``args``, ``pid``, ``stdout``
+starts in about half a second. dagster-dbt reads a dbt process's ``args``, ``stdout``
 (one JSON line per event, as `dbt --log-format json` prints them), ``wait``, ``returncode`` and
 ``send_signal``: :class:`DbtThread` offers the same.
 """
 
 import ctypes
-import os
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -62,7 +61,6 @@ class DbtThread:
 
     def __init__(self, args: Sequence[str]) -> None:
         self.args = ["dbt", *args]
-        self.pid = os.getpid()
         self.returncode: int | None = None
         self.stdout = EventLines()
         self._told_error = False
