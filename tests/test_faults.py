@@ -222,7 +222,7 @@ KILLS = [
     ),
     Kill(
         "kill -9 during dbt (staging built, marts being built)",
-        log_line="Materialized value staging stg_erp__orders",
+        log_line="OK created sql view model staging.stg_erp__orders",
     ),
     Kill(
         "kill -9 after the KPI evaluation, before delivery",
