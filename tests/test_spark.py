@@ -146,11 +146,13 @@ def nodes_built(run: Run) -> int:
 
 
 def dbt_builds(run: Run) -> bool:
-    """Whether a dbt build the run started runs (failing the test if the run has ended)."""
+    """Whether the run's first dbt build has started a node (failing the test if the run has
+    ended): its log in its target folder says so."""
     if run.process.poll() is not None:
         pytest.fail(f"the run ended before it was killed:\n{run.text()}")
-    commands = session_processes(run.process.pid)
-    return any("/dbt " in command and " build " in command for command in commands)
+    run_id = re.search(r"\(run ([\w-]+)\)", run.text())
+    logs = (PROJECT_ROOT / "target").glob(f"dbt_models-{run_id[1][:7]}-*/dbt.log") if run_id else []
+    return any(" START " in log.read_text() for log in logs)
 
 
 def session_processes(session: int) -> list[str]:
