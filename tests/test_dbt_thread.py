@@ -29,10 +29,17 @@ def project(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def build(project: Path, *args: str) -> DbtThread:
-    folders = ("--project-dir", "--profiles-dir", "--target-path", "--log-path")
-    paths = [project, project, project / "target", project / "target"]
-    return DbtThread(["build", *args, *(f"{o}={p}" for o, p in zip(folders, paths, strict=True))])
+def build(project: Path) -> DbtThread:
+    target = project / "target"
+    return DbtThread(
+        [
+            "build",
+            f"--project-dir={project}",
+            f"--profiles-dir={project}",
+            f"--target-path={target}",
+            f"--log-path={target}",
+        ]
+    )
 
 
 def events(dbt: DbtThread) -> list[dict]:

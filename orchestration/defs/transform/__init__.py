@@ -10,6 +10,8 @@ defs = dg.Definitions.merge(
     python_models.defs,
     dg.Definitions(
         assets=DBT_BUILDS,
+        # The resource checks that its dbt executable exists, though its builds run dbt in the
+        # run's process: the environment's, found whether or not the environment is activated.
         resources={"dbt": DbtCli(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)},
     ),
 )

@@ -329,7 +329,8 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         recount = {"DBT_RECOUNT": "every" if every_day else "changed"}
         folder = TARGET / f"{name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
         state = parse_state(settings)
-        # Without one of its own, dagster-dbt copies in the parse `make` left in the target.
+        # A new warehouse has none: dbt parses the whole project (the parse `make` leaves in
+        # the target was made without the run's vars and connection, which dbt would not reuse).
         copy_parse_state(state, folder)
         with environment({**settings.dbt_env(), **recount}):
             invocation = dbt.cli(
@@ -380,7 +381,8 @@ DBT_BUILDS = [dbt_models, dbt_models_after_python]
 
 @contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """os.environ with ``values`` set, then as it was: dagster-dbt starts dbt with a copy."""
+    """os.environ with ``values`` set, then as it was: dbt, running in this process, reads
+    them as long as it runs."""
     before = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
