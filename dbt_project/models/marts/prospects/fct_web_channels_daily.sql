@@ -95,9 +95,19 @@ read_events as (
 
 ),
 
-member_events as (
+visitor_channel_days as (
 
-    {{ member_rows('read_events', {'channel': 'channel'}) }}
+    -- one row per visitor, day and channel, read once from the events: the total's and each
+    -- channel's visitors, page views and sign-ups are sums of these rows
+    select
+        channel,
+        event_date,
+        visitor_id,
+        max(case when event_type = 'sign_up' then 1 else 0 end) as signed_up,
+        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when event_type = 'sign_up' then 1 else 0 end) as sign_ups
+    from read_events
+    group by channel, event_date, visitor_id
 
 ),
 
@@ -105,13 +115,61 @@ visitor_days as (
 
     -- one row per visitor per day per member: whether they signed up that day
     select
-        dimension,
-        dimension_value,
+        'total' as dimension,
+        'all' as dimension_value,
         event_date,
         visitor_id,
-        max(case when event_type = 'sign_up' then 1 else 0 end) as signed_up
-    from member_events
-    group by dimension, dimension_value, event_date, visitor_id
+        max(signed_up) as signed_up,
+        sum(page_views) as page_views,
+        sum(sign_ups) as sign_ups
+    from visitor_channel_days
+    group by event_date, visitor_id
+
+    union all
+
+    select
+        'channel' as dimension,
+        channel as dimension_value,
+        event_date,
+        visitor_id,
+        signed_up,
+        page_views,
+        sign_ups
+    from visitor_channel_days
+
+),
+
+session_channel_days as (
+
+    -- a session counts once a day in each member, whichever visitors it is logged under
+    select distinct
+        channel,
+        event_date,
+        session_id
+    from read_events
+    where session_id is not null
+
+),
+
+daily_sessions as (
+
+    select
+        'total' as dimension,
+        'all' as dimension_value,
+        event_date,
+        count(distinct session_id) as sessions
+    from session_channel_days
+    group by event_date
+
+    union all
+
+    select
+        'channel' as dimension,
+        channel as dimension_value,
+        event_date,
+        count(*) as sessions
+    from session_channel_days
+    group by channel, event_date
 
 ),
 
@@ -121,13 +179,11 @@ daily_events as (
         dimension,
         dimension_value,
         event_date,
-        count(distinct visitor_id) as visitors,
-        count(distinct session_id) as sessions,
-        sum(case when event_type = 'page_view' then 1 else 0 end) as page_views,
-        sum(case when event_type = 'sign_up' then 1 else 0 end) as sign_ups,
-        count(distinct case when event_type = 'sign_up' then visitor_id end)
-            as signed_up_visitors
-    from member_events
+        count(*) as visitors,
+        sum(page_views) as page_views,
+        sum(sign_ups) as sign_ups,
+        sum(signed_up) as signed_up_visitors
+    from visitor_days
     group by dimension, dimension_value, event_date
 
 ),
@@ -277,7 +333,7 @@ final as (
 
         -- the day
         cast(coalesce(daily_events.visitors, 0) as {{ dbt.type_bigint() }}) as visitors,
-        cast(coalesce(daily_events.sessions, 0) as {{ dbt.type_bigint() }}) as sessions,
+        cast(coalesce(daily_sessions.sessions, 0) as {{ dbt.type_bigint() }}) as sessions,
         cast(coalesce(daily_events.page_views, 0) as {{ dbt.type_bigint() }}) as page_views,
         cast(coalesce(daily_events.sign_ups, 0) as {{ dbt.type_bigint() }}) as sign_ups,
         cast(coalesce(daily_events.signed_up_visitors, 0) as {{ dbt.type_bigint() }})
@@ -303,6 +359,11 @@ final as (
             member_days.dimension = daily_events.dimension
             and member_days.dimension_value = daily_events.dimension_value
             and member_days.activity_date = daily_events.event_date
+    left join daily_sessions
+        on
+            member_days.dimension = daily_sessions.dimension
+            and member_days.dimension_value = daily_sessions.dimension_value
+            and member_days.activity_date = daily_sessions.event_date
     left join windowed_visitors
         on
             member_days.dimension = windowed_visitors.dimension
