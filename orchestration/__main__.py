@@ -29,7 +29,13 @@ from orchestration.lib.faults import Fault, error_text, explain
 from orchestration.lib.radar import data_notes, load_radar, render_radar
 from orchestration.lib.run_lock import Owner, holding
 from orchestration.lib.serving import sql_literal
-from orchestration.lib.settings import PROJECT_ROOT, Settings, SettingsError, load_settings
+from orchestration.lib.settings import (
+    PROJECT_ROOT,
+    SOURCE_VARIABLES,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from orchestration.lib.source_check import check_sources, exit_status
 from orchestration.lib.supervise import supervise
 from orchestration.recovery import owner_tags, recover_dead_runs
@@ -85,8 +91,10 @@ def summary(result: Result, seconds: float, kpi_alerts: dg.AssetKey) -> str:
 
 def _sources(settings: Settings) -> str:
     names = []
-    for source in (settings.erp, settings.crm, settings.web):
+    for source in (settings.erp, settings.crm, settings.web, settings.hr):
         where = "the demo company" if source.mode == "demo" else source.mode
+        if source.unset and source.mode == "off":
+            where = f"off: {SOURCE_VARIABLES[source.name]} unset beside a source of your own"
         names.append(f"{source.name.upper()} ({where})")
     return f"{', '.join(names)}, as of {settings.as_of}"
 
@@ -271,9 +279,7 @@ def _run(settings: Settings, run_id: str, dead: Owner | None, full_refresh: bool
 def _attach_landing(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """The files the sources land in, when apart from the warehouse (on Spark): the radar
     counts the rows held in their quarantines."""
-    from orchestration.defs.ingest.systems import SETTING_OF
-
-    for source in SETTING_OF:
+    for source in SOURCE_VARIABLES:
         landing = settings.landing_path(source)
         if landing != settings.warehouse_path and landing.exists():
             con.execute(f"attach {sql_literal(landing)} (read_only)")

@@ -249,6 +249,7 @@ def test_daily_runs_with_late_and_corrected_rows_end_where_a_full_rebuild_does(t
     # The runs are a minute apart, not a day: no look-back, or each would recompute it all.
     env = radar_env(tmp_path, demo) | {
         "ERP_DATABASE_URL": f"sqlite:///{erp.path}",
+        **dict.fromkeys(("CRM_API_URL", "WEB_EVENTS_PATH", "HR_SURVEY_PATH"), "demo"),
         "INCREMENTAL_LOOKBACK_MINUTES": "0",
     }
     for day in DAYS:

@@ -1,3 +1,4 @@
+import logging
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,23 @@ def test_nothing_set_means_the_demo_company_for_every_source():
     assert [s.mode for s in (settings.erp, settings.crm, settings.web)] == ["demo"] * 3
     assert settings.warehouse_path == PROJECT_ROOT / "data" / "warehouse.duckdb"
     assert settings.as_of == date(2026, 6, 30)
-    assert settings.uses_demo
+
+
+def test_beside_a_source_of_the_company_an_unset_one_is_off_not_the_demo():
+    settings = load_settings(
+        {"ERP_DATABASE_URL": "sqlite:////srv/erp.sqlite", "CRM_API_URL": "demo"}
+    )
+    assert (settings.erp.mode, settings.erp.location) == ("configured", "sqlite:////srv/erp.sqlite")
+    assert settings.crm.mode == "demo" and not settings.crm.unset
+    assert [(s.mode, s.unset) for s in (settings.web, settings.hr)] == [("off", True)] * 2
+    # off and demo are not the company's own: the others stay the demo
+    settings = load_settings({"ERP_DATABASE_URL": "off", "CRM_API_URL": "Demo"})
+    assert [s.mode for s in (settings.erp, settings.crm, settings.web, settings.hr)] == [
+        "off",
+        "demo",
+        "demo",
+        "demo",
+    ]
 
 
 def test_a_source_set_to_off_is_switched_off_and_others_are_configured():
@@ -30,7 +47,6 @@ def test_a_source_set_to_off_is_switched_off_and_others_are_configured():
     assert settings.crm_token == "secret"
     assert settings.web.location == "/landing/web"
     assert str(settings.warehouse_path) == "/tmp/w.duckdb"
-    assert not settings.uses_demo
 
 
 def test_alert_channels_are_a_comma_separated_list_of_urls():
@@ -49,6 +65,9 @@ def test_alert_channels_are_a_comma_separated_list_of_urls():
         ("REPORTING_TIMEZONE", "Europe/Atlantis", "not an IANA time zone"),
         ("REPORTING_CURRENCY", "euro", "not a three-letter ISO 4217"),
         ("CRM_ERP_LINK", "erp customer id", "CRM company property"),
+        ("ERP_DATABASE_URL", "/srv/erp/erp.sqlite", "sqlite:////srv/erp/erp.sqlite"),
+        ("ERP_DATABASE_URL", "none", "not a database URL"),
+        ("CRM_API_URL", "api.hubapi.com", "not an http:// or https:// address"),
         ("DAGSTER_POSTGRES_URL", "sqlite:///runs.db", "not a PostgreSQL URL"),
         ("DAGSTER_POSTGRES_URL", "postgresql://host-but-no-database", "not a PostgreSQL URL"),
         ("DAGSTER_POSTGRES_URL", "postgresql://u@db/dagster", "needs the psycopg2 driver"),
@@ -150,3 +169,14 @@ def test_a_spark_target_without_a_storage_location_or_an_unknown_target_is_refus
         load_settings({"DBT_TARGET": "spark"})
     with pytest.raises(SettingsError, match=r"DBT_TARGET='prod'.*not a target of profiles\.yml"):
         load_settings({"DBT_TARGET": "prod"})
+
+
+def test_an_unset_source_beside_one_of_the_company_lands_nothing_and_says_why(monkeypatch, caplog):
+    from orchestration.defs.ingest.systems import SourceSystems
+
+    monkeypatch.setenv("ERP_DATABASE_URL", "sqlite:////srv/erp.sqlite")
+    monkeypatch.delenv("CRM_API_URL", raising=False)
+    log = logging.getLogger("test_settings")
+    with caplog.at_level(logging.WARNING), SourceSystems().location("crm", log) as location:
+        assert location is None
+    assert "CRM_API_URL unset, beside a source of your own" in caplog.text

@@ -1,8 +1,10 @@
 """Runtime settings, read from the environment when asked for, never at import time.
 
-Each source is configured on its own. Unset means the embedded demo company; the word
-``off`` switches a source off (its marts then build empty); anything else points at the
-user's own system.
+Each source is configured on its own: the word ``off`` switches a source off (its marts then
+build empty), ``demo`` reads the embedded demo company's, anything else points at the user's own
+system. Unset means the demo company while no source points at the user's own system, and off
+once one does, so that the demo's customers, surveys and visits never mix with a company's own
+data unless asked for.
 
 Every setting is checked when it is read: a bad value raises ``SettingsError`` naming the
 variable, the value and an example of a good one, before any work starts.
@@ -31,6 +33,13 @@ DBT_TARGETS = {"dev": "duckdb", "spark": "spark"}
 DEFAULT_CRM_ERP_LINK = "erp_customer_id"
 
 Mode = Literal["demo", "off", "configured"]
+# The variable that says where each source is.
+SOURCE_VARIABLES = {
+    "erp": "ERP_DATABASE_URL",
+    "crm": "CRM_API_URL",
+    "web": "WEB_EVENTS_PATH",
+    "hr": "HR_SURVEY_PATH",
+}
 T = TypeVar("T")
 
 
@@ -49,6 +58,8 @@ class Source:
     name: str
     mode: Mode
     location: str | None = None
+    # Left unset: the demo while no source is the company's own, off once one is.
+    unset: bool = False
 
     @property
     def is_on(self) -> bool:
@@ -109,10 +120,6 @@ class Settings:
             return self.warehouse_path
         return self.warehouse_path.parent / "landing" / f"{source}.duckdb"
 
-    @property
-    def uses_demo(self) -> bool:
-        return "demo" in (self.erp.mode, self.crm.mode, self.web.mode)
-
     def dbt_vars(self) -> dict[str, str | int]:
         """The settings dbt reads as vars, so the marts and the job agree on them. They change
         seldom: a changed var makes dbt parse the whole project again."""
@@ -154,19 +161,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "STORAGE_LOCATION", "", "the Spark target reads the raw tables from it", "/mnt/lake"
         )
     channels = env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl")
+    sources = _sources(env)
     return Settings(
         warehouse_path=read("WAREHOUSE_PATH", DEFAULT_WAREHOUSE, _file, "data/warehouse.duckdb"),
         serving_path=read("SERVING_PATH", DEFAULT_SERVING, _file, "data/serving.duckdb"),
-        erp=_source("erp", env.get("ERP_DATABASE_URL")),
-        crm=_source("crm", env.get("CRM_API_URL")),
+        erp=sources["erp"],
+        crm=sources["crm"],
         crm_token=env.get("CRM_API_TOKEN") or None,
         crm_erp_link=read("CRM_ERP_LINK", DEFAULT_CRM_ERP_LINK, _link, "erp_customer_id or domain"),
         crm_reviews_object=read("CRM_REVIEWS_OBJECT", "p_reviews", _object, "p_reviews or off"),
         crm_request_timeout=read("CRM_REQUEST_TIMEOUT_SECONDS", "30", _positive, "30"),
         crm_object_deadline=read("CRM_OBJECT_DEADLINE_SECONDS", "1800", _positive, "1800"),
         crm_run_deadline=read("CRM_RUN_DEADLINE_SECONDS", "7200", _positive, "7200"),
-        web=_source("web", env.get("WEB_EVENTS_PATH")),
-        hr=_source("hr", env.get("HR_SURVEY_PATH")),
+        web=sources["web"],
+        hr=sources["hr"],
         as_of=read("AS_OF", "", lambda v: _day(v, timezone), "2026-06-30"),
         reporting_timezone=timezone,
         reporting_currency=read("REPORTING_CURRENCY", "EUR", _currency, "EUR"),
@@ -193,12 +201,43 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _source(name: str, value: str | None) -> Source:
-    if value is None or not value.strip():
-        return Source(name, "demo")
-    if value.strip().lower() == "off":
-        return Source(name, "off")
-    return Source(name, "configured", value.strip())
+def _sources(env: Mapping[str, str]) -> dict[str, Source]:
+    """Each source from its variable (SOURCE_VARIABLES); unset is the demo while no source is
+    the company's own, off once one is."""
+    values = {
+        name: (env.get(variable) or "").strip() for name, variable in SOURCE_VARIABLES.items()
+    }
+    own = any(value.lower() not in ("", "off", "demo") for value in values.values())
+    sources = {}
+    for name, value in values.items():
+        if value.lower() in ("off", "demo"):
+            sources[name] = Source(name, value.lower())
+        elif value:
+            _check_location(name, value)
+            sources[name] = Source(name, "configured", value)
+        else:
+            sources[name] = Source(name, "off" if own else "demo", unset=True)
+    return sources
+
+
+def _check_location(source: str, value: str) -> None:
+    """The ERP's location is a database URL, the CRM's a web address; web events and HR
+    exports are folders, whatever their path."""
+    variable = SOURCE_VARIABLES[source]
+    if source == "erp" and not re.match(r"[A-Za-z][\w+.-]*://", value):
+        problem = "not a database URL (SQLAlchemy's dialect+driver://…)"
+        if Path(value).suffix in (".sqlite", ".sqlite3", ".db"):
+            problem += f"; for this SQLite file: sqlite:///{Path(value).resolve()}"
+        raise SettingsError(
+            variable,
+            value,
+            problem,
+            "sqlite:////srv/erp/erp.sqlite or postgresql+psycopg://user:password@host/erp, or off",
+        )
+    if source == "crm" and not re.match(r"https?://", value):
+        raise SettingsError(
+            variable, value, "not an http:// or https:// address", "https://api.hubapi.com, or off"
+        )
 
 
 def _path(value: str) -> Path:

@@ -47,7 +47,10 @@ def check_sources(settings: Settings) -> list[Finding]:
         if source.mode == "configured":
             findings += check(source.name, source.location or "", settings)
         else:
-            what = "the embedded demo company" if source.mode == "demo" else "switched off"
+            what = {
+                "demo": "the embedded demo company",
+                "off": "off, unset beside a source of your own" if source.unset else "switched off",
+            }[source.mode]
             findings.append(Finding(source.name, "-", "ok", f"{what}; nothing to check"))
     return findings
 

@@ -8,14 +8,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from orchestration.lib.settings import Settings, load_settings
-
-SETTING_OF = {
-    "erp": "ERP_DATABASE_URL",
-    "crm": "CRM_API_URL",
-    "web": "WEB_EVENTS_PATH",
-    "hr": "HR_SURVEY_PATH",
-}
+from orchestration.lib.settings import SOURCE_VARIABLES, Settings, load_settings
 
 
 class SourceSystems(dg.ConfigurableResource):
@@ -35,10 +28,13 @@ class SourceSystems(dg.ConfigurableResource):
         system = getattr(settings, source)
         if system.mode == "off":
             log.warning(
-                "%s source is off (%s=off): its raw tables are created empty and the "
+                "%s source is off (%s): its raw tables are created empty and the "
                 "marts built on them will be empty.",
                 source.upper(),
-                SETTING_OF[source],
+                f"{SOURCE_VARIABLES[source]} unset, beside a source of your own: set it to your "
+                "system, or to demo for the demo company's"
+                if system.unset
+                else f"{SOURCE_VARIABLES[source]}=off",
             )
             yield None
         elif system.mode == "configured":
@@ -58,10 +54,11 @@ def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iter
         settings.demo_dir, settings.as_of, seed=settings.demo_seed, scale=settings.demo_scale
     )
     log.info(
-        "%s source: the demo company as of %s (%s unset).",
+        "%s source: the demo company as of %s (%s %s).",
         source.upper(),
         settings.as_of,
-        SETTING_OF[source],
+        SOURCE_VARIABLES[source],
+        "unset" if getattr(settings, source).unset else "=demo",
     )
     if source == "erp":
         yield demo.erp_url
