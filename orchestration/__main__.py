@@ -80,7 +80,7 @@ def summary(result: Result, seconds: float, kpi_alerts: dg.AssetKey) -> str:
     in_alert = [c.check_name for c in checks if c.asset_key == kpi_alerts and not c.passed]
     parts = [
         f"{len(result.get_asset_materialization_events())} assets materialized",
-        f"{len(tests) - len(failed)} of {len(tests)} data tests passed",
+        f"{len(tests) - len(failed)} of the {len(tests)} data tests run passed",
     ]
     for label, names in (("failed", errors), ("warned", warnings), ("KPIs in alert", in_alert)):
         if names:
@@ -111,7 +111,8 @@ def run_config(as_of: date, full_refresh: bool = False) -> dict:
 
 
 def _failure_text(result: Result) -> tuple[str, str]:
-    """The first failed step with its error's first line, and every error message of the run."""
+    """The first failed step with its error (a Failure's whole description, another error's
+    first line), and every error message of the run."""
     first, texts = "", []
     for event in result.all_events:
         if event.is_step_failure:
@@ -122,7 +123,11 @@ def _failure_text(result: Result) -> tuple[str, str]:
             continue
         if error is not None and not first:
             where = f"step {event.step_key}" if event.step_key else "the run"
-            first = f"{where}: {error.cls_name}: {error.message.strip().splitlines()[0]}"
+            if error.cls_name == "Failure":  # the project's own account of what failed: all of it
+                said = error.message.strip().split(": ", 1)[-1]
+            else:
+                said = f"{error.cls_name}: {error.message.strip().splitlines()[0]}"
+            first = f"{where}: {said}"
         while error is not None:
             texts.append(error.message)
             error = error.cause or error.context

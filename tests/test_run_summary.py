@@ -37,6 +37,6 @@ def kpi_alerts():
 def test_the_summary_names_failed_and_warned_data_tests_apart_from_the_kpis_in_alert():
     result = dg.materialize([orders, kpi_alerts], raise_on_error=False)
     assert summary(result, 12.4, KPI_ALERTS) == (
-        f"daily_radar succeeded in 12 s (run {result.run_id[:8]}): 2 assets materialized; "
-        "1 of 3 data tests passed; failed: row_rules; warned: fresh; KPIs in alert: churn_rate"
+        f"daily_radar succeeded in 12 s (run {result.run_id[:8]}): 2 assets materialized; 1 of "
+        "the 3 data tests run passed; failed: row_rules; warned: fresh; KPIs in alert: churn_rate"
     )
