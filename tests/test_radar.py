@@ -165,3 +165,31 @@ def test_a_warehouse_that_records_no_currency_is_in_the_default_reporting_curren
     assert reporting_currency(radar_warehouse(None)) == "EUR"
     text = render_radar(load_radar(radar_warehouse(None)), [], as_of=DAY)
     assert "3,035 EUR" in text
+
+
+def test_a_quarantined_record_is_held_until_raw_has_a_version_of_it_as_recent():
+    con = duckdb.connect()
+    con.execute(
+        "create schema marts; create schema raw_erp; "
+        "create table marts.fct_orders as select date '2026-06-30' as order_date; "
+        "create table raw_erp.order_lines as select * from (values "
+        "  (1, timestamptz '2026-06-01 10:00+00', '100.1'), "  # fixed later, same updated_at
+        "  (2, timestamptz '2026-06-01 10:00+00', '100.1'), "  # loaded; a copy was quarantined
+        "  (3, timestamptz '2026-06-01 10:00+00', '100.1'), "  # its update of 06-02 is held
+        "  (4, timestamptz '2026-06-05 10:00+00', '300.1')"  # its NULL cursor was set later
+        ") as t(order_line_id, updated_at, _dlt_load_id); "
+        "create table raw_erp.order_lines_quarantine as select * from (values "
+        '  (\'{"order_line_id": 1, "updated_at": "2026-06-01"}\', '
+        "   timestamptz '2026-06-01 10:00+00', '100.1'), "
+        '  (\'{"order_line_id": 2, "updated_at": "2026-06-01"}\', '
+        "   timestamptz '2026-06-01 10:00+00', '100.1'), "
+        '  (\'{"order_line_id": 3, "updated_at": "2026-06-02"}\', '
+        "   timestamptz '2026-06-02 10:00+00', '200.1'), "
+        "  ('{\"order_line_id\": 4, \"updated_at\": null}', null, '200.1'), "
+        "  ('{\"order_line_id\": 5, \"updated_at\": null}', null, '200.1')"
+        ") as t(row_key, updated_at, _dlt_load_id)"
+    )
+    con.execute("alter table raw_erp.order_lines_quarantine add column reason varchar")
+    assert data_notes(con, DAY) == [
+        "2 rows held in raw_erp.order_lines_quarantine, with the reason of each."
+    ]

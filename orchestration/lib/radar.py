@@ -123,7 +123,7 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
 
     The last order when it is over a day older than the as-of day (the marts run to the as-of
     day all the same, so the values are that day's, not the last order day's), and the rows
-    held in each quarantine table (of every database ``con`` has attached), which no mart
+    still held in each quarantine table (of every database ``con`` has attached), which no mart
     counts; not in dlt's staging copies (``<dataset>_staging``), which hold the last load's
     rows of a merged table again.
     """
@@ -138,12 +138,64 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
         "and ends_with(table_name, '_quarantine') order by table_schema, table_name"
     ).fetchall()
     for catalog, schema, table in quarantines:
-        query = f'select count(*) from "{catalog}"."{schema}"."{table}"'
-        ((rows,),) = con.execute(query).fetchall()
+        ((rows,),) = con.execute(_held_rows_sql(con, catalog, schema, table)).fetchall()
         if rows:
             held = f"{rows:,} row{'s' if rows > 1 else ''} held in {schema}.{table}"
             notes.append(f"{held}, with the reason of each.")
     return notes
+
+
+def _held_rows_sql(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> str:
+    """The count of the rows of a quarantine table still held. A record read from a database
+    (a quarantine row with its ``row_key``: ids and cursor) is no longer held once raw has a
+    version of it as recent (its cursor as late, or for a NULL cursor a later load): fixed in
+    the source, or an extra copy of a row that loaded. A line of a file is held for good."""
+    quarantine = f'"{catalog}"."{schema}"."{table}"'
+    columns, base = _columns(con, catalog, schema, table), table.removesuffix("_quarantine")
+    bases = _columns(con, catalog, schema, base)
+    cursors = columns - {
+        "quarantine_key",
+        "row_key",
+        "reason",
+        "raw_row",
+        "read_at",
+        "_dlt_load_id",
+    }
+    if "row_key" not in columns or not bases or len(cursors) != 1:
+        return f"select count(*) from {quarantine}"
+    (cursor,) = cursors
+    keys = con.execute(
+        f"select distinct unnest(json_keys(row_key)) from {quarantine} where row_key is not null"
+    ).fetchall()
+    ids = [key for (key,) in keys if key != cursor and key in bases]
+    same_record = " and ".join(
+        f'cast(loaded."{key}" as varchar) = json_extract_string(held.row_key, \'$."{key}"\')'
+        for key in ids
+    )
+    if not same_record:
+        return f"select count(*) from {quarantine}"
+    return f"""
+        select count(*) from {quarantine} as held
+        where not exists (
+            select 1 from "{catalog}"."{schema}"."{base}" as loaded
+            where {same_record}
+            and (
+                loaded."{cursor}" >= held."{cursor}"
+                or (
+                    held."{cursor}" is null
+                    and cast(loaded._dlt_load_id as double) > cast(held._dlt_load_id as double)
+                )
+            )
+        )
+    """
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> set[str]:
+    query = (
+        "select column_name from information_schema.columns "
+        "where table_catalog = ? and table_schema = ? and table_name = ?"
+    )
+    return {name for (name,) in con.execute(query, [catalog, schema, table]).fetchall()}
 
 
 def unavailable_predictions(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
