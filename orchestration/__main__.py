@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -290,9 +291,22 @@ def _attach_landing(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
             con.execute(f"attach {sql_literal(landing)} (read_only)")
 
 
+def _dagster_home(settings: Settings) -> str | None:
+    """DAGSTER_HOME as `make` sets it when unset, with the project's instance of local files
+    installed in it when it has none (`make setup` installs the PostgreSQL one); else what is
+    missing."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")))
+    if (home / "dagster.yaml").exists():
+        return None
+    if settings.dagster_postgres_url:
+        return f"DAGSTER_HOME={home} has no dagster.yaml: `make setup` installs it."
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", home / "dagster.yaml")
+    print(f"Dagster instance: orchestration/dagster.yaml copied to {home / 'dagster.yaml'}")
+    return None
+
+
 def _recover_for_dev() -> None:
-    if not os.environ.get("DAGSTER_HOME"):
-        return  # `dagster dev` then keeps its runs in a temporary instance of its own
     with dg.DagsterInstance.get() as instance:
         for item in recover_dead_runs(instance, holds_warehouse=False):
             print(f"Recovered from {item.describe()}.", flush=True)
@@ -360,9 +374,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_dotenv(PROJECT_ROOT / ".env")
     try:
-        load_settings()
+        settings = load_settings()
     except SettingsError as error:
         print(f"Settings: {error}", file=sys.stderr)
+        return 2
+    if problem := _dagster_home(settings):
+        print(problem, file=sys.stderr)
         return 2
     if args.command == "check":
         return check()

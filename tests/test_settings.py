@@ -180,3 +180,19 @@ def test_an_unset_source_beside_one_of_the_company_lands_nothing_and_says_why(mo
     with caplog.at_level(logging.WARNING), SourceSystems().location("crm", log) as location:
         assert location is None
     assert "CRM_API_URL unset, beside a source of your own" in caplog.text
+
+
+def test_the_command_line_installs_the_local_instance_in_a_dagster_home_without_one(
+    tmp_path, monkeypatch, capsys
+):
+    from orchestration.__main__ import main
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("ERP_DATABASE_URL", f"sqlite:///{tmp_path / 'missing.sqlite'}")
+    for name in ("CRM_API_URL", "WEB_EVENTS_PATH", "HR_SURVEY_PATH"):
+        monkeypatch.setenv(name, "off")
+    main(["check"])
+    installed = (home / "dagster.yaml").read_text()
+    assert installed == (PROJECT_ROOT / "orchestration" / "dagster.yaml").read_text()
+    assert f"copied to {home / 'dagster.yaml'}" in capsys.readouterr().out
