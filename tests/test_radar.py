@@ -92,6 +92,11 @@ def test_a_kpi_older_than_the_as_of_day_says_from_which_day_it_is():
     assert rows[3].endswith("ok (value of 2026-06-01)")
 
 
+def test_a_kpi_without_a_value_is_not_said_to_be_ok():
+    text = render_radar([line("share", None, None, label="Net revenue retention")], [], DAY)
+    assert text.splitlines()[2].split() == ["Net", "revenue", "retention", "—", "no", "value"]
+
+
 def test_the_notes_name_a_last_order_before_the_as_of_day_and_quarantined_rows():
     con = duckdb.connect()
     con.execute(

@@ -232,7 +232,9 @@ def render_radar(
     width = max((len(line.label) for line in lines), default=10)
     for line in lines:
         change = line.change
-        status = line.alert or "ok"
+        # A KPI without a value (windows reaching before the first order, a source off) is
+        # not ok: it is not measured.
+        status = line.alert or ("ok" if line.value is not None else "no value")
         if line.as_of and as_of and line.as_of < as_of:
             status += f" (value of {line.as_of})"
         value = format_value(line.value, line.unit)
