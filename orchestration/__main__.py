@@ -79,10 +79,9 @@ def summary(result: Result, seconds: float, kpi_alerts: dg.AssetKey) -> str:
     errors = [c.check_name for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
     warnings = [c.check_name for c in failed if c.severity == dg.AssetCheckSeverity.WARN]
     in_alert = [c.check_name for c in checks if c.asset_key == kpi_alerts and not c.passed]
-    parts = [
-        f"{len(result.get_asset_materialization_events())} assets materialized",
-        f"{len(tests) - len(failed)} of the {len(tests)} data tests run passed",
-    ]
+    parts = [f"{len(result.get_asset_materialization_events())} assets materialized"]
+    if tests:
+        parts.append(f"{len(tests) - len(failed)} of the {len(tests)} data tests run passed")
     for label, names in (("failed", errors), ("warned", warnings), ("KPIs in alert", in_alert)):
         if names:
             parts.append(f"{label}: {', '.join(names)}")
@@ -124,10 +123,13 @@ def _failure_text(result: Result) -> tuple[str, str]:
             continue
         if error is not None and not first:
             where = f"step {event.step_key}" if event.step_key else "the run"
-            if error.cls_name == "Failure":  # the project's own account of what failed: all of it
-                said = error.message.strip().split(": ", 1)[-1]
+            shown = error
+            while shown.cls_name == "DagsterExecutionStepExecutionError" and shown.cause:
+                shown = shown.cause  # Dagster's wrapper of the step's own error
+            if shown.cls_name == "Failure":  # the project's own account of what failed: all of it
+                said = shown.message.strip().split(": ", 1)[-1]
             else:
-                said = f"{error.cls_name}: {error.message.strip().splitlines()[0]}"
+                said = shown.message.strip().splitlines()[0]  # "Class: message"
             first = f"{where}: {said}"
         while error is not None:
             texts.append(error.message)
@@ -136,8 +138,16 @@ def _failure_text(result: Result) -> tuple[str, str]:
 
 
 def _preflight(settings: Settings) -> Fault | None:
-    """Opens the warehouse for writing and its log folder, as the run will: a fault there is
-    told before any step starts, not as a failed step in the log."""
+    """Opens the warehouse for writing and its log folder, as the run will, and looks for the
+    folders of the file sources: a fault there is told before any step starts, not as a failed
+    step in the log."""
+    for source in (settings.web, settings.hr):
+        path = Path(source.location or "")
+        readable = path.is_dir() or (source.name == "hr" and path.is_file())
+        if source.mode == "configured" and not readable:
+            variable = SOURCE_VARIABLES[source.name]
+            what = "a folder" if source.name == "web" else "a folder or a CSV file"
+            return Fault("other", str(path), f"{variable}={path} is not {what} (or set it to off)")
     try:
         (settings.warehouse_path.parent / "logs").mkdir(parents=True, exist_ok=True)
         duckdb.connect(str(settings.warehouse_path)).close()

@@ -49,7 +49,7 @@ def test_every_response_of_the_demo_exports_lands_once_typed_by_the_contract(sma
     ) == [(36, "pulse_2023-07.csv", "pulse_2026-06.csv")]
 
 
-def test_a_rerun_loads_no_duplicate_and_reads_only_the_last_export_again(
+def test_a_rerun_loads_no_duplicate_and_reads_only_the_last_export_and_new_ones_again(
     small_demo, warehouse, tmp_path
 ):
     exports = tmp_path / "hr"
@@ -76,6 +76,14 @@ def test_a_rerun_loads_no_duplicate_and_reads_only_the_last_export_again(
     assert counts(warehouse) == (first[0] + 2, first[1] + 2)
     ids = {r for (r,) in query(warehouse, "select response_id from raw_hr.pulse_responses")}
     assert {"late-1", "next-1"} <= ids and "ignored" not in ids
+
+    # An export sent late, named before the last one read: read, since raw does not hold it.
+    (exports / "pulse_2026-05_resend.csv").write_text(
+        f"{HEADER}\nresent-1,pulse-2026-05,2026-05-01,sales,20,8,2026-05-06T09:30:00Z\n"
+    )
+    pipeline("hr", warehouse).run(hr_source(str(exports)))
+    ids = {r for (r,) in query(warehouse, "select response_id from raw_hr.pulse_responses")}
+    assert "resent-1" in ids and "ignored" not in ids
 
 
 def test_unreadable_rows_are_quarantined_with_their_reason(warehouse, tmp_path):

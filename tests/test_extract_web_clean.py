@@ -23,7 +23,7 @@ def line(**values) -> str:
 
 def read_whole(path, events=None):
     events = events or _Events(TABLE)
-    return events.clean_json_lines(path, newest=False, loaded=_Loaded(TABLE, enabled=False))
+    return events.clean_json_lines(path, newest=False, loaded=_Loaded(TABLE, None))
 
 
 def read_line_by_line(path):
@@ -99,7 +99,7 @@ def test_a_clean_parquet_file_read_whole_loads_what_reading_it_row_by_row_loads(
     ]
     parquet(path, rows, schema)
     events = _Events(TABLE)
-    whole = events.clean_parquet(path, _Loaded(TABLE, enabled=False))
+    whole = events.clean_parquet(path, _Loaded(TABLE, None))
     (by_row,) = read_parquet_row_by_row(path)
     assert whole is not None
     assert whole.equals(by_row)
@@ -112,8 +112,8 @@ def test_a_row_copying_one_of_a_parquet_file_read_whole_is_quarantined_as_a_copy
     parquet(first, [{**WEB_EVENT, "event_id": "e1"}, {**WEB_EVENT, "event_id": "e2"}])
     parquet(second, [{**WEB_EVENT, "event_id": "e3"}, {**WEB_EVENT, "event_id": "e2"}])
     events = _Events(TABLE)
-    assert events.clean_parquet(first, _Loaded(TABLE, enabled=False)) is not None
-    assert events.clean_parquet(second, _Loaded(TABLE, enabled=False)) is None
+    assert events.clean_parquet(first, _Loaded(TABLE, None)) is not None
+    assert events.clean_parquet(second, _Loaded(TABLE, None)) is None
     loaded, held = read_parquet_row_by_row(second, events)
     assert loaded["event_id"].to_pylist() == ["e3"]
     assert held["reason"].to_pylist() == [f"a copy of line 2 of {first.name}, loaded once"]
@@ -133,4 +133,4 @@ def test_a_parquet_file_with_a_row_that_cannot_load_as_it_is_is_left_to_row_by_r
     path = tmp_path / "events_2026-06-01.parquet"
     table = pa.Table.from_pylist([{**WEB_EVENT, "event_id": f"e{n}"} for n in range(2)])
     pq.write_table(table.set_column(0, "event_id", column), path)
-    assert _Events(TABLE).clean_parquet(path, _Loaded(TABLE, enabled=False)) is None
+    assert _Events(TABLE).clean_parquet(path, _Loaded(TABLE, None)) is None

@@ -327,3 +327,23 @@ def test_a_last_line_still_being_written_is_read_whole_by_the_next_run(warehouse
     assert query(warehouse, "select event_id from raw_web.events order by 1") == [("e1",), ("e2",)]
     assert query(warehouse, "select line_number, reason from raw_web.events_quarantine") == []
     assert_all_accounted_for(landing, warehouse)
+
+
+def test_a_file_landing_late_under_an_earlier_name_is_read_and_read_files_are_not(
+    warehouse, landing
+):
+    (landing / "events_2026-06-29.jsonl").write_bytes(line(event_id="e1"))
+    (landing / "events_2026-06-30.jsonl").write_bytes(line(event_id="e2"))
+    extract(landing, warehouse)
+    # A resend of the 28th, after the 30th was read; and an upper-case suffix.
+    (landing / "events_2026-06-28_resend.jsonl").write_bytes(line(event_id="e0"))
+    (landing / "EVENTS_2026-07-01.JSONL").write_bytes(line(event_id="e3"))
+    extract(landing, warehouse)
+    assert query(warehouse, "select event_id, _file_name from raw_web.events order by 1") == [
+        ("e0", "events_2026-06-28_resend.jsonl"),
+        ("e1", "events_2026-06-29.jsonl"),
+        ("e2", "events_2026-06-30.jsonl"),
+        ("e3", "EVENTS_2026-07-01.JSONL"),
+    ]
+    assert query(warehouse, QUARANTINE) == []
+    assert_all_accounted_for(landing, warehouse)

@@ -40,3 +40,27 @@ def test_the_summary_names_failed_and_warned_data_tests_apart_from_the_kpis_in_a
         f"daily_radar succeeded in 12 s (run {result.run_id[:8]}): 2 assets materialized; 1 of "
         "the 3 data tests run passed; failed: row_rules; warned: fresh; KPIs in alert: churn_rate"
     )
+
+
+@dg.asset
+def bad_export():
+    raise FileNotFoundError("HR_SURVEY_PATH /exports/pulse is neither a folder nor a CSV file")
+
+
+@dg.asset
+def failed_build():
+    raise dg.Failure("dbt's build stopped: 1 failed.\ntest row_rules_orders: Got 2 results")
+
+
+def test_the_first_failure_is_the_steps_own_error_and_a_failure_is_said_whole():
+    from orchestration.__main__ import _failure_text
+
+    result = dg.materialize([bad_export], raise_on_error=False)
+    assert _failure_text(result)[0] == (
+        "step bad_export: FileNotFoundError: "
+        "HR_SURVEY_PATH /exports/pulse is neither a folder nor a CSV file"
+    )
+    result = dg.materialize([failed_build], raise_on_error=False)
+    assert _failure_text(result)[0] == (
+        "step failed_build: dbt's build stopped: 1 failed.\ntest row_rules_orders: Got 2 results"
+    )

@@ -20,6 +20,8 @@ from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import Settings
 from orchestration.lib.sources.crm import crm_objects
 from orchestration.lib.sources.erp import ErpUnreachable, check_database_url
+from orchestration.lib.sources.hr import SUFFIX as HR_SUFFIX
+from orchestration.lib.sources.web import SUFFIXES as WEB_SUFFIXES
 
 Level = Literal["ok", "warning", "error"]
 
@@ -136,15 +138,21 @@ _CRM_STATUS: dict[int, tuple[Level, str]] = {
 
 
 def _check_folder(name: str, location: str, settings: Settings) -> Iterator[Finding]:
+    """The web events' folder, or the HR exports' folder or file, and the files it reads."""
     path = Path(location)
     (table,) = source_tables(name).values()
+    suffixes = WEB_SUFFIXES if name == "web" else (HR_SUFFIX,)
     if not path.exists():
         yield Finding(name, table.name, "error", f"{path} does not exist")
         return
+    if path.is_file() and name == "web":
+        yield Finding(name, table.name, "error", f"{path} is a file: give its folder")
+        return
     files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
-    readable = [p for p in files if p.suffix.lower() in (".jsonl", ".json", ".parquet", ".csv")]
+    readable = [p for p in files if p.suffix.lower() in suffixes]
     level: Level = "ok" if readable else "warning"
-    yield Finding(name, table.name, level, f"{len(readable)} files to load in {path}")
+    kinds = " or ".join(suffixes)
+    yield Finding(name, table.name, level, f"{len(readable)} {kinds} files in {path}")
 
 
 def exit_status(findings: list[Finding]) -> int:

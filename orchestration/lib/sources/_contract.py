@@ -6,12 +6,16 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.configuration.container import Container
+from dlt.common.pipeline import PipelineContext
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 
 from orchestration.lib.raw_contract import RawTable
@@ -66,6 +70,43 @@ class Quarantine:
         )
         table = pa.Table.from_pylist(rows, schema=schema)
         return dlt.mark.with_hints(table, hints, create_table_variant=True)
+
+
+@contextmanager
+def destination_client() -> Iterator[Any]:
+    """The SQL client of the warehouse the running pipeline loads, open; None outside one."""
+    context = Container()[PipelineContext]
+    if not context.is_active():
+        yield None
+        return
+    with context.pipeline().sql_client() as client:
+        yield client
+
+
+def landed_files(client: Any, table: RawTable) -> set[str]:
+    """The files (``table.cursor``, their name) whose lines raw holds, loaded or quarantined."""
+    names: set[str] = set()
+    for name in (table.name, f"{table.name}_quarantine"):
+        if client is None:
+            break
+        relation = client.make_qualified_table_name(name)
+        try:
+            rows = client.execute_sql(f"select distinct {table.cursor} from {relation}")
+        except DatabaseUndefinedRelation:  # the first run: nothing landed yet
+            break
+        names.update(row[0] for row in rows)
+    return names
+
+
+def files_to_read(files: list[Path], landed: set[str]) -> list[Path]:
+    """Of ``files``, sorted by name, those a run reads: each not landed yet (new, or arrived
+    late under an earlier name) and the last one landed, which may have grown since.
+
+    >>> [p.name for p in files_to_read([Path(n) for n in "abcd"], {"a", "c"})]
+    ['b', 'c', 'd']
+    """
+    last = max(landed, default="")
+    return [path for path in files if path.name not in landed or path.name >= last]
 
 
 def file_quarantine(table: RawTable) -> Quarantine:

@@ -1,8 +1,9 @@
 """Employee pulse survey exports: a folder of CSV files (or one file) from the HR survey tool.
 
-The cursor is the file name (one export a survey month, named so that names sort by time);
-the last file read is read again, since the survey of the month may still be open and its
-export grows, and merging on ``response_id`` keeps that idempotent. Rows that cannot be read
+Each run reads the files raw does not hold yet, whatever their names (an export sent late),
+and the last one it holds (one export a survey month, named so that names sort by time) again,
+since the survey of the month may still be open and its export grows; merging on
+``response_id`` keeps that idempotent. Rows that cannot be read
 are kept in ``pulse_responses_quarantine`` with the reason, never dropped.
 """
 
@@ -20,8 +21,10 @@ import dlt
 from orchestration.lib.raw_contract import RawTable, source_tables
 from orchestration.lib.sources._contract import (
     contract_resource,
+    destination_client,
     file_quarantine,
-    incremental_cursor,
+    files_to_read,
+    landed_files,
     load_file,
 )
 
@@ -33,9 +36,8 @@ REQUIRED = ("response_id", "survey_month", "department", "score", "submitted_at"
 def hr_source(export_path: str | None = None) -> Iterator[Any]:
     """The pulse responses resource; ``export_path`` None means the source is off."""
     (table,) = source_tables("hr").values()
-    cursor = incremental_cursor(table.cursor, "")
     rows = None if export_path is None else _reader(Path(export_path), table)
-    yield contract_resource(table, rows, cursor, file_quarantine(table))
+    yield contract_resource(table, rows, quarantine=file_quarantine(table))
 
 
 def typed_response(record: dict[str, str], table: RawTable) -> dict[str, Any]:
@@ -76,14 +78,16 @@ def _parse(name: str, data_type: str, text: str) -> Any:
 
 
 def _reader(path: Path, table: RawTable):
-    def read(cursor: dlt.sources.incremental[Any]) -> Iterator[Any]:
+    def read(_: None) -> Iterator[Any]:
         if path.is_file():
             files = [path]
         elif path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix.lower() == SUFFIX)
         else:
             raise FileNotFoundError(f"HR_SURVEY_PATH {path} is neither a folder nor a CSV file")
-        for file in (f for f in files if f.name >= cursor.last_value):
+        with destination_client() as client:
+            landed = landed_files(client, table)
+        for file in files_to_read(files, landed):
             yield from load_file(table, file, _records(file, table))
 
     return read

@@ -1,7 +1,8 @@
 """Web analytics events from a landing folder of JSON-lines or Parquet files.
 
-The cursor is the file name (files are named so that they sort by time); the last file read
-is read again, since it may have grown, and merging on ``event_id`` keeps that idempotent.
+Each run reads the files raw does not hold yet, whatever their names (a file landed late), and
+the last one it holds (files are named so that they sort by time) again, since it may have
+grown; merging on ``event_id`` keeps that idempotent.
 
 Every value is checked against the contract's type, line by line: a line (or Parquet row) that
 cannot be loaded goes to ``events_quarantine`` with the file, its line number, the field at
@@ -35,8 +36,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
-from dlt.common.configuration.container import Container
-from dlt.common.pipeline import PipelineContext
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from orchestration.lib.raw_contract import RawTable, source_tables
@@ -45,8 +44,10 @@ from orchestration.lib.sources._contract import (
     Fault,
     Item,
     contract_resource,
+    destination_client,
     file_quarantine,
-    incremental_cursor,
+    files_to_read,
+    landed_files,
     load_checked,
 )
 
@@ -60,9 +61,8 @@ log = logging.getLogger(__name__)
 def web_source(events_path: str | None = None) -> Iterator[Any]:
     """The events resource; ``events_path`` None means the source is off."""
     (table,) = source_tables("web").values()
-    cursor = incremental_cursor(table.cursor, "")
     rows = None if events_path is None else _reader(Path(events_path), table)
-    yield contract_resource(table, rows, cursor, file_quarantine(table))
+    yield contract_resource(table, rows, quarantine=file_quarantine(table))
 
 
 def check_event(record: Any, columns: dict[str, str]) -> tuple[dict | None, str | None, str]:
@@ -472,18 +472,21 @@ def _encodable(record: Any) -> bool:
 
 
 def _reader(folder: Path, table: RawTable):
-    def read(cursor: dlt.sources.incremental[Any]) -> Iterator[Any]:
+    def read(_: None) -> Iterator[Any]:
         if not folder.is_dir():
             raise FileNotFoundError(f"WEB_EVENTS_PATH {folder} is not a folder")
-        files = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES)
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
         events = _Events(table)
-        # A first read (no cursor yet) has nothing loaded to look up.
         # Clean files are handed to dlt several at a time: its cost is per batch, not per row.
         clean_files: list[pa.Table] = []
-        with _Loaded(table, enabled=bool(cursor.last_value)) as loaded:
-            for path in (p for p in files if p.name >= cursor.last_value):
+        with destination_client() as client:
+            landed = landed_files(client, table)
+            # A first read has nothing loaded to look up.
+            loaded = _Loaded(table, client if landed else None)
+            for path in files_to_read(files, landed):
                 newest = path == files[-1]
-                if path.suffix == ".parquet":
+                parquet = path.suffix.lower() == ".parquet"
+                if parquet:
                     clean = events.clean_parquet(path, loaded)
                 else:
                     clean = events.clean_json_lines(path, newest, loaded)
@@ -493,10 +496,7 @@ def _reader(folder: Path, table: RawTable):
                         yield pa.concat_tables(clean_files)
                         clean_files = []
                     continue
-                if path.suffix == ".parquet":
-                    items = events.parquet_rows(path)
-                else:
-                    items = events.json_lines(path, newest)
+                items = events.parquet_rows(path) if parquet else events.json_lines(path, newest)
                 yield from load_checked(table, path, loaded.held_back(path.name, items))
         if clean_files:
             yield pa.concat_tables(clean_files)
@@ -508,23 +508,9 @@ class _Loaded:
     """The events already in the warehouse: an event_id loaded from another file in an
     earlier run is quarantined, never merged over the event loaded first."""
 
-    def __init__(self, table: RawTable, enabled: bool = True) -> None:
+    def __init__(self, table: RawTable, client: Any) -> None:
         self.table = table
-        self.enabled = enabled
-        self.client: Any = None
-
-    def __enter__(self) -> _Loaded:
-        context = Container()[PipelineContext]
-        if not self.enabled or not context.is_active():  # not run by a pipeline: nothing to ask
-            return self
-        client = context.pipeline().sql_client()
-        client.open_connection()
-        self.client = client
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close_connection()
+        self.client = client  # the warehouse's SQL client; None when nothing is loaded yet
 
     def held_back(self, file: str, items: Iterator[Item]) -> Iterator[Item]:
         """``items`` of ``file``, an event whose event_id was loaded from another file as a
@@ -558,7 +544,6 @@ class _Loaded:
                 ids,
             )
         except DatabaseUndefinedRelation:  # the first run: nothing loaded yet
-            self.client.close_connection()
             self.client = None
             return {}
         return dict(rows)
