@@ -811,3 +811,17 @@ def test_only_an_explained_fit_failure_degrades_the_asset_and_any_other_error_fa
     monkeypatch.setattr(clv_predictions, "predict_customer_value", failing_with(TypeError("a bug")))
     with pytest.raises(TypeError, match="a bug"):
         run_asset(orders)
+
+
+def test_a_fit_stopping_short_of_the_maximum_says_so_whatever_the_optimiser_reports():
+    from orchestration.lib.clv import _minimise
+
+    def flat_but_sloped(x):  # no step lowers it: the optimiser stops where it started
+        return 0.0, np.ones_like(x)
+
+    with pytest.raises(RuntimeError) as error:
+        _minimise(flat_but_sloped, np.zeros(2), (), "BG/NBD")
+    assert str(error.value) == (
+        "BG/NBD fit did not converge: it stopped short of the likelihood's maximum "
+        "(largest gradient 1.0e+00, at most 1e-4 expected)"
+    )

@@ -179,12 +179,16 @@ def _minimise(objective: Any, start: FloatArray, args: tuple[Any, ...], what: st
         bounds=[(-15.0, 15.0)] * len(start),
         options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
     )
-    # L-BFGS-B may stop on a line-search failure when it is already at the optimum, which its
-    # flag reports as failure; the gradient tells the two apart.
-    if not np.all(np.isfinite(result.x)) or np.max(np.abs(result.jac)) > 1e-4:
-        raise RuntimeError(f"{what} fit did not converge: {result.message}")
     if np.any(np.abs(result.x) >= 15.0 - 1e-6):
         raise RuntimeError(f"{what} fit ran to a parameter bound; the data cannot identify it")
+    # L-BFGS-B's flag says neither way whether it stopped at the optimum (it may report a
+    # line-search failure there, or success short of it): the gradient tells.
+    gradient = np.max(np.abs(result.jac))
+    if not np.all(np.isfinite(result.x)) or not gradient <= 1e-4:
+        raise RuntimeError(
+            f"{what} fit did not converge: it stopped short of the likelihood's maximum "
+            f"(largest gradient {gradient:.1e}, at most 1e-4 expected)"
+        )
     return result.x
 
 
