@@ -1116,3 +1116,20 @@ def test_the_demo_page_reads_on_a_wall_screen_a_desktop_and_a_phone(demo, tmp_pa
         "'escalated') and evaluated_on = (select max(evaluated_on) from monitoring.kpi_alerts)",
     )[0][0]
     assert len(measured["wall"]["alerts"]) == open_alerts
+
+
+def test_a_section_says_which_of_its_sources_are_off():
+    page = render_dashboard(
+        {"sources_off": {"crm": "CRM_API_URL=off", "web": "WEB_EVENTS_PATH unset"}}
+    )
+    notes = {
+        testid: page.split(f'data-testid="off-{testid}">')[1].split("</p>")[0]
+        for testid in ("feedback", "prospects")
+    }
+    assert notes == {
+        "feedback": "CRM (CRM_API_URL=off) is off: the panels built on it stay empty.",
+        "prospects": "CRM (CRM_API_URL=off) and WEB (WEB_EVENTS_PATH unset) are off: the panels "
+        "built on them stay empty.",
+    }
+    assert 'data-testid="off-stakeholders"' not in page
+    assert 'data-testid="off-' not in render_dashboard({})

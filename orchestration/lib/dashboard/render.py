@@ -121,8 +121,25 @@ def render_dashboard(data: Mapping[str, Any], refresh_seconds: int = 300) -> str
                 data.get("web_channels") or [],
             ),
             pulse=panels.stakeholders(data.get("pulse") or []),
+            off=off_notes(data.get("sources_off") or {}),
         )
     )
+
+
+#: The sources each section's panels are built on.
+SECTION_SOURCES = {"feedback": ("crm",), "prospects": ("crm", "web"), "stakeholders": ("hr",)}
+
+
+def off_notes(sources_off: Mapping[str, str]) -> dict[str, str]:
+    """Per section, what says why some of its panels are empty: the sources switched off
+    (``sources_off``: each source off, with the setting that turns it on)."""
+    notes = {}
+    for section, sources in SECTION_SOURCES.items():
+        off = [f"{name.upper()} ({sources_off[name]})" for name in sources if name in sources_off]
+        are, it = ("is", "it") if len(off) == 1 else ("are", "them")
+        said = f"{' and '.join(off)} {are} off: the panels built on {it} stay empty."
+        notes[section] = said if off else ""
+    return notes
 
 
 def reason(full: str | None) -> Row:
