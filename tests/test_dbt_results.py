@@ -1,6 +1,6 @@
 import duckdb
 
-from orchestration.lib.dbt_results import build_failure
+from orchestration.lib.dbt_results import build_failure, warnings
 
 
 def read(sql):
@@ -51,3 +51,21 @@ def test_a_model_error_is_named_and_a_test_whose_rows_cannot_be_read_says_so():
     assert text.splitlines()[2].startswith(
         "test row_rules_orders: Got 3 results (its rows could not be read: Catalog Error"
     )
+
+
+def test_a_warning_is_named_with_the_first_rows_its_test_found():
+    results = {
+        "results": [
+            node("test.p.unique_orders_id", "pass"),
+            node(
+                "test.p.row_rules_orders_warn",
+                "warn",
+                "Got 1 result, configured to warn if != 0",
+                "select 'channel in (web, sales, store)' as rule, 2 as rows_breaking_it",
+            ),
+        ]
+    }
+    assert warnings(results, read) == [
+        "test row_rules_orders_warn: Got 1 result, configured to warn if != 0. The first rows "
+        "it found: rule=channel in (web, sales, store), rows_breaking_it=2"
+    ]

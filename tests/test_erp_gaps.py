@@ -43,7 +43,8 @@ def copy_of(small_demo, root: Path) -> Path:
 
 
 def run(erp: Path, root: Path):
-    """The daily job on ``erp``, every other source off (left unset beside the ERP)."""
+    """The daily job on ``erp``, every other source off (left unset beside the ERP), and its
+    log."""
     env = {
         "ERP_DATABASE_URL": f"sqlite:///{erp}",
         "AS_OF": AS_OF.isoformat(),
@@ -58,9 +59,11 @@ def run(erp: Path, root: Path):
         for name, value in env.items():
             patch.setenv(name, value)
         with contextlib.redirect_stdout(io.StringIO()):  # dbt's log, through dagster-dbt
-            return defs.resolve_job_def("daily_radar").execute_in_process(
+            result = defs.resolve_job_def("daily_radar").execute_in_process(
                 instance=instance, raise_on_error=False
             )
+        log = "\n".join(record.user_message for record in instance.all_logs(result.run_id))
+    return result, log
 
 
 def read(path: Path, sql: str) -> list[tuple]:
@@ -72,7 +75,7 @@ def read(path: Path, sql: str) -> list[tuple]:
 def test_no_products_and_an_unlisted_customer_warn_and_the_order_counts_in_unknown(
     small_demo, tmp_path
 ):
-    result = run(copy_of(small_demo, tmp_path), tmp_path)
+    result, log = run(copy_of(small_demo, tmp_path), tmp_path)
     assert result.success
     warned = {
         check.check_name
@@ -84,6 +87,11 @@ def test_no_products_and_an_unlisted_customer_warn_and_the_order_counts_in_unkno
         "relationships_fct_orders_customer_id__customer_id__ref_stg_erp__customers_",
         "relationships_stg_erp__order_lines_product_id__product_id__ref_stg_erp__products_",
     } <= warned
+    assert (
+        "test relationships_stg_erp__orders_customer_id__customer_id__ref_stg_erp__customers_: "
+        "Got 1 result, configured to warn if != 0. The first rows it found: "
+        f"from_field={UNLISTED_CUSTOMER}"
+    ) in log
     serving = tmp_path / "serving.duckdb"
     assert read(
         serving,
@@ -106,7 +114,7 @@ def test_a_line_of_an_order_the_erp_does_not_hold_stops_the_build_naming_it(smal
         db.execute(
             "update order_lines set order_id = ? where order_line_id = 9900000", [MISSING_ORDER]
         )
-    result = run(erp, tmp_path)
+    result, _ = run(erp, tmp_path)
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     assert failure.step_key == "dbt_models"

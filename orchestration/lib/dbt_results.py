@@ -1,4 +1,5 @@
-"""What stopped a dbt build, said from its ``run_results.json`` for the person who must fix it."""
+"""What stopped a dbt build, or what its tests warned of, said from its ``run_results.json`` for
+the person who must fix it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 FAILED = ("fail", "error", "runtime error")
-#: The rows of a failed test shown with its message.
+#: The rows of a test that failed or warned shown with its message.
 SHOWN_ROWS = 5
 
 
@@ -23,14 +24,23 @@ def build_failure(results: Mapping[str, Any], read: Callable[[str], pa.Table]) -
     if skipped:
         head += f", and {skipped} models and tests after {'it' if len(failed) == 1 else 'them'}"
         head += " did not run"
-    lines = [head + "."]
-    for node in failed:
-        kind, _, name = node["unique_id"].split(".")[:3]
-        line = f"{kind} {name}: {(node.get('message') or node['status']).strip()}"
-        if kind == "test" and node.get("compiled_code"):
-            line += _found(node["compiled_code"], read)
-        lines.append(line)
-    return "\n".join(lines)
+    return "\n".join([head + ".", *(described(node, read) for node in failed)])
+
+
+def warnings(results: Mapping[str, Any], read: Callable[[str], pa.Table]) -> list[str]:
+    """Each test of ``results`` that warned, as ``build_failure`` says a failed one."""
+    return [
+        described(node, read) for node in results.get("results", []) if node["status"] == "warn"
+    ]
+
+
+def described(node: Mapping[str, Any], read: Callable[[str], pa.Table]) -> str:
+    """A node with dbt's message and, for a test, the first rows it found."""
+    kind, _, name = node["unique_id"].split(".")[:3]
+    line = f"{kind} {name}: {(node.get('message') or node['status']).strip()}"
+    if kind == "test" and node.get("compiled_code"):
+        line += _found(node["compiled_code"], read)
+    return line
 
 
 def _found(sql: str, read: Callable[[str], pa.Table]) -> str:

@@ -37,7 +37,7 @@ from pydantic import Field
 
 from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
-from orchestration.lib.dbt_results import build_failure
+from orchestration.lib.dbt_results import build_failure, warnings
 from orchestration.lib.dbt_thread import DbtThread
 from orchestration.lib.lake import mirror, served_tables
 from orchestration.lib.settings import PROJECT_ROOT, Settings
@@ -369,11 +369,13 @@ def dbt_build(name: str, **selection: str) -> dg.AssetsDefinition:
         copy_parse_state(folder, state)
         remove_older(TARGET, name, KEPT_BUILDS)
         remove_older(TARGET, PARSE_STATE, KEPT_BUILDS)
+        results = folder / "run_results.json"
         if not succeeded:
-            results = folder / "run_results.json"
             if not results.exists():  # dbt stopped before running any node
                 raise invocation.get_error()
             raise dg.Failure(build_failure(json.loads(results.read_text()), warehouse.read))
+        for warning in warnings(json.loads(results.read_text()), warehouse.read):
+            context.log.warning(warning)
 
     return build
 
