@@ -221,8 +221,8 @@ def _sources(env: Mapping[str, str]) -> dict[str, Source]:
 
 
 def _check_location(source: str, value: str) -> None:
-    """The ERP's location is a database URL, the CRM's a web address; web events and HR
-    exports are folders, whatever their path."""
+    """The ERP's location is a database URL, the CRM's a web address; the folders of the web
+    events and the HR exports are looked for when a run starts."""
     variable = SOURCE_VARIABLES[source]
     if source == "erp" and not re.match(r"[A-Za-z][\w+.-]*://", value):
         problem = "not a database URL (SQLAlchemy's dialect+driver://…)"

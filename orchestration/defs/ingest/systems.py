@@ -54,11 +54,10 @@ def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iter
         settings.demo_dir, settings.as_of, seed=settings.demo_seed, scale=settings.demo_scale
     )
     log.info(
-        "%s source: the demo company as of %s (%s %s).",
+        "%s source: the demo company as of %s (%s).",
         source.upper(),
         settings.as_of,
-        SOURCE_VARIABLES[source],
-        "unset" if getattr(settings, source).unset else "=demo",
+        SOURCE_VARIABLES[source] + (" unset" if getattr(settings, source).unset else "=demo"),
     )
     if source == "erp":
         yield demo.erp_url

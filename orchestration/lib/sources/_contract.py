@@ -86,14 +86,14 @@ def destination_client() -> Iterator[Any]:
 def landed_files(client: Any, table: RawTable) -> set[str]:
     """The files (``table.cursor``, their name) whose lines raw holds, loaded or quarantined."""
     names: set[str] = set()
+    if client is None:
+        return names
     for name in (table.name, f"{table.name}_quarantine"):
-        if client is None:
-            break
         relation = client.make_qualified_table_name(name)
         try:
             rows = client.execute_sql(f"select distinct {table.cursor} from {relation}")
         except DatabaseUndefinedRelation:  # the first run: nothing landed yet
-            break
+            continue
         names.update(row[0] for row in rows)
     return names
 

@@ -3,8 +3,8 @@
 Each run reads the files raw does not hold yet, whatever their names (an export sent late),
 and the last one it holds (one export a survey month, named so that names sort by time) again,
 since the survey of the month may still be open and its export grows; merging on
-``response_id`` keeps that idempotent. Rows that cannot be read
-are kept in ``pulse_responses_quarantine`` with the reason, never dropped.
+``response_id`` keeps that idempotent. Rows that cannot be read are kept in
+``pulse_responses_quarantine`` with the reason, never dropped.
 """
 
 from __future__ import annotations
