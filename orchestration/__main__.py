@@ -94,7 +94,7 @@ def _sources(settings: Settings) -> str:
     for source in (settings.erp, settings.crm, settings.web, settings.hr):
         where = "the demo company" if source.mode == "demo" else source.mode
         if source.unset and source.mode == "off":
-            where = f"off: {SOURCE_VARIABLES[source.name]} unset beside a source of your own"
+            where = f"off: {source.setting} beside a source of your own"
         names.append(f"{source.name.upper()} ({where})")
     return f"{', '.join(names)}, as of {settings.as_of}"
 
@@ -145,9 +145,8 @@ def _preflight(settings: Settings) -> Fault | None:
         path = Path(source.location or "")
         readable = path.is_dir() or (source.name == "hr" and path.is_file())
         if source.mode == "configured" and not readable:
-            variable = SOURCE_VARIABLES[source.name]
             what = "a folder" if source.name == "web" else "a folder or a CSV file"
-            return Fault("other", str(path), f"{variable}={path} is not {what} (or set it to off)")
+            return Fault("other", str(path), f"{source.setting} is not {what} (or set it to off)")
     try:
         (settings.warehouse_path.parent / "logs").mkdir(parents=True, exist_ok=True)
         duckdb.connect(str(settings.warehouse_path)).close()

@@ -31,7 +31,7 @@ from orchestration.lib.explain import (
     unit_shown,
 )
 from orchestration.lib.outbox import OUTBOX_DDL, enqueue, previous_suppression
-from orchestration.lib.radar import reporting_currency
+from orchestration.lib.radar import reporting_currency, table_columns
 from orchestration.lib.trend import (
     Finding,
     evaluate,
@@ -213,7 +213,7 @@ def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
     min_effect_scale or observation_range has relative minimum effects and no sampled KPI.
     """
     currency = reporting_currency(con)
-    columns = _columns(con, "reference", "kpi_catalogue")
+    columns = table_columns(con, "reference", "kpi_catalogue")
     scale = "min_effect_scale" if "min_effect_scale" in columns else "'relative'"
     observations = "observation_range" if "observation_range" in columns else "null"
     return {
@@ -242,17 +242,6 @@ def _range(text: str | None) -> tuple[float, float] | None:
     return low, high
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    return {
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchall()
-    }
-
-
 def read_series(
     con: duckdb.DuckDBPyConnection,
     catalogue: dict[str, Kpi],
@@ -266,7 +255,7 @@ def read_series(
     """
     if column not in ("value", "sample_size"):
         raise ValueError(f"unknown column {column!r}")
-    if column not in _columns(con, "marts", "fct_kpi_daily"):
+    if column not in table_columns(con, "marts", "fct_kpi_daily"):
         return {}
     series: dict[tuple[str, str, str], tuple[list[date], list[float]]] = defaultdict(
         lambda: ([], [])

@@ -151,8 +151,8 @@ def _held_rows_sql(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, ta
     version of it as recent (its cursor as late, or for a NULL cursor a later load): fixed in
     the source, or an extra copy of a row that loaded. A line of a file is held for good."""
     quarantine = f'"{catalog}"."{schema}"."{table}"'
-    columns, base = _columns(con, catalog, schema, table), table.removesuffix("_quarantine")
-    bases = _columns(con, catalog, schema, base)
+    columns, base = table_columns(con, schema, table, catalog), table.removesuffix("_quarantine")
+    bases = table_columns(con, schema, base, catalog)
     cursors = columns - {
         "quarantine_key",
         "row_key",
@@ -190,12 +190,15 @@ def _held_rows_sql(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, ta
     """
 
 
-def _columns(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> set[str]:
+def table_columns(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, catalog: str | None = None
+) -> set[str]:
+    """The column names of ``schema.table`` (in ``catalog``, or whichever holds it)."""
     query = (
         "select column_name from information_schema.columns "
-        "where table_catalog = ? and table_schema = ? and table_name = ?"
+        "where table_schema = ? and table_name = ? and table_catalog = coalesce(?, table_catalog)"
     )
-    return {name for (name,) in con.execute(query, [catalog, schema, table]).fetchall()}
+    return {name for (name,) in con.execute(query, [schema, table, catalog]).fetchall()}
 
 
 def unavailable_predictions(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:

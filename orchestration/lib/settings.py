@@ -62,6 +62,13 @@ class Source:
     unset: bool = False
 
     @property
+    def setting(self) -> str:
+        """How its variable is set, as a message names it: ``CRM_API_URL unset``,
+        ``CRM_API_URL=off``."""
+        variable = SOURCE_VARIABLES[self.name]
+        return f"{variable} unset" if self.unset else f"{variable}={self.location or self.mode}"
+
+    @property
     def is_on(self) -> bool:
         return self.mode != "off"
 

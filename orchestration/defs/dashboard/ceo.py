@@ -12,7 +12,7 @@ from orchestration.lib.dashboard import (
     publish_page,
     render_dashboard,
 )
-from orchestration.lib.settings import SOURCE_VARIABLES, load_settings
+from orchestration.lib.settings import load_settings
 
 CEO_DASHBOARD = dg.AssetKey(["dashboard", "ceo_dashboard"])
 REFRESH_SECONDS = 300
@@ -41,7 +41,7 @@ def ceo_dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     with duckdb.connect(str(settings.serving_path), read_only=True) as con:
         data = load_dashboard_data(con)
     data["sources_off"] = {
-        source.name: SOURCE_VARIABLES[source.name] + (" unset" if source.unset else "=off")
+        source.name: source.setting
         for source in (settings.erp, settings.crm, settings.web, settings.hr)
         if not source.is_on
     }

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from orchestration.lib.settings import SOURCE_VARIABLES, Settings, load_settings
+from orchestration.lib.settings import Settings, load_settings
 
 
 class SourceSystems(dg.ConfigurableResource):
@@ -31,10 +31,10 @@ class SourceSystems(dg.ConfigurableResource):
                 "%s source is off (%s): its raw tables are created empty and the "
                 "marts built on them will be empty.",
                 source.upper(),
-                f"{SOURCE_VARIABLES[source]} unset, beside a source of your own: set it to your "
-                "system, or to demo for the demo company's"
+                f"{system.setting}, beside a source of your own: set it to your system, or to "
+                "demo for the demo company's"
                 if system.unset
-                else f"{SOURCE_VARIABLES[source]}=off",
+                else system.setting,
             )
             yield None
         elif system.mode == "configured":
@@ -57,7 +57,7 @@ def _demo_location(settings: Settings, source: str, log: logging.Logger) -> Iter
         "%s source: the demo company as of %s (%s).",
         source.upper(),
         settings.as_of,
-        SOURCE_VARIABLES[source] + (" unset" if getattr(settings, source).unset else "=demo"),
+        getattr(settings, source).setting,
     )
     if source == "erp":
         yield demo.erp_url
