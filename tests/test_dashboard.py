@@ -524,6 +524,14 @@ def test_an_empty_warehouse_gives_a_page_that_says_so():
     assert dom.value(data_testid="open-alerts") == 0
 
 
+def test_the_page_tells_its_time_in_the_reporting_time_zone():
+    generated = datetime(2026, 7, 1, 6, 5, tzinfo=UTC)
+    paris = Dom(render_dashboard({"generated_at": generated, "timezone": "Europe/Paris"}))
+    assert paris.text(data_testid="generated-at").startswith("1 July 2026, 08:05 CEST")
+    utc = Dom(render_dashboard({"generated_at": generated}))
+    assert utc.text(data_testid="generated-at").startswith("1 July 2026, 06:05 UTC")
+
+
 def test_publishing_replaces_the_page_whole_and_leaves_no_draft(tmp_path):
     target = tmp_path / "dashboard" / "index.html"
     assert publish_page("<p>first</p>", target) == len("<p>first</p>")
@@ -679,17 +687,33 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, request):
     as_of = rows(root, "select max(kpi_date) from marts.fct_kpi_daily")[0][0]
     assert dom.find(data_testid="as-of")["attrs"]["data-value"] == as_of.isoformat() == "2026-07-03"
 
-    # Every KPI of the catalogue, with its own latest value and the status of its alerts.
+    # Every KPI of the catalogue, with its own latest value and the status of its alerts; the
+    # existing customers' purchases and basket made over expected in the week to their last day.
     latest = rows(
         root,
         """
+        with week as (
+            select kpi_name, max(kpi_date) as last_day from marts.fct_kpi_daily
+            where kpi_name in ('existing_customer_purchases', 'existing_customer_basket')
+            group by kpi_name
+        )
         select k.kpi_name, k.unit, v.value
         from reference.kpi_catalogue as k
         join marts.fct_kpi_daily as v on v.kpi_name = k.kpi_name
         where k.enabled and v.dimension = 'total' and v.value is not null
+            and k.kpi_name not in (select kpi_name from week)
         qualify row_number() over (partition by k.kpi_name order by v.kpi_date desc) = 1
+        union all
+        select v.kpi_name, any_value(k.unit), sum(v.value * v.sample_size) / sum(v.sample_size)
+        from week
+        join marts.fct_kpi_daily as v on v.kpi_name = week.kpi_name
+            and v.kpi_date between week.last_day - 6 and week.last_day
+        join reference.kpi_catalogue as k on k.kpi_name = v.kpi_name
+        where v.dimension = 'total'
+        group by v.kpi_name
         """,
     )
+    assert {"existing_customer_purchases", "existing_customer_basket"} <= {n for n, *_ in latest}
     alerts = rows(
         root,
         "select kpi_name, dimension, kind, state from monitoring.kpi_alerts "

@@ -1,6 +1,7 @@
 from datetime import date
 
 import duckdb
+import pytest
 
 from orchestration.lib.radar import (
     RadarLine,
@@ -135,11 +136,11 @@ def radar_warehouse(currency: str | None):
             ('lost_revenue_30d', 'Lost revenue (30 days)', 'money', true)
         ) as t(kpi_name, label, unit, enabled);
         create table marts.fct_kpi_daily as select * from (values
-            (date '2026-06-02', 'average_customer_value', 'total', 'all', 3075.0),
-            (date '2026-06-30', 'average_customer_value', 'total', 'all', 3035.0),
-            (date '2026-06-30', 'active_customers', 'total', 'all', 1375.0),
-            (date '2026-06-30', 'lost_revenue_30d', 'total', 'all', 12500.0)
-        ) as t(kpi_date, kpi_name, dimension, dimension_value, value);
+            (date '2026-06-02', 'average_customer_value', 'total', 'all', 3075.0::double, 1400),
+            (date '2026-06-30', 'average_customer_value', 'total', 'all', 3035.0, 1375),
+            (date '2026-06-30', 'active_customers', 'total', 'all', 1375.0, null),
+            (date '2026-06-30', 'lost_revenue_30d', 'total', 'all', 12500.0, null)
+        ) as t(kpi_date, kpi_name, dimension, dimension_value, value, sample_size);
         create table monitoring.kpi_alerts (evaluated_on date, kpi_name varchar,
             dimension varchar, kind varchar, state varchar);
         """
@@ -198,3 +199,35 @@ def test_a_quarantined_record_is_held_until_raw_has_a_version_of_it_as_recent():
     assert data_notes(con, DAY) == [
         "2 rows held in raw_erp.order_lines_quarantine, with the reason of each."
     ]
+
+
+def test_existing_customers_purchases_read_over_the_week_as_their_alerts_quote_them():
+    # A small company's existing customers, made over expected each day: 3 of 2, then 0 of 1,
+    # 1 of 1, ... One day's ratio swings from 1.5 to 0; the week to 30 June made 7 of 8
+    # (0.875), the week to 2 June 10 of 8 (1.25): -30.0 %.
+    con = radar_warehouse("EUR")
+    con.execute(
+        "insert into reference.kpi_catalogue values ('existing_customer_purchases', "
+        "'Existing customers'' purchases', 'ratio', true)"
+    )
+    made = {
+        date(2026, 5, 27): (2, 1),
+        date(2026, 5, 29): (4, 3),
+        date(2026, 6, 1): (1, 2),
+        date(2026, 6, 2): (3, 2),
+        date(2026, 6, 24): (1, 1),
+        date(2026, 6, 26): (2, 2),
+        date(2026, 6, 28): (1, 2),
+        date(2026, 6, 29): (3, 2),
+        date(2026, 6, 30): (0, 1),
+    }
+    con.executemany(
+        "insert into marts.fct_kpi_daily values "
+        "(?, 'existing_customer_purchases', 'total', 'all', ?, ?)",
+        [(day, count / expected, expected) for day, (count, expected) in made.items()],
+    )
+    (line,) = [x for x in load_radar(con) if x.kpi_name == "existing_customer_purchases"]
+    assert line.label == "Existing customers' purchases (7-day average)"
+    assert line.value == pytest.approx(7 / 8)
+    assert line.value_before == pytest.approx(10 / 8)
+    assert line.change == "-30.0%"

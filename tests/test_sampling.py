@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from orchestration.lib.monitor import evaluate_warehouse, read_catalogue
-from orchestration.lib.trend import RECENT_DAYS, SAMPLING_Z, Finding, evaluate, sampling_error
+from orchestration.lib.trend import (
+    RECENT_DAYS,
+    SAMPLING_Z,
+    Finding,
+    evaluate,
+    event_move,
+    sampling_error,
+)
 
 START = date(2025, 1, 6)
 N = 400
@@ -164,3 +171,68 @@ def test_the_monitor_raises_a_fall_only_when_its_sample_tells_it_from_chance():
     # from 25 ratings the threshold is 20 points
     assert declines(10_000) == [("decline", "critical")]
     assert declines(25) == []
+
+
+# --- counts of events -----------------------------------------------------------------------
+
+
+def test_a_count_of_events_moves_by_chance_as_a_poisson_count():
+    # 0.08 lapses expected in 30 days: P(X >= 1) = 0.077, P(X >= 2) = 0.0030 <= 0.0062
+    assert event_move(0.08, -1) == pytest.approx(2 - 0.08)
+    # 20 leads a month: 2.5 * sqrt(20)
+    assert event_move(20.0, 1) == pytest.approx(2.5 * math.sqrt(20.0))
+    # 3 leads a month: none at all has P = e^-3 = 0.05, so no fall is beyond chance;
+    # at 5.5 a month P(none) = 0.0041 is
+    assert event_move(3.0, 1) == math.inf
+    assert event_move(5.5, 1) == pytest.approx(5.5)
+
+
+def lapses(recent: int) -> tuple[list[date], np.ndarray]:
+    """A small company's customers lapsed in 30 days: one lapse in its year before (a count of
+    1 for 30 days), then ``recent`` customers lapsing at once 20 days before the last day."""
+    dates = [START + timedelta(days=i) for i in range(N)]
+    values = np.zeros(N)
+    values[100:130] = 1.0
+    values[-20:] = float(recent)
+    return dates, values
+
+
+def lapsed(recent: int, *, events: bool = True, per: float | None = None) -> Finding:
+    dates, values = lapses(recent)
+    return evaluate(
+        dates,
+        values if per is None else values / per,
+        direction="lower_is_better",
+        min_effect=0.8,
+        events=events,
+        sample_sizes=None if per is None else np.full(N, per),
+    )
+
+
+def test_one_customer_lapsing_in_a_small_company_is_within_chance():
+    # baseline 30 / 182 = 0.165 lapses in 30 days: 1 is +500 %, yet with 0.165 expected one
+    # happens one month in seven (P(X >= 1) = 0.15); 3 at once do not (P(X >= 3) = 0.0007)
+    assert lapsed(1, events=False).status == "decline"
+    finding = lapsed(1)
+    assert finding.status == "ok"
+    assert "beyond chance for a count of 0.165" in finding.detail
+    assert finding.min_effect == pytest.approx((3 - 30 / 182) / (30 / 182))
+    assert lapsed(3).status == "decline"
+
+
+def test_a_rate_of_events_is_held_to_the_count_of_its_sample():
+    # the same lapses as a churn rate of 40 customers: the count is the rate times 40
+    assert lapsed(1, events=False, per=40.0).status == "decline"
+    assert lapsed(1, per=40.0).status == "ok"
+    assert lapsed(3, per=40.0).status == "decline"
+
+
+def test_the_catalogue_marks_a_count_of_events():
+    con = warehouse(25)
+    con.execute(
+        "insert into reference.kpi_catalogue values ('lapsed_customers_30d', 'Lapsed', "
+        "'customers', 'lower_is_better', 0.8, 'relative', 'count', 0.0, true, 'total', '')"
+    )
+    kpi = read_catalogue(con)["lapsed_customers_30d"]
+    assert (kpi.events, kpi.observation_range) == (True, None)
+    assert read_catalogue(con)["csat"].events is False

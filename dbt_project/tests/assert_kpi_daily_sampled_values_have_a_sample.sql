@@ -1,7 +1,8 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_kpi_daily'}}}) }}
 -- A KPI the catalogue declares a share or mean of a sample (an observation range) has, on
 -- every day it has a value, a positive sample size: the alerts hold its moves to the
--- sampling error of that sample and could not without it.
+-- sampling error of that sample and could not without it. A count of events is its own
+-- sample.
 with
 
 kpi_daily as (
@@ -30,6 +31,7 @@ final as (
         on kpi_daily.kpi_name = kpi_catalogue.kpi_name
     where
         kpi_catalogue.observation_range is not null
+        and kpi_catalogue.observation_range != 'count'
         and kpi_daily.value is not null
         and coalesce(kpi_daily.sample_size, 0) <= 0
 

@@ -54,6 +54,9 @@ WORD_UNITS = ("customers", "points", "days")
 # reader shows that code in its place (unit_shown), so a company reporting in dollars never
 # sees its dollars called euros.
 MONEY = "money"
+# A smoothed value averages the latest week, as the monitor's trend reads it.
+WEEK_DAYS = 7
+WEEK_AVERAGE = f"{WEEK_DAYS}-day average"
 
 
 @dataclass(frozen=True)
@@ -320,7 +323,7 @@ def _headline(
         if latest is not None:
             on_the_day = f"; {_amount(latest[1], unit)} on {_day(latest[0])}"
         levels = (
-            f" (baseline {_amount(finding.baseline_value, unit)}, 7-day average "
+            f" (baseline {_amount(finding.baseline_value, unit)}, {WEEK_AVERAGE} "
             f"{_amount(finding.current_value, unit)}{on_the_day})"
         )
     change = finding.relative_change
@@ -470,7 +473,7 @@ def _related_sentence(related: Sequence[RelatedSignal], since: date | None) -> s
 
 def _move(signal: RelatedSignal) -> str:
     before, after = signal.before, signal.after
-    label = f"{signal.label} (7-day average)" if signal.smoothed else signal.label
+    label = f"{signal.label} ({WEEK_AVERAGE})" if signal.smoothed else signal.label
     # within 1 % of where it was, a signal reads as unchanged
     if abs(after - before) <= 0.01 * abs(before):
         return f"{label} held at {_amount(after, signal.unit)}"

@@ -20,6 +20,7 @@ import numpy as np
 
 from orchestration.lib.alert_state import OPEN_STATES, next_state, notifications
 from orchestration.lib.explain import (
+    WEEK_DAYS,
     Contribution,
     RelatedSignal,
     RevenueBridge,
@@ -31,7 +32,7 @@ from orchestration.lib.explain import (
     unit_shown,
 )
 from orchestration.lib.outbox import OUTBOX_DDL, enqueue, previous_suppression
-from orchestration.lib.radar import reporting_currency, table_columns
+from orchestration.lib.radar import COUNTED, reporting_currency, table_columns
 from orchestration.lib.trend import (
     Finding,
     evaluate,
@@ -43,6 +44,8 @@ from orchestration.lib.trend import (
 )
 
 ACV = "average_customer_value"
+# The catalogue's observation range of a KPI that counts events (trend.chance_move).
+EVENTS = "count"
 # KPIs whose move the revenue bridge explains: lost customers against contraction.
 BRIDGED = (ACV, "window_revenue")
 # The shortest period the bridge compares with a year earlier: shorter ones count a customer
@@ -64,12 +67,12 @@ WATCHED = {
     "total_and_region": ("total", "region"),
     "region": ("total", "segment", "region"),
 }
-# KPIs that are a count against its expectation, tested on the counts (trend.evaluate_counts):
-# value * sample_size is what was made and sample_size what was expected. The purchases: made
-# over expected, sample the expected purchases. The basket: revenue over the revenue of the
-# same orders at each customer's own average order, sample the orders, so it is tested in
-# orders of the usual value (a compound count, whose spread the overdispersion takes in).
-COUNTED = ("existing_customer_purchases", "existing_customer_basket")
+# radar.COUNTED: KPIs that are a count against its expectation, tested on the counts
+# (trend.evaluate_counts): value * sample_size is what was made and sample_size what was
+# expected. The purchases: made over expected, sample the expected purchases. The basket:
+# revenue over the revenue of the same orders at each customer's own average order, sample the
+# orders, so it is tested in orders of the usual value (a compound count, whose spread the
+# overdispersion takes in).
 # Segments buy in seasons of their own (businesses close for the holidays while shops sell
 # most): a segment, like the total, is compared with itself a year earlier; a region, which
 # mixes the segments as the others do, with the other regions the same week.
@@ -80,9 +83,6 @@ SEASONAL_DIMENSIONS = ("total", "segment")
 REFERRED = ("existing_customer_purchases",)
 # KPIs about the existing customers: their alerts' first sentence names the cause.
 EXISTING_CUSTOMERS = ("existing_customer_purchases", "existing_customer_basket")
-# The days an existing-customer alert quotes without counts: the latest week, as trend
-# reports it.
-LATEST_DAYS = 7
 # How a move of the total ACV is broken down to say where it comes from.
 BREAKDOWNS = ("segment", "region")
 # A member's KPI wanders by chance more the fewer customers it has (by about 1/sqrt(N)): below
@@ -143,6 +143,8 @@ class Kpi:
     # the lowest and highest value of one observation of a KPI that is a share or mean of a
     # sample (fct_kpi_daily.sample_size); None for the others
     observation_range: tuple[float, float] | None = None
+    # a count of events in a window (leads, reviews, customers lapsing): its own sample
+    events: bool = False
 
     def watches(self, dimension: str) -> bool:
         return dimension in WATCHED.get(self.alert_level, ())
@@ -225,6 +227,7 @@ def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
             related_kpis=tuple((related or "").split()),
             min_effect_scale=effect_scale,
             observation_range=_range(observation_range),
+            events=observation_range == EVENTS,
         )
         for name, label, unit, *rest, related, effect_scale, observation_range in con.execute(
             "select kpi_name, label, unit, direction, min_effect::double, "
@@ -235,8 +238,8 @@ def read_catalogue(con: duckdb.DuckDBPyConnection) -> dict[str, Kpi]:
 
 
 def _range(text: str | None) -> tuple[float, float] | None:
-    """An observation range as the catalogue writes it ("0 100"); None when empty."""
-    if not text or not text.strip():
+    """An observation range as the catalogue writes it ("0 100"); None when empty or EVENTS."""
+    if not text or not text.strip() or text == EVENTS:
         return None
     low, high = (float(bound) for bound in text.split())
     return low, high
@@ -285,7 +288,8 @@ def score(
     reference: np.ndarray | None = None,
 ) -> Finding:
     """The finding of one series, held to ``min_effect`` (in the KPI's min_effect_scale) and,
-    for a sampled KPI, to the sampling error of its ``sample_sizes`` (one per date); ``alerting``
+    for a sampled KPI, to what chance moves its ``sample_sizes`` (one per date) by, for a count
+    of events to what chance moves the count by; ``alerting``
     when its decline is open. A COUNTED KPI is tested on its counts against the catalogue's
     minimum effect, with each day's ``reference`` (:func:`count_references`)."""
     if kpi.kpi_name in COUNTED:
@@ -311,6 +315,7 @@ def score(
         absolute=kpi.min_effect_scale == "absolute",
         sample_sizes=sample_sizes,
         observation_range=kpi.observation_range,
+        events=kpi.events,
     )
 
 
@@ -558,7 +563,7 @@ class _SnapshotReader:
     def kpi_week_values(
         self, kpi_name: str, dimension: str, member: str, days: Sequence[date]
     ) -> list[float | None]:
-        """A COUNTED KPI over the LATEST_DAYS ending on each of ``days``: what was made over
+        """A COUNTED KPI over the WEEK_DAYS ending on each of ``days``: what was made over
         what was expected (None without any), as its alert's 7-day average reads it but for
         the holidays, which the alert leaves out."""
         return [
@@ -566,7 +571,7 @@ class _SnapshotReader:
                 "select sum(value * sample_size) / nullif(sum(sample_size), 0) "
                 "from marts.fct_kpi_daily where kpi_name = ? and dimension = ? "
                 "and dimension_value = ? and kpi_date between ? and ?",
-                [kpi_name, dimension, member, day - timedelta(days=LATEST_DAYS - 1), day],
+                [kpi_name, dimension, member, day - timedelta(days=WEEK_DAYS - 1), day],
             ).fetchall()[0][0]
             for day in days
         ]
@@ -687,7 +692,7 @@ def _reason(
         cause = existing_customers_sentence(
             kpi.kpi_name,
             None if dimension == "total" else f"the {member} {dimension}",
-            days=(evaluated_on - start).days if counted else LATEST_DAYS,
+            days=(evaluated_on - start).days if counted else WEEK_DAYS,
             made=finding.observed_count,
             expected=finding.expected_count,
             change=finding.observed_count / finding.expected_count - 1.0
@@ -707,7 +712,8 @@ def _reason(
         bridge=bridge,
         related=related,
         since=start + timedelta(days=1),
-        latest=None if today is None else (evaluated_on, today),
+        # a counted KPI is shown as the week's average the reason already quotes
+        latest=None if today is None or kpi.kpi_name in COUNTED else (evaluated_on, today),
     )
     return f"{cause} {reason}" if cause else reason
 

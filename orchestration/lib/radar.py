@@ -10,7 +10,14 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.explain import MONEY, POINT_UNITS, format_value, unit_shown
+from orchestration.lib.explain import (
+    MONEY,
+    POINT_UNITS,
+    WEEK_AVERAGE,
+    WEEK_DAYS,
+    format_value,
+    unit_shown,
+)
 from orchestration.lib.notify import headline
 
 CHANGE_DAYS = 28
@@ -18,11 +25,41 @@ CHANGE_DAYS = 28
 # (built before reference.run_settings existed, or by hand) was built in.
 DEFAULT_CURRENCY = "EUR"
 
+# KPIs that are a count made over a count expected (fct_kpi_daily.sample_size): one day's
+# ratio swings by hundreds of percent in a small company, so the radar and the dashboard show
+# them as their alerts quote them, made over expected in the WEEK_DAYS ending each day.
+COUNTED = ("existing_customer_purchases", "existing_customer_basket")
+# Each KPI's total by day, as the radar and the dashboard show it.
+TOTALS_SQL = f"""
+select
+    kpi_date,
+    kpi_name,
+    case
+        when kpi_name in {COUNTED!r}
+            then sum(value * sample_size) over week / nullif(sum(sample_size) over week, 0)
+        else value
+    end as value
+from marts.fct_kpi_daily
+where dimension = 'total'
+window week as (
+    partition by kpi_name order by kpi_date
+    range between interval {WEEK_DAYS - 1} day preceding and current row
+)
+"""
+
+
+def shown_label(kpi_name: str, label: str) -> str:
+    """A KPI's label as the radar and the dashboard show it, saying when it is a week's.
+
+    >>> shown_label("existing_customer_basket", "Existing customers' basket")
+    "Existing customers' basket (7-day average)"
+    """
+    return f"{label} ({WEEK_AVERAGE})" if kpi_name in COUNTED else label
+
+
 RADAR_SQL = f"""
 with total as (
-    select kpi_date, kpi_name, value
-    from marts.fct_kpi_daily
-    where dimension = 'total' and value is not null
+    select kpi_date, kpi_name, value from ({TOTALS_SQL}) where value is not null
 ),
 latest as (
     -- each KPI's own latest day: a monthly survey is not stale because orders arrived today
@@ -95,7 +132,11 @@ def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
     currency = reporting_currency(con)
     lines = [RadarLine(*row) for row in con.execute(RADAR_SQL).fetchall()]
     return [
-        dataclasses.replace(line, unit=unit_shown(line.unit, currency))
+        dataclasses.replace(
+            line,
+            label=shown_label(line.kpi_name, line.label),
+            unit=unit_shown(line.unit, currency),
+        )
         for line in lines + unavailable_predictions(con)
     ]
 
@@ -106,16 +147,21 @@ def reporting_currency(con: duckdb.DuckDBPyConnection) -> str:
     The marts are converted into the reporting currency of the build, and the build writes
     it to reference.run_settings: readers take it from there rather than assume one.
     """
-    recorded = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'reference' and table_name = 'run_settings'"
-    ).fetchall()[0][0]
-    if not recorded:
-        return DEFAULT_CURRENCY
-    ((currency,),) = con.execute(
-        "select any_value(reporting_currency) from reference.run_settings"
-    ).fetchall()
-    return currency or DEFAULT_CURRENCY
+    return _run_setting(con, "reporting_currency") or DEFAULT_CURRENCY
+
+
+def reporting_timezone(con: duckdb.DuckDBPyConnection) -> str:
+    """The time zone the warehouse's days are counted in, as its build recorded it."""
+    return _run_setting(con, "reporting_timezone") or "UTC"
+
+
+def _run_setting(con: duckdb.DuckDBPyConnection, column: str) -> str | None:
+    """A setting of the build from reference.run_settings; None where the warehouse has none
+    (built before it recorded the setting, or by hand)."""
+    if column not in table_columns(con, "reference", "run_settings"):
+        return None
+    ((value,),) = con.execute(f"select any_value({column}) from reference.run_settings").fetchall()
+    return value
 
 
 def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:

@@ -140,6 +140,15 @@ RECENT_DAYS = 14
 #: however small its minimum effect.
 SAMPLING_Z = 2.5
 
+#: The chance of a normal deviate beyond SAMPLING_Z (0.62 %): a count too small for standard
+#: errors has moved beyond chance when a count that far out is this unlikely.
+SAMPLING_TAIL = 0.5 * math.erfc(SAMPLING_Z / math.sqrt(2.0))
+
+#: A count of events expected at least this many times moves by chance by SAMPLING_Z standard
+#: errors (sqrt of the count); below it the Poisson tail itself says how far: one customer
+#: lapsing where 0.08 were expected is 3.3 standard errors, yet happens one month in thirteen.
+NORMAL_COUNT = 10.0
+
 #: Threshold of the count CUSUM (:func:`poisson_cusum_decline`), in log-likelihood ratio
 #: units. Measured with ``benchmarks/alert_quality.py --counts`` (40 series per case, a fall
 #: of 25 %, half of the customers leaving evenly over 60 days): with Poisson counts of 5 a day
@@ -400,6 +409,33 @@ def sampling_error(
     return math.sqrt(max(0.0, (level - low) * (high - level)) / sample_size)
 
 
+def event_move(count: float, sign: float) -> float:
+    """How far chance alone moves a count of events expected at ``count`` (Poisson) the bad
+    way, down when ``sign`` is 1 and up when -1: SAMPLING_Z standard errors (sqrt(count)), or
+    below NORMAL_COUNT the first count whose tail is at most SAMPLING_TAIL. inf when no count
+    is that far (a fall of a count too small to tell from none), NaN without a count.
+
+    >>> event_move(0.08, -1)  # 2 events where 0.08 are expected are beyond chance, 1 is not
+    1.92
+    >>> event_move(3.0, 1)  # not even none of 3 expected is
+    inf
+    >>> event_move(16.0, 1)
+    10.0
+    """
+    if not (math.isfinite(count) and count >= 0):
+        return math.nan
+    if count >= NORMAL_COUNT:
+        return SAMPLING_Z * math.sqrt(count)
+    below = 0.0  # P(X < c)
+    for c in range(10 * int(NORMAL_COUNT) + 1):
+        if sign < 0 and 1.0 - below <= SAMPLING_TAIL:
+            return c - count
+        below += math.exp(c * math.log(count) - count - math.lgamma(c + 1)) if count else c == 0
+        if sign > 0 and below > SAMPLING_TAIL:
+            return count - (c - 1) if c > 0 else math.inf
+    return math.inf
+
+
 def evaluate(
     dates: Sequence[date],
     values: np.ndarray | Sequence[float],
@@ -416,6 +452,7 @@ def evaluate(
     absolute: bool = False,
     sample_sizes: np.ndarray | Sequence[float] | None = None,
     observation_range: tuple[float, float] | None = None,
+    events: bool = False,
 ) -> Finding:
     """Score one daily KPI series on its latest day.
 
@@ -432,7 +469,10 @@ def evaluate(
     ``observation_range`` of one observation: its minimum effect is then at least SAMPLING_Z
     standard errors (:func:`sampling_error` at the baseline level) of its smallest sample of the
     last RECENT_DAYS days, so a thin sample's chance moves never page and a large one's real
-    moves do. That effect gates the decline and sets the flattening tolerance; the CUSUM's
+    moves do. A KPI of ``events`` counts events (leads, reviews, customers lapsing in a window),
+    or events per its sample when it has sample sizes (lapses per customer): its minimum effect
+    is at least the move chance leaves to a count of its baseline (:func:`event_move`). That
+    effect gates the decline and sets the flattening tolerance; the CUSUM's
     standard-deviation floor keeps the catalogue's minimum effect, so each day's CUSUM still
     extends the previous day's.
 
@@ -506,10 +546,16 @@ def evaluate(
 
     relative_change = (current_value - baseline_value) / abs(baseline_value)
     floor = min_effect / abs(baseline_value) if absolute else min_effect
-    effect, sampled = floor, ""
-    if sample_sizes is not None and observation_range is not None:
+    effect, sampled, smallest = floor, "", math.nan
+    if sample_sizes is not None:
         recent = _on_calendar(calendar, dates, sample_sizes)[n - RECENT_DAYS :]
         smallest = float(np.nanmin(recent)) if np.isfinite(recent).any() else math.nan
+    if events:
+        per = smallest if math.isfinite(smallest) and smallest > 0 else 1.0
+        count = abs(baseline_value) * per
+        effect = max(floor, event_move(count, sign) / count)
+        sampled = f", beyond chance for a count of {count:.3g}"
+    elif observation_range is not None:
         error = sampling_error(baseline_value, smallest, observation_range)
         if math.isfinite(error):
             effect = max(floor, SAMPLING_Z * error / abs(baseline_value))
@@ -547,7 +593,8 @@ def evaluate(
             "" if worst_change == relative_change else f", worst recent week {worst_change:+.1%}"
         )
         gate = effect * (RELEASE_FRACTION if alerting else 1.0)
-        if -sign * worst_change >= gate:
+        # (a count exactly at its threshold is at it, whatever the rounding of the division)
+        if -sign * worst_change >= gate * (1.0 - 1e-9):
             return Finding(
                 "decline",
                 detail=f"CUSUM {path[-1]:.1f} > h={h:g} since {onset_day.isoformat()}; last "
@@ -560,6 +607,9 @@ def evaluate(
             f"CUSUM alarm since {onset_day.isoformat()} but every week of the last {RECENT_DAYS} "
             f"days (the last {CURRENT_DAYS}: {relative_change:+.1%}) is within the "
             f"{effect:.1%} minimum effect{sampled}."
+            if math.isfinite(effect)
+            else f"CUSUM alarm since {onset_day.isoformat()} but no move is beyond chance"
+            f"{sampled.removeprefix(', beyond chance')}."
         )
     else:
         quiet = (

@@ -19,7 +19,13 @@ import duckdb
 
 from orchestration.lib.alert_state import OPEN_STATES
 from orchestration.lib.explain import unit_shown
-from orchestration.lib.radar import CHANGE_DAYS, reporting_currency
+from orchestration.lib.radar import (
+    CHANGE_DAYS,
+    TOTALS_SQL,
+    reporting_currency,
+    reporting_timezone,
+    shown_label,
+)
 
 ACV = "average_customer_value"
 # A year of history: the trend against the seasonality the CEO already knows.
@@ -46,6 +52,8 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, now: datetime | None = N
     currency = reporting_currency(con)
     return {
         "generated_at": now or datetime.now(UTC),
+        # the page's times read in the zone the days are counted in
+        "timezone": reporting_timezone(con),
         "as_of": as_of,
         # every amount of money on the page is in it
         "currency": currency,
@@ -156,8 +164,8 @@ def _kpis(
     a money KPI's unit is ``currency``."""
     series: dict[str, dict[date, float]] = defaultdict(dict)
     for name, day, value in con.execute(
-        "select kpi_name, kpi_date, value from marts.fct_kpi_daily "
-        "where dimension = 'total' and value is not null and kpi_date >= ?",
+        f"select kpi_name, kpi_date, value from ({TOTALS_SQL}) "
+        "where value is not null and kpi_date >= ?",
         [start],
     ).fetchall():
         series[name][day] = value
@@ -194,6 +202,7 @@ def _kpis(
         kpis.append(
             {
                 **row,
+                "label": shown_label(row["kpi_name"], row["label"]),
                 "unit": unit_shown(row["unit"], currency),
                 "day": day,
                 "value": value,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,8 @@ def render_dashboard(data: Mapping[str, Any], refresh_seconds: int = 300) -> str
     kpis = list(data.get("kpis") or [])
     acv = next((k for k in kpis if k["kpi_name"] == ACV), None)
     alerts = list(data.get("alerts") or [])
-    generated: datetime = (data.get("generated_at") or datetime.now(UTC)).astimezone(UTC)
+    zone = ZoneInfo(data.get("timezone") or "UTC")
+    generated: datetime = (data.get("generated_at") or datetime.now(UTC)).astimezone(zone)
     as_of = data.get("as_of")
     # load_dashboard_data reads it from the warehouse; data made by hand may leave it out
     currency = data.get("currency") or DEFAULT_CURRENCY
@@ -100,7 +102,7 @@ def render_dashboard(data: Mapping[str, Any], refresh_seconds: int = 300) -> str
             as_of_text=text.day(as_of) if as_of else "no data",
             currency=currency,
             generated=generated,
-            generated_text=f"{text.day(generated.date())}, {generated:%H:%M} UTC",
+            generated_text=f"{text.day(generated.date())}, {generated:%H:%M %Z}",
             open_count=sum(a["state"] in OPEN_STATES for a in alerts),
             hero=hero(acv, data.get("customer_value") or {}, alerts, currency),
             alerts=alerts_panel(alerts, data.get("alerts_evaluated_on"), currency),
