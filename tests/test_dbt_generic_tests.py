@@ -47,6 +47,12 @@ def test_the_row_rules_of_a_table_name_each_rule_some_rows_break_with_their_coun
         ("some broken", "not_null a", 1),
         ("some broken", "not_null b", 1),
     ]
+    # given the table's key, each rule names the first row that breaks it
+    model = rows("(1, null, 'x'), (2, 3, 'y'), (5, 2, 'z'), (4, null, 'x')")
+    keyed = f"{{{{ test_row_rules(model={model!r}, not_null=['b'], accepted_values={{'c': ['x', 'y']}}, key='a') }}}}"
+    assert sorted(
+        (row["rule"], row["failing_rows"], row["first_a"]) for row in dbt_show(keyed, tmp_path)
+    ) == [("accepted_values c", 1, 5), ("not_null b", 2, 1)]
 
 
 def data_tests() -> list[tuple[str, str, dict, dict]]:
@@ -90,3 +96,30 @@ def test_each_table_checks_its_rows_in_one_test_per_severity_and_filter():
         if test == "row_rules"
     )
     assert len(groups) > 50 and max(groups.values()) == 1
+
+
+@pytest.mark.e2e
+def test_crm_text_reads_as_its_type_or_is_named_and_read_as_null(tmp_path):
+    # versions of CRM objects as raw holds them: id 1's 'N/A' was fixed by a newer version;
+    # '4.5' is no integer (try_cast would round it to 5), 'soon' no time
+    raw = (
+        "(select *, '1700000000.0' as _dlt_load_id from (values "
+        "('1', timestamp '2026-01-01', 'N/A', ''), ('1', timestamp '2026-02-01', '8', ''), "
+        "('2', timestamp '2026-01-01', '4.5', '1752228000000'), "
+        "('3', timestamp '2026-01-01', ' 7 ', '2024-03-01T10:00:00.000Z'), "
+        "('4', timestamp '2026-01-01', '', 'soon')) as raw (id, updated_at, score, seen_at))"
+    )
+    test = f"{{{{ test_readable_as(model={raw!r}, columns={{'score': 'integer', 'seen_at': 'timestamp'}}) }}}}"
+    found = sorted((r["id"], r["column_name"], r["text"]) for r in dbt_show(test, tmp_path))
+    assert found == [("2", "score", "4.5"), ("4", "seen_at", "soon")]
+    read = (
+        "select {{ read_as(\"'4.0'\", 'integer') }} as whole, {{ read_as(\"'4.5'\", 'integer') }} "
+        "as fraction, {{ read_as(\"' N/A '\", 'bigint') }} as text, "
+        "{{ read_as(\"'1752228000000'\", 'timestamp') }} as millis, "
+        "{{ read_as(\"'2024-03-01T10:00:00.000Z'\", 'timestamp') }} as iso"
+    )
+    (row,) = dbt_show(read, tmp_path)
+    # times in the reporting time zone, UTC by default
+    assert (row["whole"], row["fraction"], row["text"]) == (4, None, None)
+    assert row["millis"].startswith("2025-07-11T10:00:00")
+    assert row["iso"].startswith("2024-03-01T10:00:00")

@@ -1,6 +1,6 @@
 """An ERP with gaps a real one has: no products table, an order of a customer it does not list,
-a line of an order it does not hold. The first two warn and every mart still builds; the third
-stops the build, and the failure says which rows."""
+a line of an order it has not given, a row it fixes after a bad version loaded. Each warns or
+stops the build naming its rows, and every mart builds again once the ERP is right."""
 
 import contextlib
 import io
@@ -15,6 +15,7 @@ import pytest
 from radar_runs import project_instance
 
 from orchestration.definitions import defs
+from orchestration.lib.radar import data_notes
 
 AS_OF = date(2026, 6, 30)
 UNLISTED_CUSTOMER = 990_001
@@ -107,20 +108,81 @@ def test_no_products_and_an_unlisted_customer_warn_and_the_order_counts_in_unkno
     assert "unknown" in segments
 
 
+def notes(root: Path) -> list[str]:
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        return data_notes(con, AS_OF)
+
+
 @pytest.mark.e2e
-def test_a_line_of_an_order_the_erp_does_not_hold_stops_the_build_naming_it(small_demo, tmp_path):
+def test_a_line_of_an_order_the_erp_has_not_given_waits_for_it_named(small_demo, tmp_path):
     erp = copy_of(small_demo, tmp_path)
     with contextlib.closing(sqlite3.connect(erp)) as db, db:
         db.execute(
             "update order_lines set order_id = ? where order_line_id = 9900000", [MISSING_ORDER]
         )
+    result, log = run(erp, tmp_path)
+    assert result.success
+    assert (
+        "test relationships_stg_erp__order_lines_order_id__order_id__ref_stg_erp__orders_: Got 1 "
+        f"result, configured to warn if != 0. The first rows it found: from_field={MISSING_ORDER}"
+    ) in log
+    assert (
+        f"1 order line waits for an order the ERP has not given (order {MISSING_ORDER}: held in "
+        "quarantine, or not written yet), counted in no mart until it loads."
+    ) in notes(tmp_path)
+    serving = tmp_path / "serving.duckdb"
+    assert read(
+        serving, f"select count(*) from marts.fct_orders where order_id = {MISSING_ORDER}"
+    ) == [(0,)]
+
+    # The order arrives: its line counts, and the note is gone.
+    with contextlib.closing(sqlite3.connect(erp)) as db, db:
+        db.execute(
+            "insert into orders (order_id, customer_id, order_date, status, currency, channel, "
+            "created_at, updated_at) values (?, ?, ?, 'completed', 'EUR', 'web', ?, ?)",
+            [
+                MISSING_ORDER,
+                UNLISTED_CUSTOMER,
+                AS_OF.isoformat(),
+                f"{AS_OF} 10:00:00",
+                f"{AS_OF} 10:00:00",
+            ],
+        )
+    result, _ = run(erp, tmp_path)
+    assert result.success
+    assert read(
+        serving, f"select net_revenue from marts.fct_orders where order_id = {MISSING_ORDER}"
+    ) == [(100,)]
+    assert not [note for note in notes(tmp_path) if "waits for an order" in note]
+
+
+@pytest.mark.e2e
+def test_a_row_fixed_in_the_erp_no_longer_stops_the_build_for_its_old_version(small_demo, tmp_path):
+    erp = copy_of(small_demo, tmp_path)
+    with contextlib.closing(sqlite3.connect(erp)) as db, db:
+        ((order_id, status),) = db.execute(
+            "select order_id, status from orders order by order_id limit 1"
+        ).fetchall()
+        db.execute(
+            "update orders set status = 'on hold', updated_at = ? where order_id = ?",
+            [f"{AS_OF} 10:00:00", order_id],
+        )
     result, _ = run(erp, tmp_path)
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
-    assert failure.step_key == "dbt_models"
     message = failure.step_failure_data.error.message
-    assert "dbt's build stopped: 1 failed, and " in message
-    assert (
-        "test relationships_stg_erp__order_lines_order_id__order_id__ref_stg_erp__orders_: Got 1 "
-        f"result, configured to fail if != 0. The first rows it found: from_field={MISSING_ORDER}"
-    ) in message
+    assert "test row_rules_stg_erp__orders: " in message
+    assert f"rule=accepted_values status, failing_rows=1, first_order_id={order_id}" in message
+
+    # Fixed in the ERP with a newer updated_at: raw keeps the bad version, the build passes.
+    with contextlib.closing(sqlite3.connect(erp)) as db, db:
+        db.execute(
+            "update orders set status = ?, updated_at = ? where order_id = ?",
+            [status, f"{AS_OF} 11:00:00", order_id],
+        )
+    result, _ = run(erp, tmp_path)
+    assert result.success
+    assert read(
+        tmp_path / "warehouse.duckdb",
+        f"select count(*) from raw_erp.orders where order_id = {order_id} and status = 'on hold'",
+    ) == [(1,)]

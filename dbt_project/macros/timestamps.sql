@@ -33,10 +33,34 @@
 {%- endmacro %}
 
 
-{# ISO 8601 text as the CRM API sends it ('2024-03-01T10:00:00.000Z'; '' when unset) as a
-   timestamp in the reporting time zone; text that is not a timestamp becomes null. #}
+{# A time as the CRM API sends it, ISO 8601 text ('2024-03-01T10:00:00.000Z') or epoch
+   milliseconds ('1752228000000', as some HubSpot date properties come; '' when unset), as a
+   timestamp in the reporting time zone; text that is neither becomes null, and the source's
+   `readable_as` test names it. #}
 {% macro iso_text_to_reporting_timezone(column) -%}
-    {{ to_reporting_timezone(dbt.safe_cast("nullif(trim(" ~ column ~ "), '')", type_timestamp_tz())) }}
+    {{ to_reporting_timezone(text_to_instant("nullif(trim(" ~ column ~ "), '')")) }}
+{%- endmacro %}
+
+{% macro text_to_instant(text) -%}
+    {{ return(adapter.dispatch('text_to_instant', 'customer_value_radar')(text)) }}
+{%- endmacro %}
+
+{% macro default__text_to_instant(text) -%}
+    {{ dbt.safe_cast(text, type_timestamp_tz()) }}
+{%- endmacro %}
+
+{% macro duckdb__text_to_instant(text) -%}
+    case
+        when regexp_full_match({{ text }}, '[0-9]+') then epoch_ms(cast({{ text }} as bigint))
+        else try_cast({{ text }} as {{ type_timestamp_tz() }})
+    end
+{%- endmacro %}
+
+{% macro spark__text_to_instant(text) -%}
+    case
+        when {{ text }} rlike '^[0-9]+$' then timestamp_millis(cast({{ text }} as bigint))
+        else cast({{ text }} as timestamp)
+    end
 {%- endmacro %}
 
 

@@ -178,6 +178,7 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
     # A day without orders yet (a run early in the morning) is not worth a note.
     if last_order is not None and (days := (as_of - last_order).days) > 1:
         notes.append(f"Latest order on {last_order}, {days} days before {as_of}.")
+    notes += _waiting_for_their_order(con)
     quarantines = con.execute(
         "select table_catalog, table_schema, table_name from information_schema.tables "
         "where starts_with(table_schema, 'raw_') and not ends_with(table_schema, '_staging') "
@@ -188,6 +189,27 @@ def data_notes(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
         if rows:
             held = f"{rows:,} row{'s' if rows > 1 else ''} held in {schema}.{table}"
             notes.append(f"{held}, with the reason of each.")
+    return notes
+
+
+def _waiting_for_their_order(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A note for the order lines and the refunds of orders the ERP has not given (held in
+    quarantine, or not written yet): they count in no mart until their order loads."""
+    notes = []
+    for table, what in (("stg_erp__order_lines", "order line"), ("stg_erp__refunds", "refund")):
+        if not table_columns(con, "staging", table):
+            continue
+        ((rows, example),) = con.execute(
+            f"select count(*), min(order_id) from staging.{table} as waiting where not exists "
+            "(select 1 from staging.stg_erp__orders as orders "
+            "where orders.order_id = waiting.order_id)"
+        ).fetchall()
+        if rows:
+            notes.append(
+                f"{rows:,} {what}{'s wait' if rows > 1 else ' waits'} for an order the ERP has "
+                f"not given (order {example}{' among others' if rows > 1 else ''}: held in "
+                "quarantine, or not written yet), counted in no mart until it loads."
+            )
     return notes
 
 

@@ -52,7 +52,8 @@ final as (
         ) as _loaded_at
 
     from order_lines
-    -- a line of an order the ERP does not have counts nowhere (stg_erp__order_lines tests it)
+    -- a line of an order the ERP has not given counts once the order loads (stg_erp__order_lines
+    -- warns of it, and the radar notes it)
     inner join orders
         on order_lines.order_id = orders.order_id
     left join exchange_rates

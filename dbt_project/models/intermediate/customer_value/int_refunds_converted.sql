@@ -32,7 +32,8 @@ refunds_dated as (
         refunds.refund_amount,
         refunds._loaded_at
     from refunds
-    -- a credit note of an order the ERP does not have counts nowhere (stg_erp__refunds tests it)
+    -- a credit note of an order the ERP has not given counts once the order loads
+    -- (stg_erp__refunds warns of it, and the radar notes it)
     inner join orders
         on refunds.order_id = orders.order_id
 

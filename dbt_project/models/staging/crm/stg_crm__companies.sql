@@ -42,7 +42,7 @@ final as (
         -- ids: the ERP number the company carries, else the ERP customer at its domain
         latest.id as company_id,
         coalesce(
-            {{ dbt.safe_cast("nullif(trim(latest.erp_customer_id), '')", dbt.type_bigint()) }},
+            {{ read_as('latest.erp_customer_id', dbt.type_bigint()) }},
             erp_domains.erp_customer_id
         ) as erp_customer_id,
 

@@ -33,7 +33,7 @@ final as (
         latest.id as contact_id,
         coalesce(nullif(trim(latest.company_id), ''), nullif(trim(live.company_id), ''))
             as company_id,
-        {{ dbt.safe_cast("nullif(trim(latest.erp_customer_id), '')", dbt.type_bigint()) }}
+        {{ read_as('latest.erp_customer_id', dbt.type_bigint()) }}
             as erp_customer_id,
 
         -- personal data, pseudonymised (first and last names are dropped)

@@ -40,7 +40,7 @@ final as (
         coalesce(latest.archived, false) as is_deleted,
 
         -- measures (net of tax)
-        {{ dbt.safe_cast("nullif(trim(latest.amount), '')", "decimal(18, 2)") }} as amount,
+        {{ read_as('latest.amount', 'decimal(18, 2)') }} as amount,
 
         -- timestamps (close date: actual once won or lost, expected before)
         {{ iso_text_to_reporting_timezone('latest.closedate') }} as closes_at,

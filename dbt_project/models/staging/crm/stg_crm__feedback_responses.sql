@@ -44,7 +44,7 @@ final as (
         coalesce(latest.archived, false) as is_deleted,
 
         -- measures (NPS 0-10, CSAT 1-5, CES 1-7)
-        {{ dbt.safe_cast("nullif(trim(latest.hs_response_value), '')", dbt.type_int()) }}
+        {{ read_as('latest.hs_response_value', dbt.type_int()) }}
             as response_value,
 
         -- free text (may mention people; read by text analysis, never copied to marts)

@@ -41,7 +41,7 @@ final as (
         coalesce(latest.archived, false) as is_deleted,
 
         -- measures (stars 1-5)
-        {{ dbt.safe_cast("nullif(trim(latest.rating), '')", dbt.type_int()) }} as rating,
+        {{ read_as('latest.rating', dbt.type_int()) }} as rating,
 
         -- free text (public, but may name people; read by text analysis only)
         nullif(trim(latest.title), '') as title,
