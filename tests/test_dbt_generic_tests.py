@@ -49,7 +49,8 @@ def test_the_row_rules_of_a_table_name_each_rule_some_rows_break_with_their_coun
     ]
     # given the table's key, each rule names the first row that breaks it
     model = rows("(1, null, 'x'), (2, 3, 'y'), (5, 2, 'z'), (4, null, 'x')")
-    keyed = f"{{{{ test_row_rules(model={model!r}, not_null=['b'], accepted_values={{'c': ['x', 'y']}}, key='a') }}}}"
+    arguments = "not_null=['b'], accepted_values={'c': ['x', 'y']}, key='a'"
+    keyed = f"{{{{ test_row_rules(model={model!r}, {arguments}) }}}}"
     assert sorted(
         (row["rule"], row["failing_rows"], row["first_a"]) for row in dbt_show(keyed, tmp_path)
     ) == [("accepted_values c", 1, 5), ("not_null b", 2, 1)]
@@ -109,7 +110,8 @@ def test_crm_text_reads_as_its_type_or_is_named_and_read_as_null(tmp_path):
         "('3', timestamp '2026-01-01', ' 7 ', '2024-03-01T10:00:00.000Z'), "
         "('4', timestamp '2026-01-01', '', 'soon')) as raw (id, updated_at, score, seen_at))"
     )
-    test = f"{{{{ test_readable_as(model={raw!r}, columns={{'score': 'integer', 'seen_at': 'timestamp'}}) }}}}"
+    columns = "{'score': 'integer', 'seen_at': 'timestamp'}"
+    test = f"{{{{ test_readable_as(model={raw!r}, columns={columns}) }}}}"
     found = sorted((r["id"], r["column_name"], r["text"]) for r in dbt_show(test, tmp_path))
     assert found == [("2", "score", "4.5"), ("4", "seen_at", "soon")]
     read = (
