@@ -7,7 +7,8 @@
 
 with current_versions as (
 
-    select * from {{ model }}
+    select *
+    from {{ model }}  -- noqa: LT02
     {{ latest_version(key) }}
 
 ),
