@@ -88,8 +88,13 @@ def build_marts(
 def build_orders(con: duckdb.DuckDBPyConnection, smb_basket_after_onset: float) -> None:
     """Customers 1 and 2 (smb) and 3 (enterprise) order on the 15th of every month, from a year
     before START; customer 4 (smb) orders once, on 15 November 2024; customer 5 (smb) once, on
-    20 January 2026. From ONSET smb orders are worth ``smb_basket_after_onset``."""
-    rows = [(4, "smb", date(2024, 11, 15), 100.0), (5, "smb", date(2026, 1, 20), 60.0)]
+    20 January 2026; customer 6 (smb) once, on 15 March 2024, before any period a bridge
+    compares. From ONSET smb orders are worth ``smb_basket_after_onset``."""
+    rows = [
+        (4, "smb", date(2024, 11, 15), 100.0),
+        (5, "smb", date(2026, 1, 20), 60.0),
+        (6, "smb", date(2024, 3, 15), 80.0),
+    ]
     month = date(2024, 1, 15)
     while month <= LAST_DAY:
         smb_basket = smb_basket_after_onset if month >= ONSET else 100.0
@@ -130,7 +135,8 @@ def test_a_basket_decline_in_one_segment_is_an_alert_that_says_why(declining):
     # same weeks a year earlier (8 November 2024 to 5 February 2025). Customers 1 and 2 spent
     # 3 x 100 then and 100 + 60 + 60 now: -80 each; customer 4 spent 100 then only (lost),
     # customer 5 60 now only (gained): -100 with the customer who left, -160 from those who
-    # stayed, +60 with the one who arrived, each said on its own, the larger loss first.
+    # stayed, +60 with the one who arrived, each said on its own, the larger loss first;
+    # customer 6, who bought in neither period, is none of them.
     smb = alerts["smb", "decline"].reason
     assert smb.startswith(
         f"Customers who stay buy less ({MINUS}160 EUR) and customers are leaving "

@@ -603,8 +603,8 @@ class _SnapshotReader:
                 sum(before) filter (where now is null),
                 sum(now) filter (where before is null),
                 sum(now - before),
-                count(*) filter (where now is null),
-                count(*) filter (where before is null)
+                count(*) filter (where now is null and before is not null),
+                count(*) filter (where before is null and now is not null)
             from customers
             """,
                 [start, end, start - year, end - year, member],
