@@ -78,7 +78,7 @@ def summary(result: Result, seconds: float, kpi_alerts: dg.AssetKey) -> str:
     failed = [check for check in tests if not check.passed]
     errors = [c.check_name for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
     warnings = [c.check_name for c in failed if c.severity == dg.AssetCheckSeverity.WARN]
-    in_alert = [c.check_name for c in checks if c.asset_key == kpi_alerts and not c.passed]
+    in_alert = [_in_alert(c) for c in checks if c.asset_key == kpi_alerts and not c.passed]
     parts = [f"{len(result.get_asset_materialization_events())} assets materialized"]
     if tests:
         parts.append(f"{len(tests) - len(failed)} of the {len(tests)} data tests run passed")
@@ -87,6 +87,17 @@ def summary(result: Result, seconds: float, kpi_alerts: dg.AssetKey) -> str:
             parts.append(f"{label}: {', '.join(names)}")
     status = "succeeded" if result.success else "FAILED"
     return f"daily_radar {status} in {seconds:.0f} s (run {result.run_id[:8]}): " + "; ".join(parts)
+
+
+def _in_alert(check: dg.AssetCheckEvaluation) -> str:
+    """A KPI's check in alert, with the segments or regions in alert when some are."""
+    members, status = (
+        getattr(check.metadata.get(key), "value", None) for key in ("members_in_alert", "status")
+    )
+    if not members:
+        return check.check_name
+    where = f"total, {members}" if status in ("decline", "flattening") else members
+    return f"{check.check_name} ({where})"
 
 
 def _sources(settings: Settings) -> str:

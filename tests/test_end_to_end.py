@@ -117,6 +117,9 @@ def test_the_daily_job_materializes_every_asset_and_every_dbt_check_passes(demo)
         # NPS follows CSAT as more detractors
         "nps_detractor_share",
         "nps_promoter_share",
+        # the causes, where they are: the smb segment's smaller baskets, the south's leavers
+        "existing_customer_basket",
+        "existing_customer_purchases",
     }
 
 

@@ -24,13 +24,24 @@ def orders():
 @dg.asset(
     key=KPI_ALERTS,
     deps=[ORDERS],
-    check_specs=[dg.AssetCheckSpec(name, asset=KPI_ALERTS) for name in ("churn_rate", "nps")],
+    check_specs=[
+        dg.AssetCheckSpec(name, asset=KPI_ALERTS)
+        for name in ("churn_rate", "nps", "average_order_value", "window_revenue")
+    ],
 )
 def kpi_alerts():
     yield dg.MaterializeResult()
-    for name, passed in (("churn_rate", False), ("nps", True)):
+    for name, status, members in (
+        ("churn_rate", "decline", ""),
+        ("nps", "ok", ""),
+        ("average_order_value", "ok", "consumer segment"),
+        ("window_revenue", "decline", "north region, smb segment"),
+    ):
         yield dg.AssetCheckResult(
-            check_name=name, passed=passed, severity=dg.AssetCheckSeverity.WARN
+            check_name=name,
+            passed=status == "ok" and not members,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"status": status, "members_in_alert": members},
         )
 
 
@@ -38,7 +49,9 @@ def test_the_summary_names_failed_and_warned_data_tests_apart_from_the_kpis_in_a
     result = dg.materialize([orders, kpi_alerts], raise_on_error=False)
     assert summary(result, 12.4, KPI_ALERTS) == (
         f"daily_radar succeeded in 12 s (run {result.run_id[:8]}): 2 assets materialized; 1 of "
-        "the 3 data tests run passed; failed: row_rules; warned: fresh; KPIs in alert: churn_rate"
+        "the 3 data tests run passed; failed: row_rules; warned: fresh; KPIs in alert: "
+        "churn_rate, average_order_value (consumer segment), window_revenue (total, north "
+        "region, smb segment)"
     )
 
 

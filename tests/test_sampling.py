@@ -236,3 +236,28 @@ def test_the_catalogue_marks_a_count_of_events():
     kpi = read_catalogue(con)["lapsed_customers_30d"]
     assert (kpi.events, kpi.observation_range) == (True, None)
     assert read_catalogue(con)["csat"].events is False
+
+
+def test_a_share_at_the_end_of_its_range_still_moves_by_chance():
+    # every one of 45 customers a repeat customer, then one new customer: 44 of 45 (97.8 %).
+    # At 100 % the binomial error is 0 and the 0.5-point floor alone would raise it; read as
+    # 45 of 46, 2.5 standard errors are 5.4 points.
+    dates = [START + timedelta(days=i) for i in range(N)]
+    values = np.ones(N)
+    values[-DROP_DAYS:] = 44 / 45
+
+    def held(sample_sizes):
+        return evaluate(
+            dates,
+            values,
+            direction="higher_is_better",
+            min_effect=0.005,
+            absolute=True,
+            sample_sizes=sample_sizes,
+            observation_range=(0.0, 1.0),
+        )
+
+    assert held(None).status == "decline"
+    finding = held(np.full(N, 45.0))
+    assert finding.status == "ok"
+    assert finding.min_effect == pytest.approx(2.5 * math.sqrt(45 / 46 / 46 / 45))

@@ -400,12 +400,20 @@ def sampling_error(
     binomial p * (1 - p)), an upper bound for a score whose observations also fall in between
     (an NPS with passives, a star rating). NaN without a positive sample size.
 
+    A level at an end of the range (every customer a repeat customer) is read one observation
+    in ``sample_size + 1`` away from it: the next observation could be the first at the other
+    end, and an error of 0 would make any move beyond chance.
+
     >>> sampling_error(80.0, 100, (0.0, 100.0))  # sqrt(80 * 20 / 100)
     4.0
+    >>> round(sampling_error(1.0, 45, (0.0, 1.0)), 4)  # as 45 of 46: sqrt(45/46 * 1/46 / 45)
+    0.0217
     """
     low, high = observation_range
     if not (math.isfinite(sample_size) and sample_size > 0):
         return math.nan
+    edge = (high - low) / (sample_size + 1)
+    level = min(max(level, low + edge), high - edge)
     return math.sqrt(max(0.0, (level - low) * (high - level)) / sample_size)
 
 

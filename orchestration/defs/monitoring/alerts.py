@@ -110,12 +110,22 @@ def _check_results(evaluation: Evaluation):
     for kpi in KPIS:
         finding = evaluation.totals.get(kpi["kpi_name"])
         status = finding.status if finding else "no_data"
+        # a KPI is in alert too where only a segment or region of it is
+        members = sorted(
+            f"{alert.dimension_value} {alert.dimension}"
+            for alert in evaluation.alerts
+            if alert.kpi_name == kpi["kpi_name"]
+            and alert.dimension != "total"
+            and alert.state in OPEN_STATES
+        )
+        detail = finding.detail if finding else "no series for this KPI"
         yield dg.AssetCheckResult(
             check_name=kpi["kpi_name"],
-            passed=status not in ("decline", "flattening"),
+            passed=status not in ("decline", "flattening") and not members,
             severity=dg.AssetCheckSeverity.WARN,
-            description=finding.detail if finding else "no series for this KPI",
+            description=f"{detail} In alert: {', '.join(members)}." if members else detail,
             metadata={
+                "members_in_alert": ", ".join(members),
                 "status": status,
                 "since": str(finding.since) if finding and finding.since else "",
                 "baseline": float(finding.baseline_value or 0.0) if finding else 0.0,
