@@ -121,6 +121,11 @@ def run_config(as_of: date, full_refresh: bool = False) -> dict:
     return config
 
 
+# Errors that only carry another, whose first line says nothing ("Pipeline execution failed at
+# step=extract ... with exception:"): the first failure is said by what they carry.
+WRAPPERS = ("DagsterExecutionStepExecutionError", "PipelineStepFailed")
+
+
 def _failure_text(result: Result) -> tuple[str, str]:
     """The first failed step with its error (a Failure's whole description, another error's
     first line), and every error message of the run."""
@@ -135,8 +140,9 @@ def _failure_text(result: Result) -> tuple[str, str]:
         if error is not None and not first:
             where = f"step {event.step_key}" if event.step_key else "the run"
             shown = error
-            while shown.cls_name == "DagsterExecutionStepExecutionError" and shown.cause:
-                shown = shown.cause  # Dagster's wrapper of the step's own error
+            # Dagster's wrapper of the step's own error, dlt's of its resource's
+            while shown.cls_name in WRAPPERS and shown.cause:
+                shown = shown.cause
             if shown.cls_name == "Failure":  # the project's own account of what failed: all of it
                 said = shown.message.strip().split(": ", 1)[-1]
             else:

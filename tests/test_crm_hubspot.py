@@ -26,7 +26,8 @@ class RecordedHubSpot:
     with ``archived=true`` its archived page, an association batch read the recorded
     associations of the ids asked for, a pipelines read its page. An object type without a
     recorded search page (or listed in ``missing``) answers 404, as in an account without
-    it."""
+    it; a custom object's name (``p_...``) 400, as HubSpot answers a name it cannot resolve to
+    an object type."""
 
     def __init__(self, missing: tuple[str, ...] = ()) -> None:
         self.missing = set(missing)
@@ -45,6 +46,9 @@ class RecordedHubSpot:
             object_type = segments[3]
             search = self.page(f"{object_type}.search")
             if object_type in self.missing or search is None:
+                if object_type.startswith("p_"):
+                    message = f"Unable to infer object type from: {object_type}"
+                    return 400, {"status": "error", "message": message}
                 return 404, not_found
             if segments[-1] == "search":
                 return 200, search
@@ -299,15 +303,18 @@ def test_the_erp_link_is_the_configured_company_property_or_the_domain(
 def test_an_object_type_the_account_lacks_is_a_warning_and_its_table_lands_empty(
     recorded, warehouse, caplog
 ):
-    url, _ = recorded(missing=("feedback_submissions",))
+    url, _ = recorded(missing=("feedback_submissions", "p_reviews"))
     with caplog.at_level(logging.WARNING, logger="orchestration.lib.sources.crm"):
         pipeline("crm", warehouse).run(crm_source(url))
     (warning,) = [
         r.getMessage() for r in caplog.records if "feedback_submissions" in r.getMessage()
     ]
     assert "404" in warning and "raw_crm.feedback" in warning and "Service Hub" in warning
+    (warning,) = [r.getMessage() for r in caplog.records if "p_reviews" in r.getMessage()]
+    assert "400" in warning and "raw_crm.reviews" in warning and "CRM_REVIEWS_OBJECT" in warning
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw_crm.feedback").fetchone() == (0,)
+        assert con.execute("select count(*) from raw_crm.reviews").fetchone() == (0,)
         columns = {
             name
             for (name,) in con.execute(

@@ -65,6 +65,18 @@ def failed_build():
     raise dg.Failure("dbt's build stopped: 1 failed.\ntest row_rules_orders: Got 2 results")
 
 
+class PipelineStepFailed(Exception):
+    """dlt's error of the same name: a first line that says nothing, the cause chained."""
+
+
+@dg.asset
+def failed_extraction():
+    try:
+        raise ValueError("400 on GET /crm/v3/objects/p_reviews: Unable to infer object type")
+    except ValueError as error:
+        raise PipelineStepFailed("Pipeline execution failed at `step=extract` with") from error
+
+
 def test_the_first_failure_is_the_steps_own_error_and_a_failure_is_said_whole():
     from orchestration.__main__ import _failure_text
 
@@ -76,4 +88,9 @@ def test_the_first_failure_is_the_steps_own_error_and_a_failure_is_said_whole():
     result = dg.materialize([failed_build], raise_on_error=False)
     assert _failure_text(result)[0] == (
         "step failed_build: dbt's build stopped: 1 failed.\ntest row_rules_orders: Got 2 results"
+    )
+    result = dg.materialize([failed_extraction], raise_on_error=False)
+    assert _failure_text(result)[0] == (
+        "step failed_extraction: ValueError: 400 on GET /crm/v3/objects/p_reviews: Unable to "
+        "infer object type"
     )

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from orchestration.lib.raw_contract import source_tables
 from orchestration.lib.settings import Settings
-from orchestration.lib.sources.crm import crm_objects
+from orchestration.lib.sources.crm import absent, crm_objects
 from orchestration.lib.sources.erp import ErpUnreachable, check_database_url
 from orchestration.lib.sources.hr import SUFFIX as HR_SUFFIX
 from orchestration.lib.sources.web import SUFFIXES as WEB_SUFFIXES
@@ -121,11 +121,14 @@ def _check_crm(name: str, url: str, settings: Settings) -> Iterator[Finding]:
             for source in sources:
                 endpoint = f"{url.rstrip('/')}/crm/v3/objects/{source.object_type}"
                 try:
-                    status = session.get(endpoint, params={"limit": 1}, timeout=30).status_code
+                    response = session.get(endpoint, params={"limit": 1}, timeout=30)
                 except requests.RequestException as error:
                     yield Finding(name, table, "error", f"cannot reach {endpoint}: {error}")
                     return
+                status = 404 if absent(response) else response.status_code
                 level, meaning = _CRM_STATUS.get(status, ("error", f"answered HTTP {status}"))
+                if table == "reviews" and status != 200:
+                    meaning += " (CRM_REVIEWS_OBJECT names it: set it to yours, or to off)"
                 yield Finding(name, table, level, f"HubSpot object {source.object_type} {meaning}")
 
 

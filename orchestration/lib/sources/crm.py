@@ -13,8 +13,10 @@ Each contract table is fed by one or more HubSpot object types (``CRM_OBJECTS``)
 - deal and ticket stage ids are resolved through ``GET /crm/v3/pipelines/{deals|tickets}``, so
   the contract's stage columns keep their meaning whatever pipelines the account has.
 
-An object type that answers 404 (not in this account: feedback submissions need Service Hub,
-the reviews custom object may not exist) is a warning, and its table lands empty.
+An object type that is not in the account (feedback submissions need Service Hub, the reviews
+custom object may not exist) is a warning, and its table lands empty: HubSpot answers 404, or
+for a name it does not know as an object type 400 "Unable to infer object type from: ..."
+(``absent``).
 
 Every read is bounded, so a faulty API ends the run with a message instead of holding it:
 
@@ -113,7 +115,16 @@ CHANNELS = {
 
 
 class NotAvailable(Exception):
-    """The account answers 404 for an object type (or its pipelines)."""
+    """The account does not have an object type (or its pipelines): see ``absent``."""
+
+
+def absent(response: Response) -> bool:
+    """Whether HubSpot's answer says the object type asked for is not in the account: 404, or
+    400 "Unable to infer object type from: p_reviews" for a name it does not know."""
+    status = response.status_code
+    return status == 404 or (
+        status == 400 and _message(response).startswith("Unable to infer object type")
+    )
 
 
 class CrmReadError(Exception):
@@ -333,7 +344,7 @@ def _reader(api: HubSpot, table: RawTable, objects: list[CrmObject]):
                     obj.object_type,
                     error,
                     table.name,
-                    _MEANING.get(obj.object_type, ""),
+                    _MEANING.get(table.name if table.name == "reviews" else obj.object_type, ""),
                 )
         if pending or not landed:  # the table exists, with its columns, even with no row
             yield table.to_arrow(pending)
@@ -344,6 +355,8 @@ def _reader(api: HubSpot, table: RawTable, objects: list[CrmObject]):
 _MEANING = {
     "feedback_submissions": " Feedback submissions need Service Hub: no NPS, CSAT or CES.",
     "tickets": " Tickets need Service Hub: no CSAT after support.",
+    "reviews": " Reviews are the custom object CRM_REVIEWS_OBJECT names: set it to yours, "
+    "or to off.",
 }
 
 
@@ -461,8 +474,8 @@ class HubSpot:
     @staticmethod
     def _answer(where: str, method: str, url: str, response: Response, check: Check) -> Any:
         status = response.status_code
-        if status == 404:
-            raise NotAvailable(f"404 on {method} {urlsplit(url).path}: {_message(response)}")
+        if absent(response):
+            raise NotAvailable(f"{status} on {method} {urlsplit(url).path}: {_message(response)}")
         if status >= 400:
             raise HTTPError(f"{status} on {method} {url}: {_message(response)}", response=response)
         try:
