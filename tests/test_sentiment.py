@@ -228,3 +228,17 @@ def test_scoring_needs_no_network_and_no_downloaded_data(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["positive", "negative"]
+
+
+def test_a_text_without_a_language_is_read_in_the_language_it_looks_like():
+    from orchestration.lib.sentiment import conversation_tone
+
+    assert conversation_tone(None, "Happy with the delivery, thanks", None)[:2] == (
+        "positive",
+        "lexicon",
+    )
+    assert conversation_tone(None, "Très satisfait du service", "")[:2] == ("positive", "lexicon")
+    assert conversation_tone(None, "Le client est mécontent du retard", None)[0] == "negative"
+    # a language the lexicons do not know, or a text of neither's common words: no tone
+    assert conversation_tone(None, "Sehr zufrieden mit the service", "de") == (None, None, None)
+    assert conversation_tone(None, "Call back next week", None) == (None, None, None)

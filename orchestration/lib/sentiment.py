@@ -14,6 +14,10 @@ negative, anything between neutral. ±0.05 is the cut-off VADER's authors publis
 compound score; the pattern polarity is on the same -1 … 1 scale and gets the same band, so
 one word of mild valence among many neutral ones still counts.
 
+A text without a language (most accounts lack the ``conversation_language`` property) is read
+in the language whose common words it holds more of (``guess_language``); one with a language
+the lexicons do not know, or none of those words, gets no tone.
+
 Capitalised words inside a sentence are left out before scoring: in CRM notes they are
 almost always people's or companies' names, which carry no tone but can collide with lexicon
 entries (VADER reads "Mia" as the slang for "missing in action", valence -1.2).
@@ -62,6 +66,18 @@ SCORED_ENGAGEMENTS = pa.schema(
         ("occurred_date", pa.date32()),
     ]
 )
+
+# Words common in any text of each language and rare in the other's, for guess_language.
+COMMON_WORDS = {
+    "en": frozenset(
+        "the and is are was with for not very this that you we i it to of in on our your "
+        "thanks thank happy but have has will would".split()
+    ),
+    "fr": frozenset(
+        "le la les de des du et est sont était avec pour pas très ce cette vous nous je il "
+        "un une au aux notre votre merci mais avons sera".split()
+    ),
+}
 
 # The columns a conversation's tone is read from, and those the reading fills.
 READ_FROM = ("outcome", "body_preview", "language")
@@ -131,6 +147,28 @@ def score(text: str, language: str) -> float:
     return float(_french_analyzer()(text)[0])
 
 
+def guess_language(text: str | None) -> str | None:
+    """The supported language whose common words ``text`` holds more of; None on a tie.
+
+    >>> guess_language("Happy with the delivery, thanks")
+    'en'
+    >>> guess_language("Très satisfait du service")
+    'fr'
+    >>> guess_language("OK") is None
+    True
+    """
+    words = [word.strip(_PUNCTUATION).lower() for word in _WORD.findall(text or "")]
+    counts = {lang: sum(word in common for word in words) for lang, common in COMMON_WORDS.items()}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] > min(counts.values()) else None
+
+
+def _language(text: str | None, language: str | None) -> str | None:
+    """The language ``text`` is read in: its own when given, else the one it looks like."""
+    given = (language or "").strip().lower()
+    return given if given else guess_language(text)
+
+
 def tone_of_score(value: float) -> Tone:
     if value >= POSITIVE_FROM:
         return "positive"
@@ -150,14 +188,15 @@ def conversation_tone(
 ) -> tuple[Tone | None, ToneSource | None, float | None]:
     """(tone, source, score) of a logged conversation: the outcome first, else the lexicon.
 
-    A conversation with neither an outcome nor a text in a supported language has no tone:
-    (None, None, None).
+    A conversation with neither an outcome nor a text in a supported language (its own, or
+    without one the language it looks like) has no tone: (None, None, None).
     """
     if outcome is not None and outcome.strip():
         logged = outcome.strip().lower()
         if logged not in OUTCOME_SCORES:
             raise ValueError(f"unknown outcome {outcome!r}; expected one of {list(OUTCOME_SCORES)}")
         return cast(Tone, logged), "outcome", OUTCOME_SCORES[logged]
+    language = _language(text, language)
     if text is None or not text.strip() or language not in SUPPORTED_LANGUAGES:
         return None, None, None
     found, value = tone(text, language)
@@ -169,6 +208,7 @@ def reading(
 ) -> tuple[Tone | None, ToneSource | None, float | None, Tone | None, float | None]:
     """(tone, source, score, lexicon's tone, lexicon's score) of a logged conversation."""
     found, source, value = conversation_tone(outcome, text, language)
+    language = _language(text, language)
     lexicon_tone, lexicon_score = (
         tone(text, language)
         if text and text.strip() and language in SUPPORTED_LANGUAGES
