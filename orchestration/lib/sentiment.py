@@ -70,12 +70,71 @@ SCORED_ENGAGEMENTS = pa.schema(
 # Words common in any text of each language and rare in the other's, for guess_language.
 COMMON_WORDS = {
     "en": frozenset(
-        "the and is are was with for not very this that you we i it to of in on our your "
-        "thanks thank happy but have has will would".split()
+        [
+            "the",
+            "and",
+            "is",
+            "are",
+            "was",
+            "with",
+            "for",
+            "not",
+            "very",
+            "this",
+            "that",
+            "you",
+            "we",
+            "i",
+            "it",
+            "to",
+            "of",
+            "in",
+            "on",
+            "our",
+            "your",
+            "thanks",
+            "thank",
+            "happy",
+            "but",
+            "have",
+            "has",
+            "will",
+            "would",
+        ]
     ),
     "fr": frozenset(
-        "le la les de des du et est sont était avec pour pas très ce cette vous nous je il "
-        "un une au aux notre votre merci mais avons sera".split()
+        [
+            "le",
+            "la",
+            "les",
+            "de",
+            "des",
+            "du",
+            "et",
+            "est",
+            "sont",
+            "était",
+            "avec",
+            "pour",
+            "pas",
+            "très",
+            "ce",
+            "cette",
+            "vous",
+            "nous",
+            "je",
+            "il",
+            "un",
+            "une",
+            "au",
+            "aux",
+            "notre",
+            "votre",
+            "merci",
+            "mais",
+            "avons",
+            "sera",
+        ]
     ),
 }
 
