@@ -68,75 +68,20 @@ SCORED_ENGAGEMENTS = pa.schema(
 )
 
 # Words common in any text of each language and rare in the other's, for guess_language.
+# fmt: off
 COMMON_WORDS = {
-    "en": frozenset(
-        [
-            "the",
-            "and",
-            "is",
-            "are",
-            "was",
-            "with",
-            "for",
-            "not",
-            "very",
-            "this",
-            "that",
-            "you",
-            "we",
-            "i",
-            "it",
-            "to",
-            "of",
-            "in",
-            "on",
-            "our",
-            "your",
-            "thanks",
-            "thank",
-            "happy",
-            "but",
-            "have",
-            "has",
-            "will",
-            "would",
-        ]
-    ),
-    "fr": frozenset(
-        [
-            "le",
-            "la",
-            "les",
-            "de",
-            "des",
-            "du",
-            "et",
-            "est",
-            "sont",
-            "était",
-            "avec",
-            "pour",
-            "pas",
-            "très",
-            "ce",
-            "cette",
-            "vous",
-            "nous",
-            "je",
-            "il",
-            "un",
-            "une",
-            "au",
-            "aux",
-            "notre",
-            "votre",
-            "merci",
-            "mais",
-            "avons",
-            "sera",
-        ]
-    ),
+    "en": frozenset((
+        "the", "and", "is", "are", "was", "with", "for", "not", "very", "this", "that", "you",
+        "we", "i", "it", "to", "of", "in", "on", "our", "your", "thanks", "thank", "happy",
+        "but", "have", "has", "will", "would",
+    )),
+    "fr": frozenset((
+        "le", "la", "les", "de", "des", "du", "et", "est", "sont", "était", "avec", "pour",
+        "pas", "très", "ce", "cette", "vous", "nous", "je", "il", "un", "une", "au", "aux",
+        "notre", "votre", "merci", "mais", "avons", "sera",
+    )),
 }
+# fmt: on
 
 # The columns a conversation's tone is read from, and those the reading fills.
 READ_FROM = ("outcome", "body_preview", "language")
