@@ -3,6 +3,7 @@ from datetime import date
 import duckdb
 import pytest
 
+from orchestration.lib.monitor import Evaluation, record_alerts
 from orchestration.lib.radar import (
     RadarLine,
     data_notes,
@@ -11,6 +12,7 @@ from orchestration.lib.radar import (
     reporting_currency,
     unavailable_predictions,
 )
+from orchestration.lib.trend import Finding
 
 DAY = date(2026, 6, 30)
 
@@ -131,10 +133,10 @@ def radar_warehouse(currency: str | None):
         """
         create schema reference; create schema monitoring;
         create table reference.kpi_catalogue as select * from (values
-            ('average_customer_value', 'Average customer value', 'money', true),
-            ('active_customers', 'Active customers', 'customers', true),
-            ('lost_revenue_30d', 'Lost revenue (30 days)', 'money', true)
-        ) as t(kpi_name, label, unit, enabled);
+            ('average_customer_value', 'Average customer value', 'money', true, 'segment'),
+            ('active_customers', 'Active customers', 'customers', true, 'segment'),
+            ('lost_revenue_30d', 'Lost revenue (30 days)', 'money', true, 'none')
+        ) as t(kpi_name, label, unit, enabled, alert_level);
         create table marts.fct_kpi_daily as select * from (values
             (date '2026-06-02', 'average_customer_value', 'total', 'all', 3075.0::double, 1400),
             (date '2026-06-30', 'average_customer_value', 'total', 'all', 3035.0, 1375),
@@ -208,7 +210,7 @@ def test_existing_customers_purchases_read_over_the_week_as_their_alerts_quote_t
     con = radar_warehouse("EUR")
     con.execute(
         "insert into reference.kpi_catalogue values ('existing_customer_purchases', "
-        "'Existing customers'' purchases', 'ratio', true)"
+        "'Existing customers'' purchases', 'ratio', true, 'total_and_region')"
     )
     made = {
         date(2026, 5, 27): (2, 1),
@@ -231,3 +233,25 @@ def test_existing_customers_purchases_read_over_the_week_as_their_alerts_quote_t
     assert line.value == pytest.approx(7 / 8)
     assert line.value_before == pytest.approx(10 / 8)
     assert line.change == "-30.0%"
+
+
+def test_a_kpi_the_monitor_could_not_score_or_does_not_watch_is_not_said_to_be_ok():
+    con = radar_warehouse("EUR")
+    record_alerts(
+        con,
+        Evaluation(
+            date(2026, 6, 30),
+            2,
+            totals={
+                "average_customer_value": Finding("ok"),
+                "active_customers": Finding(
+                    "insufficient_history", detail="120 days of history; 189 needed."
+                ),
+            },
+        ),
+    )
+    text = render_radar(load_radar(con), [], as_of=DAY)
+    rows = {row.split("  ")[1]: row for row in text.splitlines() if row.startswith("  ")}
+    assert rows["Average customer value"].endswith("  ok")
+    assert rows["Active customers"].endswith("not scored: 120 days of history; 189 needed.")
+    assert rows["Lost revenue (30 days)"].endswith("not watched")

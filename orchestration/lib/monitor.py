@@ -106,6 +106,14 @@ def member_min_effect(min_effect: float, active_customers: float | None) -> floa
 
 ALERTS_DDL = """
 create schema if not exists monitoring;
+-- what the monitor concluded on each KPI's total, alert or not: why one is not scored
+create table if not exists monitoring.kpi_status (
+    evaluated_on date not null,
+    kpi_name varchar not null,
+    status varchar not null,
+    detail varchar,
+    primary key (evaluated_on, kpi_name)
+);
 create table if not exists monitoring.kpi_alerts (
     alert_id varchar not null,
     evaluated_on date not null,
@@ -474,6 +482,14 @@ def record_alerts(
                 f"insert or {'ignore' if suppressed else 'replace'} into monitoring.kpi_alerts "
                 f"({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
                 [[getattr(alert, name) for name in columns] for alert in evaluation.alerts],
+            )
+        if not suppressed:
+            con.executemany(
+                "insert or replace into monitoring.kpi_status values (?, ?, ?, ?)",
+                [
+                    (evaluation.evaluated_on, name, finding.status, finding.detail)
+                    for name, finding in evaluation.totals.items()
+                ],
             )
         to_send = notifications(
             [alert.as_record() for alert in evaluation.alerts],

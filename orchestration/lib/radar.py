@@ -72,6 +72,10 @@ alerts as (
       and evaluated_on = (select max(evaluated_on) from monitoring.kpi_alerts)
       and state <> 'recovered'
     group by kpi_name
+),
+statuses as (
+    select kpi_name, status, detail from {{statuses}}
+    where evaluated_on = (select max(evaluated_on) from {{statuses}})
 )
 select
     catalogue.kpi_name,
@@ -80,7 +84,12 @@ select
     latest.kpi_date,
     now_.value as value,
     before.value as value_before,
-    alerts.alert
+    alerts.alert,
+    case
+        when catalogue.alert_level = 'none' then 'not watched'
+        when statuses.status in ('insufficient_history', 'no_data')
+            then 'not scored: ' || statuses.detail
+    end as unscored
 from reference.kpi_catalogue as catalogue
 left join latest on latest.kpi_name = catalogue.kpi_name
 left join total as now_
@@ -89,6 +98,7 @@ left join total as before
     on before.kpi_name = catalogue.kpi_name
     and before.kpi_date = latest.kpi_date - interval {CHANGE_DAYS} day
 left join alerts on alerts.kpi_name = catalogue.kpi_name
+left join statuses on statuses.kpi_name = catalogue.kpi_name
 where catalogue.enabled
 order by catalogue.kpi_name <> 'average_customer_value', catalogue.label
 """
@@ -103,6 +113,8 @@ class RadarLine:
     value: float | None
     value_before: float | None
     alert: str | None
+    # why a KPI with a value is not said to be ok: not watched, or not scored and why
+    unscored: str | None = None
 
     @property
     def change(self) -> str:
@@ -130,7 +142,13 @@ having count(*) > 0
 def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
     """The radar's lines, money labelled with the warehouse's reporting currency."""
     currency = reporting_currency(con)
-    lines = [RadarLine(*row) for row in con.execute(RADAR_SQL).fetchall()]
+    statuses = (
+        "monitoring.kpi_status"
+        if table_columns(con, "monitoring", "kpi_status")
+        else "(select null::date as evaluated_on, '' as kpi_name, '' as status, '' as detail)"
+    )
+    sql = RADAR_SQL.replace("{statuses}", statuses)
+    lines = [RadarLine(*row) for row in con.execute(sql).fetchall()]
     return [
         dataclasses.replace(
             line,
@@ -305,7 +323,7 @@ def render_radar(
         change = line.change
         # A KPI without a value (windows reaching before the first order, a source off) is
         # not ok: it is not measured.
-        status = line.alert or ("ok" if line.value is not None else "no value")
+        status = line.alert or ("no value" if line.value is None else line.unscored or "ok")
         if line.as_of and as_of and line.as_of < as_of:
             status += f" (value of {line.as_of})"
         value = format_value(line.value, line.unit)
