@@ -234,7 +234,8 @@ def test_every_planted_story_is_raised_on_the_day_with_its_reason(demo):
         f"Most of it comes from the {churn['member']} region"
         in reasons["average_customer_value|all"]
     )
-    assert "Churn rate (30 days) rose" in reasons["churn_rate|all"]
+    assert "Churn rate (30 days) is " in reasons["churn_rate|all"]
+    assert " points above its baseline, rising since " in reasons["churn_rate|all"]
     assert "Lapsed customers (30 days) rose from" in reasons["churn_rate|all"]
     # NPS follows the fall of CSAT: its detractors rise, and CSAT is named beside them.
     assert "CSAT after support fell from" in reasons["nps_detractor_share|all"]

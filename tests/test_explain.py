@@ -184,7 +184,7 @@ def test_a_basket_driven_fall_reads_with_its_numbers():
         unit="EUR",
     )
     assert text == (
-        "Average customer value fell 4.8 % since 3 March 2026 (baseline 1,204 EUR, "
+        "Average customer value is 4.8 % below its baseline, falling since 3 March 2026 (baseline 1,204 EUR, "
         "7-day average 1,146 EUR). "
         "Customers buy as often as before but spend less per order: the basket effect explains "
         "92 % of the fall. Most of it comes from the smb segment "
@@ -279,7 +279,7 @@ def test_statuses_without_an_alert_still_read_as_a_sentence():
     churn = Finding("decline", baseline_value=0.1, current_value=0.1134, relative_change=0.134)
     assert (
         render_reason("Churn rate", churn, unit="")
-        == "Churn rate rose 13.4 % (baseline 0.10, 7-day average 0.11)."
+        == "Churn rate is 13.4 % above its baseline (baseline 0.10, 7-day average 0.11)."
     )
 
 
@@ -312,7 +312,7 @@ def test_the_reason_first_says_whether_customers_leave_or_buy_less_with_both_num
         f"Customers are leaving ({MINUS}437,645 EUR, 120 customers stopped buying) and those "
         f"who stay buy less ({MINUS}150,000 EUR). New or returning customers brought "
         "+220,000 EUR (85 customers): revenue from 17 January 2026 to 30 June 2026 against the "
-        "same weeks a year earlier. ACV fell"
+        "same weeks a year earlier. ACV is"
     )
     # the larger loss first, whichever it is
     shrinking = render_reason("ACV", DECLINE, bridge=_bridge(80_000, 60_000, -200_000), unit="EUR")
@@ -364,7 +364,8 @@ def test_related_signals_say_where_each_stood_and_stands():
         "Net Promoter Score", nps, unit="points", related=related, since=date(2026, 9, 24)
     )
     assert text == (
-        "Net Promoter Score fell 8.0 points since 24 September 2026 (baseline 30 points, "
+        "Net Promoter Score is 8.0 points below its baseline, falling since 24 September 2026 "
+        "(baseline 30 points, "
         "7-day average 22 points). Related signals since 24 September 2026: CSAT after "
         "support fell from 85 % to 67 %, Customer effort score held at 5.23, Churn rate rose "
         "from 2.2 % to 6.2 %, Lapsed customers rose from 38 to 86 customers."
@@ -384,10 +385,12 @@ def test_a_related_signal_over_a_week_says_so():
 def test_a_rate_moves_by_points_not_by_percent():
     churn = Finding("decline", baseline_value=0.022, current_value=0.062, relative_change=1.85)
     assert render_reason("Churn rate", churn, unit="share") == (
-        "Churn rate rose 4.0 points (baseline 2.2 %, 7-day average 6.2 %)."
+        "Churn rate is 4.0 points above its baseline (baseline 2.2 %, 7-day average 6.2 %)."
     )
     csat = Finding("decline", baseline_value=84.6, current_value=66.7, relative_change=-0.21)
-    assert render_reason("CSAT", csat, unit="%").startswith("CSAT fell 17.9 points")
+    assert render_reason("CSAT", csat, unit="%").startswith(
+        "CSAT is 17.9 points below its baseline"
+    )
 
 
 # --- money in the reporting currency -------------------------------------------------------
@@ -415,7 +418,7 @@ def test_a_related_amount_in_any_currency_names_its_currency_once():
         "Average customer value", acv, unit="USD", related=related, since=date(2026, 3, 3)
     )
     assert text == (
-        "Average customer value fell 4.8 % since 3 March 2026 (baseline 1,204 USD, "
+        "Average customer value is 4.8 % below its baseline, falling since 3 March 2026 (baseline 1,204 USD, "
         "7-day average 1,146 USD). "
         "Related signals since 3 March 2026: Average order value fell from 602 to 573 USD, "
         "Lost revenue (30 days) held at 10,050 GBP."

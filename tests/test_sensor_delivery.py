@@ -97,7 +97,7 @@ def test_each_change_of_an_alert_reaches_the_webhook_once(radar, capfd):
     assert radar.build(DECLINING) == ["new"]
     title, reason = only(radar.tick())
     assert title == "New: Average order value"
-    assert "fell 4.0 % since 25 July 2025" in reason
+    assert "is 4.0 % below its baseline, falling since 25 July 2025" in reason
 
     assert radar.build(DECLINING + timedelta(days=1)) == ["ongoing"]
     assert radar.tick() == []
@@ -107,7 +107,7 @@ def test_each_change_of_an_alert_reaches_the_webhook_once(radar, capfd):
     assert radar.build(WORSE) == ["escalated"]
     title, reason = only(radar.tick())
     assert title == "Escalated: Average order value"
-    assert "fell 8.0 % since 25 July 2025" in reason
+    assert "is 8.0 % below its baseline, falling since 25 July 2025" in reason
     # The outbox, not the cursor, records what was sent: a tick from an older cursor (the
     # daemon keeps a cursor only once a tick has succeeded) or from none sends nothing again.
     assert radar.tick(before_worse) == []

@@ -333,9 +333,10 @@ def _headline(
             # a rate moves by points: "churn rose 185 %" reads as a typo for 2.2 % -> 6.2 %
             change = (finding.current_value - finding.baseline_value) * POINT_UNITS[unit]
             by = f"{abs(change):.1f} points"
-        verb = "fell" if change < 0 else "rose"
-        since = f" since {_day(finding.since)}" if finding.since else ""
-        return f"{kpi_label} {verb} {by}{since}{levels}."
+        # the change is against the baseline, not since the onset: said so
+        side, moving = ("below", "falling") if change < 0 else ("above", "rising")
+        since = f", {moving} since {_day(finding.since)}" if finding.since else ""
+        return f"{kpi_label} is {by} {side} its baseline{since}{levels}."
     if finding.status == "flattening" and finding.weekly_slope is not None:
         slope = finding.weekly_slope
         lower_is_better = direction == "lower_is_better"
