@@ -184,8 +184,8 @@ def test_a_basket_driven_fall_reads_with_its_numbers():
         unit="EUR",
     )
     assert text == (
-        "Average customer value is 4.8 % below its baseline, falling since 3 March 2026 (baseline 1,204 EUR, "
-        "7-day average 1,146 EUR). "
+        "Average customer value is 4.8 % below its baseline, falling since 3 March 2026 "
+        "(baseline 1,204 EUR, 7-day average 1,146 EUR). "
         "Customers buy as often as before but spend less per order: the basket effect explains "
         "92 % of the fall. Most of it comes from the smb segment "
         f"({MINUS}51 EUR of {MINUS}58 EUR), where customers are worth less than before."
@@ -418,8 +418,8 @@ def test_a_related_amount_in_any_currency_names_its_currency_once():
         "Average customer value", acv, unit="USD", related=related, since=date(2026, 3, 3)
     )
     assert text == (
-        "Average customer value is 4.8 % below its baseline, falling since 3 March 2026 (baseline 1,204 USD, "
-        "7-day average 1,146 USD). "
+        "Average customer value is 4.8 % below its baseline, falling since 3 March 2026 "
+        "(baseline 1,204 USD, 7-day average 1,146 USD). "
         "Related signals since 3 March 2026: Average order value fell from 602 to 573 USD, "
         "Lost revenue (30 days) held at 10,050 GBP."
     )
