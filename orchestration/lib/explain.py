@@ -513,7 +513,10 @@ def _amount(value: float, unit: str, signed: bool = False) -> str:
 
     1,204 USD, 51 USD, 7.50 USD (decimals only below 10, where they still matter); a ratio or
     a score keeps two decimals; a share (0-1) reads as a percentage; points (NPS-like) and
-    counts are whole numbers.
+    counts are whole numbers; a unit that is a word is singular for one.
+
+    >>> _amount(1.2, "customers"), _amount(2, "customers"), _amount(-1, "points")
+    ('1 customer', '2 customers', '−1 point')
     """
     if unit == "share":
         return _pct(value, signed=signed)
@@ -524,6 +527,8 @@ def _amount(value: float, unit: str, signed: bool = False) -> str:
     suffix = {"ratio": "", "score": "", "points": " points", "%": " %", "count": ""}.get(
         unit, f" {unit}"
     )
+    if text == "1" and unit in WORD_UNITS:
+        suffix = suffix.removesuffix("s")
     sign = ""
     if text.strip("0.,"):
         if value < 0:
