@@ -48,6 +48,15 @@ def test_each_erp_table_is_found_missing_or_lacking_columns(erp):
     )
 
 
+def test_exchange_rates_are_needed_only_for_orders_in_another_currency(erp):
+    env = {**OFF, "ERP_DATABASE_URL": f"sqlite:///{erp}", "HR_SURVEY_PATH": "off"}
+    assert findings(env)["erp", "exchange_rates"] == ("ok", "not needed: every order is in EUR")
+    with sqlite3.connect(erp) as con:
+        con.execute("update orders set currency = 'usd ' where order_id = 2")
+    level, message = findings(env)["erp", "exchange_rates"]
+    assert level == "error" and message.startswith("missing, and orders are in USD")
+
+
 def test_a_missing_sqlite_file_is_an_error_and_nothing_is_created(tmp_path):
     missing = tmp_path / "nowhere.sqlite"
     found = findings({**OFF, "ERP_DATABASE_URL": f"sqlite:///{missing}"})

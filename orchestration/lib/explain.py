@@ -515,8 +515,8 @@ def _amount(value: float, unit: str, signed: bool = False) -> str:
     a score keeps two decimals; a share (0-1) reads as a percentage; points (NPS-like) and
     counts are whole numbers; a unit that is a word is singular for one.
 
-    >>> _amount(1.2, "customers"), _amount(2, "customers"), _amount(-1, "points")
-    ('1 customer', '2 customers', '−1 point')
+    >>> _amount(1.2, "customers"), _amount(2, "customers"), _amount(1, "points")
+    ('1 customer', '2 customers', '1 point')
     """
     if unit == "share":
         return _pct(value, signed=signed)

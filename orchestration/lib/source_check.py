@@ -74,9 +74,38 @@ def _check_erp(name: str, url: str, settings: Settings) -> Iterator[Finding]:
     try:
         with engine.connect() as connection:
             for table in source_tables(name).values():
+                if table.name == "exchange_rates" and table.name not in present:
+                    yield _without_rates(connection, present, settings.reporting_currency)
+                    continue
                 yield from _check_table(connection, inspector, present, table)
     finally:
         engine.dispose()
+
+
+def _without_rates(connection, present: set[str], currency: str) -> Finding:
+    """An ERP without exchange rates: fine while every order is in the reporting currency."""
+    foreign: list[str] = []
+    if "orders" in present:
+        foreign = [
+            code
+            for (code,) in connection.execute(
+                sa.text(
+                    "select distinct upper(trim(currency)) from orders "
+                    "where currency is not null and upper(trim(currency)) <> :currency"
+                ),
+                {"currency": currency},
+            )
+            if code
+        ]
+    if not foreign:
+        return Finding("erp", "exchange_rates", "ok", f"not needed: every order is in {currency}")
+    return Finding(
+        "erp",
+        "exchange_rates",
+        "error",
+        f"missing, and orders are in {', '.join(sorted(foreign)[:5])}: their amounts need its "
+        f"rates to {currency} (or set REPORTING_CURRENCY)",
+    )
 
 
 def _check_table(connection, inspector, present: set[str], table) -> Iterator[Finding]:
