@@ -214,7 +214,14 @@ def page_data(currency: str = "EUR") -> dict:
                     "active_customers": 426,
                     "average_customer_value": 3685.0,
                     "before": {"average_customer_value": 3866.0},
-                }
+                },
+                {  # few large accounts: the widest figures a phone must hold
+                    "dimension": "segment",
+                    "dimension_value": "enterprise",
+                    "active_customers": 1248,
+                    "average_customer_value": 659122.0,
+                    "before": {"average_customer_value": 671200.0},
+                },
             ],
         },
         "bridge": [
@@ -896,6 +903,11 @@ MEASURE = """(function () {
     var r = a.getBoundingClientRect();
     alerts.push({id: a.getAttribute("data-alert-id"), top: r.top, bottom: r.bottom});
   });
+  var scrolled = [];
+  document.querySelectorAll("table.members").forEach(function (t) {
+    var box = t.parentElement;
+    if (box.scrollWidth > box.clientWidth + 0.5) { scrolled.push(t.getAttribute("data-testid")); }
+  });
   var lines = [];
   document.querySelectorAll(".short").forEach(function (s) {
     var r = s.getBoundingClientRect();
@@ -904,7 +916,7 @@ MEASURE = """(function () {
   return {
     width: width, height: window.innerHeight, scrollWidth: document.documentElement.scrollWidth,
     pageHeight: document.documentElement.scrollHeight, overflow: overflow, cut: cut,
-    axes: axes, bars: bars, alerts: alerts, lines: lines
+    axes: axes, bars: bars, alerts: alerts, lines: lines, scrolled: scrolled
   };
 })()"""
 
@@ -1057,6 +1069,8 @@ def assert_reads_cleanly(measured: dict[str, dict]) -> None:
         assert (m["width"], m["height"]) == SCREENS[screen]
         # nothing wider than the screen: a table too wide scrolls inside its own box
         assert m["scrollWidth"] <= m["width"] and not m["overflow"], (screen, m["overflow"])
+        # ... but the ACV by segment and region fits whole, its last column too
+        assert not m["scrolled"], (screen, m["scrolled"])
         # no status badge cut by its box, nor spilling over its tile
         assert not m["cut"], (screen, m["cut"])
         assert not m["bars"], (screen, m["bars"])  # no bar past its chart's edge
