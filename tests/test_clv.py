@@ -778,7 +778,8 @@ def test_the_asset_records_a_fit_run_to_a_parameter_bound_and_writes_no_predicti
     ((status, error),) = rows.project("clv_fit_status, clv_fit_error").distinct().fetchall()
     assert status == "failed"
     assert error.startswith("BG/NBD fit failed as of 2025-12-28 on 400 customers")
-    assert error.endswith("ran to a parameter bound; the data cannot identify it")
+    assert "ran to a parameter bound; the data cannot identify it. Predicted CLV needs" in error
+    assert error.endswith("every other figure stands")
 
 
 def test_the_asset_of_a_fitted_base_says_fitted_and_no_error(run_asset):

@@ -594,7 +594,9 @@ def predict_customer_value(
     except (ValueError, RuntimeError) as error:
         raise ClvFitError(
             f"BG/NBD fit failed {as_of} on {customers} customers "
-            f"({repeaters} with a repeat purchase): {error}"
+            f"({repeaters} with a repeat purchase): {error}. Predicted CLV needs a history that "
+            "shows how often customers buy and when they stop (some hundreds of customers, some "
+            "of whom stopped); every other figure stands"
         ) from error
 
     in_spend_fit = has_positive_repeat_spend(x, m)
