@@ -12,7 +12,7 @@ from radar_runs import project_instance
 
 from orchestration.defs.monitoring.alerts import kpi_alert_sensor, kpi_alerts, raise_alerts
 from orchestration.defs.reporting_day import ReportingDay
-from orchestration.lib.monitor import evaluate_warehouse, record_alerts
+from orchestration.lib.monitor import _SnapshotReader, evaluate_warehouse, record_alerts
 
 MINUS = "\u2212"
 START = date(2025, 1, 1)
@@ -325,3 +325,38 @@ def test_every_kpi_of_the_catalogue_is_a_warn_check_with_its_numbers(tmp_path, m
     assert acv.metadata["relative_change"].value < -0.03
     (materialization,) = result.asset_materializations_for_node("monitoring__kpi_alerts")
     assert materialization.metadata["value/average_customer_value"].value > 0
+
+
+def test_a_customer_who_stopped_within_the_period_left_though_they_bought_in_it():
+    # Customers 1 and 2 order 100 every 10 days for two years; from 1 October 2026 customer 1
+    # orders no more and customer 2 orders 50. The bridge of 25 August to 23 November 2026:
+    # customer 1 bought in it, but not in the 53 days since 1 October, while they ordered every
+    # 10 days a year earlier (2 intervals, at least 30 days): they left, their fall is lost.
+    # Customer 2 stays and buys less. Customer 3, who ordered once in 2024, is neither.
+    start, end = date(2026, 8, 25), date(2026, 11, 23)
+    change = date(2026, 10, 1)
+    orders = [(3, date(2024, 12, 1), 70.0)]
+    for i in range(0, 730, 10):
+        day = date(2024, 11, 24) + timedelta(days=i)
+        if day > end:
+            break
+        if day < change:
+            orders.append((1, day, 100.0))
+        orders.append((2, day, 100.0 if day < change else 50.0))
+    con = duckdb.connect()
+    con.execute(
+        "create schema marts; create table marts.fct_orders (customer_id bigint, "
+        "segment varchar, region varchar, order_date date, net_revenue double, "
+        "is_cancelled boolean)"
+    )
+    con.executemany("insert into marts.fct_orders values (?, 'smb', 'north', ?, ?, false)", orders)
+
+    def revenue(customer: int, first: date, last: date) -> float:
+        return sum(v for c, d, v in orders if c == customer and first <= d <= last)
+
+    year = timedelta(weeks=52)
+    bridge = _SnapshotReader(con).revenue_bridge("total", "all", start, end)
+    assert (bridge.lost_customers, bridge.gained_customers) == (1, 0)
+    assert bridge.lost == revenue(1, start - year, end - year) - revenue(1, start, end) > 0
+    assert bridge.retained_change == revenue(2, start, end) - revenue(2, start - year, end - year)
+    assert bridge.retained_change < 0 and bridge.gained == 0

@@ -128,10 +128,11 @@ class RevenueBridge:
     """Revenue of ``first_day`` to ``last_day`` against the same weeks a year earlier, customer
     by customer.
 
-    ``lost``: last year's revenue of the ``lost_customers`` who bought then and not now;
-    ``gained``: the revenue of the ``gained_customers`` who buy now and did not then (new or
-    returning); ``retained_change``: the change of revenue of the customers who bought in both.
-    The change of revenue is exactly ``gained - lost + retained_change``.
+    ``lost``: the fall of revenue of the ``lost_customers`` who bought then and not now, or
+    stopped buying within the period; ``gained``: the revenue of the ``gained_customers`` who
+    buy now and did not then (new or returning); ``retained_change``: the change of revenue of
+    the other customers who bought in both. The change of revenue is exactly
+    ``gained - lost + retained_change``.
 
     A year-over-year bridge rather than the month-to-month one of ``fct_revenue_bridge``: a
     customer who buys every second month is lost and won back month after month there, so a

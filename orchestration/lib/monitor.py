@@ -51,6 +51,12 @@ BRIDGED = (ACV, "window_revenue")
 # The shortest period the bridge compares with a year earlier: shorter ones count a customer
 # between two orders as lost.
 BRIDGE_DAYS = 90
+# A customer who bought in both periods of the bridge but not for this many of their own
+# intervals of a year earlier (the period's days over their orders then), and at least
+# STOPPED_MIN_DAYS, stopped buying within the period: their fall is customers leaving, not
+# those who stay buying less.
+STOPPED_INTERVALS = 2
+STOPPED_MIN_DAYS = 30
 ALERT_KINDS = ("decline", "flattening")
 FLAT_WEEKS = 12
 # Alerts on data older than this are not trusted (the sources' freshness warns at 2 days too).
@@ -597,7 +603,10 @@ class _SnapshotReader:
     ) -> RevenueBridge | None:
         """Revenue of ``start`` to ``end`` (at least BRIDGE_DAYS) against 52 weeks earlier.
 
-        None when the orders do not reach back that far.
+        A customer who bought then and not now is lost, and so is one who bought in both but
+        stopped within the period (STOPPED_INTERVALS); one who buys now and did not then is
+        gained; the others' change is the retained change. None when the orders do not reach
+        back that far.
         """
         start = min(start, end - timedelta(days=BRIDGE_DAYS - 1))
         year = timedelta(weeks=52)
@@ -608,22 +617,44 @@ class _SnapshotReader:
             with customers as (
                 select
                     customer_id,
-                    sum(net_revenue) filter (where order_date between ? and ?) as now,
-                    sum(net_revenue) filter (where order_date between ? and ?) as before
+                    sum(net_revenue) filter (where order_date between $start and $end) as now,
+                    sum(net_revenue) filter (where order_date between $start_before and
+                        $end_before) as before,
+                    count(*) filter (where order_date between $start_before and $end_before)
+                        as orders_before,
+                    max(order_date) filter (where order_date <= $end) as last_order
                 from marts.fct_orders
-                where not is_cancelled and {member_column} = ?
+                where not is_cancelled and {member_column} = $member
                 group by customer_id
+            ),
+            classified as (
+                select
+                    *,
+                    now is null
+                    or date_diff('day', last_order, $end) > greatest(
+                        $intervals * (date_diff('day', $start, $end) + 1) / orders_before,
+                        $min_days
+                    ) as left_
+                from customers
+                where before is not null
             )
             select
                 (select min(order_date) from marts.fct_orders),
-                sum(before) filter (where now is null),
-                sum(now) filter (where before is null),
-                sum(now - before),
-                count(*) filter (where now is null and before is not null),
-                count(*) filter (where before is null and now is not null)
-            from customers
+                (select sum(before - coalesce(now, 0)) from classified where left_),
+                (select sum(now) from customers where before is null),
+                (select sum(now - before) from classified where not left_),
+                (select count(*) from classified where left_),
+                (select count(*) from customers where before is null and now is not null)
             """,
-                [start, end, start - year, end - year, member],
+                {
+                    "start": start,
+                    "end": end,
+                    "start_before": start - year,
+                    "end_before": end - year,
+                    "member": member,
+                    "intervals": STOPPED_INTERVALS,
+                    "min_days": STOPPED_MIN_DAYS,
+                },
             ).fetchall()[0]
         )
         if first_order is None or first_order > start - year:
