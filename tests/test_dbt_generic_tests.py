@@ -108,12 +108,20 @@ def test_crm_text_reads_as_its_type_or_is_named_and_read_as_null(tmp_path):
         "('1', timestamp '2026-01-01', 'N/A', ''), ('1', timestamp '2026-02-01', '8', ''), "
         "('2', timestamp '2026-01-01', '4.5', '1752228000000'), "
         "('3', timestamp '2026-01-01', ' 7 ', '2024-03-01T10:00:00.000Z'), "
-        "('4', timestamp '2026-01-01', '', 'soon')) as raw (id, updated_at, score, seen_at))"
+        "('4', timestamp '2026-01-01', '', 'soon'), "
+        "('5', timestamp '2026-01-01', '', '99999999999999999999'), "
+        "('6', timestamp '2026-01-01', '', '20261118')) as raw (id, updated_at, score, seen_at))"
     )
     columns = "{'score': 'integer', 'seen_at': 'timestamp'}"
     test = f"{{{{ test_readable_as(model={raw!r}, columns={columns}) }}}}"
     found = sorted((r["id"], r["column_name"], r["text"]) for r in dbt_show(test, tmp_path))
-    assert found == [("2", "score", "4.5"), ("4", "seen_at", "soon")]
+    # digits that are no epoch milliseconds (too many, a yyyymmdd date) are no time either
+    assert found == [
+        ("2", "score", "4.5"),
+        ("4", "seen_at", "soon"),
+        ("5", "seen_at", "99999999999999999999"),
+        ("6", "seen_at", "20261118"),
+    ]
     read = (
         "select {{ read_as(\"'4.0'\", 'integer') }} as whole, {{ read_as(\"'4.5'\", 'integer') }} "
         "as fraction, {{ read_as(\"' N/A '\", 'bigint') }} as text, "

@@ -49,17 +49,19 @@
     {{ dbt.safe_cast(text, type_timestamp_tz()) }}
 {%- endmacro %}
 
+{# Epoch milliseconds are 12 or 13 digits from 1973 to 2286; other digits are no time. #}
 {% macro duckdb__text_to_instant(text) -%}
     case
-        when regexp_full_match({{ text }}, '[0-9]+') then epoch_ms(cast({{ text }} as bigint))
-        else try_cast({{ text }} as {{ type_timestamp_tz() }})
+        when regexp_full_match({{ text }}, '[0-9]{12,13}') then epoch_ms(cast({{ text }} as bigint))
+        when not regexp_full_match({{ text }}, '[0-9]+')
+            then try_cast({{ text }} as {{ type_timestamp_tz() }})
     end
 {%- endmacro %}
 
 {% macro spark__text_to_instant(text) -%}
     case
-        when {{ text }} rlike '^[0-9]+$' then timestamp_millis(cast({{ text }} as bigint))
-        else cast({{ text }} as timestamp)
+        when {{ text }} rlike '^[0-9]{12,13}$' then timestamp_millis(cast({{ text }} as bigint))
+        when not {{ text }} rlike '^[0-9]+$' then cast({{ text }} as timestamp)
     end
 {%- endmacro %}
 

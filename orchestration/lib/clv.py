@@ -535,6 +535,13 @@ def summarise_transactions(
 # Predictions for a customer base
 
 
+# What a history the models cannot fit lacks, said after why the fit failed.
+NEEDS = (
+    "Predicted CLV needs a history that shows how often customers buy and when they stop (some "
+    "hundreds of customers, some of whom stopped); every other figure stands"
+)
+
+
 class ClvFitError(RuntimeError):
     """The BG/NBD or the Gamma-Gamma model cannot be fitted on the transactions given.
 
@@ -594,9 +601,7 @@ def predict_customer_value(
     except (ValueError, RuntimeError) as error:
         raise ClvFitError(
             f"BG/NBD fit failed {as_of} on {customers} customers "
-            f"({repeaters} with a repeat purchase): {error}. Predicted CLV needs a history that "
-            "shows how often customers buy and when they stop (some hundreds of customers, some "
-            "of whom stopped); every other figure stands"
+            f"({repeaters} with a repeat purchase): {error}. {NEEDS}"
         ) from error
 
     in_spend_fit = has_positive_repeat_spend(x, m)
@@ -648,6 +653,6 @@ def predict_customer_value(
         raise ClvFitError(
             f"predictions {as_of} are not finite for {int(np.count_nonzero(~finite))} of "
             f"{customers} customers at {bgnbd} and {gamma_gamma}: the fit is too extreme for "
-            "the closed-form expectations"
+            f"the closed-form expectations. {NEEDS}"
         )
     return predictions

@@ -217,16 +217,17 @@ def _waiting_for_their_order(con: duckdb.DuckDBPyConnection) -> list[str]:
     for table, what in (("stg_erp__order_lines", "order line"), ("stg_erp__refunds", "refund")):
         if not table_columns(con, "staging", table):
             continue
-        ((rows, example),) = con.execute(
-            f"select count(*), min(order_id) from staging.{table} as waiting where not exists "
-            "(select 1 from staging.stg_erp__orders as orders "
+        ((rows, orders, example),) = con.execute(
+            f"select count(*), count(distinct order_id), min(order_id) from staging.{table} as "
+            "waiting where not exists (select 1 from staging.stg_erp__orders as orders "
             "where orders.order_id = waiting.order_id)"
         ).fetchall()
         if rows:
+            which = f"order {example}" if orders == 1 else f"{orders:,} orders, {example} first"
             notes.append(
-                f"{rows:,} {what}{'s wait' if rows > 1 else ' waits'} for an order the ERP has "
-                f"not given (order {example}{' among others' if rows > 1 else ''}: held in "
-                "quarantine, or not written yet), counted in no mart until it loads."
+                f"{rows:,} {what}{'s wait' if rows > 1 else ' waits'} for "
+                f"{'an order' if orders == 1 else 'orders'} the ERP has not given ({which}: held "
+                "in quarantine, or not written yet), counted in no mart until it loads."
             )
     return notes
 

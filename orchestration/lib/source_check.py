@@ -156,7 +156,7 @@ def _check_crm(name: str, url: str, settings: Settings) -> Iterator[Finding]:
                     return
                 status = 404 if absent(response) else response.status_code
                 level, meaning = _CRM_STATUS.get(status, ("error", f"answered HTTP {status}"))
-                if table == "reviews" and status != 200:
+                if table == "reviews" and status == 404:
                     meaning += " (CRM_REVIEWS_OBJECT names it: set it to yours, or to off)"
                 yield Finding(name, table, level, f"HubSpot object {source.object_type} {meaning}")
 
@@ -166,6 +166,8 @@ _CRM_STATUS: dict[int, tuple[Level, str]] = {
     404: ("warning", "is not in this account: the table lands empty, its marts are empty"),
     401: ("error", "refused (401): check CRM_API_TOKEN"),
     403: ("error", "refused (403): give the private app its read scope"),
+    # the run waits and retries a rate limit; a check only says so
+    429: ("warning", "answered 429, the API's rate limit: the run waits for it; check again later"),
 }
 
 
