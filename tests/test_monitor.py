@@ -331,7 +331,7 @@ def test_a_customer_who_stopped_within_the_period_left_though_they_bought_in_it(
     # Customers 1 and 2 order 100 every 10 days for two years; from 1 October 2026 customer 1
     # orders no more and customer 2 orders 50. The bridge of 25 August to 23 November 2026:
     # customer 1 bought in it, but not in the 53 days since 1 October, while they ordered every
-    # 10 days a year earlier (2 intervals, at least 30 days): they left, their fall is lost.
+    # 10 days a year earlier (4 intervals, at least 30 days): they left, their fall is lost.
     # Customer 2 stays and buys less. Customer 3, who ordered once in 2024, is neither.
     start, end = date(2026, 8, 25), date(2026, 11, 23)
     change = date(2026, 10, 1)

@@ -54,8 +54,10 @@ BRIDGE_DAYS = 90
 # A customer who bought in both periods of the bridge but not for this many of their own
 # intervals of a year earlier (the period's days over their orders then), and at least
 # STOPPED_MIN_DAYS, stopped buying within the period: their fall is customers leaving, not
-# those who stay buying less.
-STOPPED_INTERVALS = 2
+# those who stay buying less. A customer still buying at random (a Poisson process) goes 4
+# intervals without an order 1.8 % of the time (e^-4), 2 intervals 13.5 %: on the demo's smb
+# segment as of 7 December 2026, 4 counts 77 customers as stopped, 2 counts 89, none 65.
+STOPPED_INTERVALS = 4
 STOPPED_MIN_DAYS = 30
 ALERT_KINDS = ("decline", "flattening")
 FLAT_WEEKS = 12
