@@ -27,6 +27,7 @@ from orchestration.lib.dashboard import (
     publish_page,
     render_dashboard,
 )
+from orchestration.lib.dashboard.data import _kpis
 from orchestration.lib.explain import format_value, unit_shown
 from orchestration.lib.settings import PROJECT_ROOT
 
@@ -745,7 +746,10 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, request):
         )
         status = element["attrs"]["data-status"]
         kinds = {kind for k, kind in in_alert if k == name}
-        assert status in (kinds or {"ok", "not watched", "suppressed"}), (name, status)
+        assert status in (kinds or {"ok", "not watched", "not scored", "suppressed"}), (
+            name,
+            status,
+        )
 
     # The ACV is the hero, with its factors from the customer value mart.
     acv, frequency, basket, active = rows(
@@ -1171,3 +1175,30 @@ def test_a_section_says_which_of_its_sources_are_off():
     }
     assert 'data-testid="off-stakeholders"' not in page
     assert 'data-testid="off-' not in render_dashboard({})
+
+
+def test_a_tile_the_monitor_could_not_score_says_so_and_why():
+    con = duckdb.connect()
+    con.execute(
+        """create schema reference; create schema marts; create schema monitoring;
+        create table reference.kpi_catalogue as select * from (values
+            ('churn_rate', 'Churn rate', 'share', 'lower_is_better', 'total', 'Lapses.', true),
+            ('nps', 'NPS', 'points', 'higher_is_better', 'total', 'Scores.', true)
+        ) as t(kpi_name, label, unit, direction, alert_level, description, enabled);
+        create table marts.fct_kpi_daily as select * from (values
+            (date '2026-06-30', 'churn_rate', 'total', 'all', 0.02, 400),
+            (date '2026-06-30', 'nps', 'total', 'all', 31.0, 90)
+        ) as t(kpi_date, kpi_name, dimension, dimension_value, value, sample_size);
+        create table monitoring.kpi_status as select * from (values
+            (date '2026-06-30', 'churn_rate', 'insufficient_history', '160 days of history.'),
+            (date '2026-06-30', 'nps', 'ok', 'CUSUM 0.0 <= h=4.5.')
+        ) as t(evaluated_on, kpi_name, status, detail)"""
+    )
+    kpis = {k["kpi_name"]: k for k in _kpis(con, date(2026, 1, 1), [], "EUR")}
+    assert kpis["churn_rate"]["status"] == "not scored"
+    assert kpis["churn_rate"]["status_detail"] == "not scored: 160 days of history."
+    assert kpis["nps"]["status"] == "ok"
+    dom = Dom(render_dashboard({"kpis": list(kpis.values())}))
+    tile = dom.find(data_testid="kpi-churn_rate")
+    assert tile["attrs"]["data-status"] == "not scored"
+    assert tile["attrs"]["title"] == "Lapses. (not scored: 160 days of history.)"

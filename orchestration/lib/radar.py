@@ -72,10 +72,6 @@ alerts as (
       and evaluated_on = (select max(evaluated_on) from monitoring.kpi_alerts)
       and state <> 'recovered'
     group by kpi_name
-),
-statuses as (
-    select kpi_name, status, detail from {{statuses}}
-    where evaluated_on = (select max(evaluated_on) from {{statuses}})
 )
 select
     catalogue.kpi_name,
@@ -85,11 +81,7 @@ select
     now_.value as value,
     before.value as value_before,
     alerts.alert,
-    case
-        when catalogue.alert_level = 'none' then 'not watched'
-        when statuses.status in ('insufficient_history', 'no_data')
-            then 'not scored: ' || statuses.detail
-    end as unscored
+    case when catalogue.alert_level = 'none' then 'not watched' end as unscored
 from reference.kpi_catalogue as catalogue
 left join latest on latest.kpi_name = catalogue.kpi_name
 left join total as now_
@@ -98,7 +90,6 @@ left join total as before
     on before.kpi_name = catalogue.kpi_name
     and before.kpi_date = latest.kpi_date - interval {CHANGE_DAYS} day
 left join alerts on alerts.kpi_name = catalogue.kpi_name
-left join statuses on statuses.kpi_name = catalogue.kpi_name
 where catalogue.enabled
 order by catalogue.kpi_name <> 'average_customer_value', catalogue.label
 """
@@ -142,21 +133,31 @@ having count(*) > 0
 def load_radar(con: duckdb.DuckDBPyConnection) -> list[RadarLine]:
     """The radar's lines, money labelled with the warehouse's reporting currency."""
     currency = reporting_currency(con)
-    statuses = (
-        "monitoring.kpi_status"
-        if table_columns(con, "monitoring", "kpi_status")
-        else "(select null::date as evaluated_on, '' as kpi_name, '' as status, '' as detail)"
-    )
-    sql = RADAR_SQL.replace("{statuses}", statuses)
-    lines = [RadarLine(*row) for row in con.execute(sql).fetchall()]
+    lines = [RadarLine(*row) for row in con.execute(RADAR_SQL).fetchall()]
+    unscored = not_scored(con)
     return [
         dataclasses.replace(
             line,
             label=shown_label(line.kpi_name, line.label),
             unit=unit_shown(line.unit, currency),
+            unscored=line.unscored or unscored.get(line.kpi_name),
         )
         for line in lines + unavailable_predictions(con)
     ]
+
+
+def not_scored(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Why the monitor's latest evaluation could not score each KPI it could not (too little
+    history, no data), by KPI: "not scored: 120 days of history; 189 needed."."""
+    if not table_columns(con, "monitoring", "kpi_status"):
+        return {}
+    return dict(
+        con.execute(
+            "select kpi_name, 'not scored: ' || detail from monitoring.kpi_status "
+            "where evaluated_on = (select max(evaluated_on) from monitoring.kpi_status) "
+            "and status in ('insufficient_history', 'no_data')"
+        ).fetchall()
+    )
 
 
 def reporting_currency(con: duckdb.DuckDBPyConnection) -> str:

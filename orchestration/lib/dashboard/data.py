@@ -22,6 +22,7 @@ from orchestration.lib.explain import unit_shown
 from orchestration.lib.radar import (
     CHANGE_DAYS,
     TOTALS_SQL,
+    not_scored,
     reporting_currency,
     reporting_timezone,
     shown_label,
@@ -170,6 +171,7 @@ def _kpis(
     ).fetchall():
         series[name][day] = value
     kpis = []
+    unscored = not_scored(con)
     # The catalogue's own order groups KPIs by area; a plain scan keeps it.
     for row in _rows(
         con,
@@ -197,6 +199,8 @@ def _kpis(
             status = "suppressed"
         elif not row["watched"]:
             status = "not watched"
+        elif row["kpi_name"] in unscored:
+            status = "not scored"
         else:
             status = "ok"
         kpis.append(
@@ -212,6 +216,8 @@ def _kpis(
                     (d, days[d]) for d in sorted(days) if day and (day - d).days < TREND_DAYS
                 ],
                 "status": status,
+                # why a watched KPI is not scored, for the tile's tooltip
+                "status_detail": unscored.get(row["kpi_name"]),
                 "alert": alert,
                 # the segments (or other members) in alert while the total may not be
                 "member_alerts": sorted(
