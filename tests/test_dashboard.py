@@ -1202,3 +1202,12 @@ def test_a_tile_the_monitor_could_not_score_says_so_and_why():
     tile = dom.find(data_testid="kpi-churn_rate")
     assert tile["attrs"]["data-status"] == "not scored"
     assert tile["attrs"]["title"] == "Lapses. (not scored: 160 days of history.)"
+
+
+def test_a_change_shown_as_zero_is_drawn_flat():
+    from orchestration.lib.dashboard import text
+
+    tiny = text.changed(2849.3, 2850.0, "EUR")  # -0.02 %, shown 0.0 %
+    assert (tiny["tone"], tiny["arrow"]) == (text.tone(0.0, ""), text.arrow(0.0))
+    fall = text.changed(2700.0, 2850.0, "EUR")
+    assert fall["tone"] == "bad"

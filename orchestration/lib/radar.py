@@ -114,10 +114,22 @@ class RadarLine:
             return ""
         if self.unit in POINT_UNITS:
             points = (self.value - self.value_before) * POINT_UNITS[self.unit]
-            return f"{points:+.1f} pts"
+            return _signed(points, ".1f") + " pts"
         if not self.value_before:
             return ""
-        return f"{self.value / self.value_before - 1:+.1%}"
+        return _signed(self.value / self.value_before - 1, ".1%")
+
+
+def _signed(value: float, spec: str) -> str:
+    """``value`` with its sign, none when it rounds to zero.
+
+    >>> _signed(-0.0004, ".1%"), _signed(-0.05, ".1%")
+    ('0.0%', '-5.0%')
+    """
+    text = format(abs(value), spec)
+    if not any(digit in text for digit in "123456789"):
+        return text
+    return f"{'-' if value < 0 else '+'}{text}"
 
 
 # Why the CLV models could not be fitted on this build, if they could not (dim_customers then

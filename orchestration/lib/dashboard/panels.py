@@ -166,7 +166,8 @@ def cohort_table(cohorts: list[Row], so_far: str | None) -> Row:
                     "style": f"--s:{strength:.3f}",
                     "title": (
                         f"{text.month(cohort['cohort_month'])}, month {m}: {c['retained']} of "
-                        f"{cohort['customers']} customers bought{partial}"
+                        f"{cohort['customers']} customer{'s' if cohort['customers'] != 1 else ''} "
+                        f"bought{partial}"
                     ),
                 }
             )

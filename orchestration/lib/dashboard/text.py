@@ -33,11 +33,13 @@ def changed(
 ) -> dict[str, Any]:
     """A change as the templates draw it: its number, text, arrow and tone."""
     number, shown = change(value, before, unit)
+    # a change shown as 0.0 is drawn flat, whatever its sign before rounding
+    drawn = number if any(digit in shown for digit in "123456789") else 0.0
     return {
         "value": number,
         "text": shown,
-        "arrow": arrow(number),
-        "tone": tone(number, direction),
+        "arrow": arrow(drawn),
+        "tone": tone(drawn, direction),
     }
 
 
