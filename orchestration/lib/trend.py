@@ -718,7 +718,9 @@ def evaluate_counts(
     if base.sum() < max(2, math.ceil(baseline_days / 2)):
         return Finding(
             "insufficient_history",
-            detail=f"Only {int(base.sum())} of {baseline_days} baseline days have a count.",
+            detail=f"Only {int(base.sum())} of {baseline_days} baseline days have a count, its "
+            "expected count and a reference to compare with (a total's is the same weeks a year "
+            "earlier: its history must reach a year before the baseline).",
         )
     if not usable[n - CURRENT_DAYS :].any():
         return Finding("no_data", detail=f"No count in the last {CURRENT_DAYS} days.")
