@@ -544,6 +544,18 @@ def format_value(value: float | None, unit: str) -> str:
     return "—" if value is None else _amount(value, unit)
 
 
+def signed(value: float, spec: str, minus: str = MINUS) -> str:
+    """``value`` formatted by ``spec`` with its sign, none when it shows as zero.
+
+    >>> signed(-0.0004, ".1%", minus="-"), signed(-0.05, ".1%", minus="-"), signed(2.0, ".1f")
+    ('0.0%', '-5.0%', '+2.0')
+    """
+    text = format(abs(value), spec)
+    if not any(digit in text for digit in "123456789"):
+        return text
+    return f"{minus if value < 0 else '+'}{text}"
+
+
 def _pct(fraction: float, signed: bool = False) -> str:
     """A fraction as a percentage with one decimal (two when one would show 0.0)."""
     percent = fraction * 100.0

@@ -16,6 +16,7 @@ from orchestration.lib.explain import (
     WEEK_AVERAGE,
     WEEK_DAYS,
     format_value,
+    signed,
     unit_shown,
 )
 from orchestration.lib.notify import headline
@@ -114,22 +115,10 @@ class RadarLine:
             return ""
         if self.unit in POINT_UNITS:
             points = (self.value - self.value_before) * POINT_UNITS[self.unit]
-            return _signed(points, ".1f") + " pts"
+            return signed(points, ".1f", minus="-") + " pts"
         if not self.value_before:
             return ""
-        return _signed(self.value / self.value_before - 1, ".1%")
-
-
-def _signed(value: float, spec: str) -> str:
-    """``value`` with its sign, none when it rounds to zero.
-
-    >>> _signed(-0.0004, ".1%"), _signed(-0.05, ".1%")
-    ('0.0%', '-5.0%')
-    """
-    text = format(abs(value), spec)
-    if not any(digit in text for digit in "123456789"):
-        return text
-    return f"{'-' if value < 0 else '+'}{text}"
+        return signed(self.value / self.value_before - 1, ".1%", minus="-")
 
 
 # Why the CLV models could not be fitted on this build, if they could not (dim_customers then

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from orchestration.lib.explain import MINUS, MONTHS, POINT_UNITS, format_value
+from orchestration.lib.explain import MINUS, MONTHS, POINT_UNITS, format_value, signed
 
 
 def change(value: float | None, before: float | None, unit: str) -> tuple[float | None, str]:
@@ -41,13 +41,6 @@ def changed(
         "arrow": arrow(drawn),
         "tone": tone(drawn, direction),
     }
-
-
-def signed(value: float, spec: str) -> str:
-    text = format(abs(value), spec)
-    if not text.strip("0."):
-        return text
-    return f"{MINUS if value < 0 else '+'}{text}"
 
 
 def tone(change: float | None, direction: str) -> str:
