@@ -76,10 +76,12 @@ def build_marts(
     con.execute(
         """create table marts.fct_kpi_daily as
         select value_date as kpi_date, 'average_customer_value' as kpi_name, dimension,
-               dimension_value, net_revenue_in_window / active_customers as value
+               dimension_value, net_revenue_in_window / active_customers as value,
+               null::double as sample_size
         from marts.fct_customer_value_daily
         union all
-        select value_date, 'active_customers', dimension, dimension_value, active_customers
+        select value_date, 'active_customers', dimension, dimension_value, active_customers,
+               null
         from marts.fct_customer_value_daily"""
     )
     build_orders(con, smb_basket_after_onset)
@@ -154,7 +156,6 @@ def test_a_related_kpi_of_daily_counts_is_quoted_over_the_week_as_its_alert_read
     # swings between 0.90 and 0 (the last day, 4 February 2026, is a Wednesday: 0.90).
     declining.execute(
         """
-        alter table marts.fct_kpi_daily add column sample_size double;
         insert into reference.kpi_catalogue values ('existing_customer_purchases',
             'Existing customers'' purchases', 'ratio', 'higher_is_better', 0.25, 0.0, true,
             'none', '');

@@ -32,7 +32,7 @@ from orchestration.lib.explain import (
     unit_shown,
 )
 from orchestration.lib.outbox import OUTBOX_DDL, enqueue, previous_suppression
-from orchestration.lib.radar import COUNTED, reporting_currency, table_columns
+from orchestration.lib.radar import COUNTED, SHOWN_SQL, reporting_currency, table_columns
 from orchestration.lib.trend import (
     Finding,
     evaluate,
@@ -573,29 +573,14 @@ class _SnapshotReader:
     def kpi_values(
         self, kpi_name: str, dimension: str, member: str, days: Sequence[date]
     ) -> list[float | None]:
-        """The KPI's value on each of ``days``, as the marts and the dashboard hold it (None
-        without one)."""
+        """The KPI's value on each of ``days`` as the radar and the dashboard show it (a
+        COUNTED KPI's over the WEEK_DAYS ending that day, holidays included, which its
+        alert's own 7-day average leaves out); None without one."""
         return [
             self._con.execute(
-                "select any_value(value) from marts.fct_kpi_daily where kpi_name = ? "
+                f"select any_value(value) from ({SHOWN_SQL}) where kpi_name = ? "
                 "and dimension = ? and dimension_value = ? and kpi_date = ?",
                 [kpi_name, dimension, member, day],
-            ).fetchall()[0][0]
-            for day in days
-        ]
-
-    def kpi_week_values(
-        self, kpi_name: str, dimension: str, member: str, days: Sequence[date]
-    ) -> list[float | None]:
-        """A COUNTED KPI over the WEEK_DAYS ending on each of ``days``: what was made over
-        what was expected (None without any), as its alert's 7-day average reads it but for
-        the holidays, which the alert leaves out."""
-        return [
-            self._con.execute(
-                "select sum(value * sample_size) / nullif(sum(sample_size), 0) "
-                "from marts.fct_kpi_daily where kpi_name = ? and dimension = ? "
-                "and dimension_value = ? and kpi_date between ? and ?",
-                [kpi_name, dimension, member, day - timedelta(days=WEEK_DAYS - 1), day],
             ).fetchall()[0][0]
             for day in days
         ]
@@ -722,15 +707,12 @@ def _reason(
         )
     related = []
     for name in (name for name in kpi.related_kpis if name in catalogue):
-        # a KPI of a single day's counts swings from day to day by chance: read over a week
-        weekly = name in COUNTED
-        values = snapshots.kpi_week_values if weekly else snapshots.kpi_values
         related.append(
             RelatedSignal(
                 catalogue[name].label,
                 catalogue[name].unit,
-                *values(name, dimension, member, (start, evaluated_on)),
-                smoothed=weekly,
+                *snapshots.kpi_values(name, dimension, member, (start, evaluated_on)),
+                smoothed=name in COUNTED,
             )
         )
     (today,) = snapshots.kpi_values(kpi.kpi_name, dimension, member, [evaluated_on])

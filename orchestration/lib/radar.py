@@ -27,26 +27,29 @@ CHANGE_DAYS = 28
 DEFAULT_CURRENCY = "EUR"
 
 # KPIs that are a count made over a count expected (fct_kpi_daily.sample_size): one day's
-# ratio swings by hundreds of percent in a small company, so the radar and the dashboard show
-# them as their alerts quote them, made over expected in the WEEK_DAYS ending each day.
+# ratio swings by hundreds of percent in a small company, so the radar, the dashboard and the
+# alerts show them as made over expected in the WEEK_DAYS ending each day.
 COUNTED = ("existing_customer_purchases", "existing_customer_basket")
-# Each KPI's total by day, as the radar and the dashboard show it.
-TOTALS_SQL = f"""
+# Each KPI's value by day and member, as the radar, the dashboard and the alerts show it.
+SHOWN_SQL = f"""
 select
     kpi_date,
     kpi_name,
+    dimension,
+    dimension_value,
     case
         when kpi_name in {COUNTED!r}
             then sum(value * sample_size) over week / nullif(sum(sample_size) over week, 0)
         else value
     end as value
 from marts.fct_kpi_daily
-where dimension = 'total'
 window week as (
-    partition by kpi_name order by kpi_date
+    partition by kpi_name, dimension, dimension_value order by kpi_date
     range between interval {WEEK_DAYS - 1} day preceding and current row
 )
 """
+# Each KPI's total by day, as shown.
+TOTALS_SQL = f"select kpi_date, kpi_name, value from ({SHOWN_SQL}) where dimension = 'total'"
 
 
 def shown_label(kpi_name: str, label: str) -> str:
