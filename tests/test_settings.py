@@ -1,5 +1,5 @@
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -101,6 +101,18 @@ def test_the_as_of_day_is_today_in_the_reporting_time_zone_unless_set():
     # UTC+14 and UTC-11 are 25 hours apart: never the same calendar day.
     assert (far_east - far_west).days in (1, 2)
     assert load_settings({"AS_OF": "2026-06-30"}).as_of == date(2026, 6, 30)
+
+
+def test_unset_the_day_of_a_company_of_its_own_is_yesterday_whose_data_is_whole():
+    zone = {"REPORTING_TIMEZONE": "Europe/Berlin"}
+    # read around the demo's, so that both see the same calendar day unless midnight passes
+    before = load_settings(zone).as_of
+    own = load_settings(zone | {"ERP_DATABASE_URL": "sqlite:////srv/erp.sqlite"}).as_of
+    after = load_settings(zone).as_of
+    assert own + timedelta(days=1) in (before, after)
+    assert load_settings(zone | {"ERP_DATABASE_URL": "off"}).as_of in (before, after)
+    own_set = {"AS_OF": "2026-06-30", "ERP_DATABASE_URL": "sqlite:////srv/erp.sqlite"}
+    assert load_settings(own_set).as_of == date(2026, 6, 30)
 
 
 def test_the_settings_dbt_reads_are_passed_as_its_vars_and_the_day_in_its_environment():

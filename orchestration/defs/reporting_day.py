@@ -1,5 +1,5 @@
-"""The day a run reports on, set at launch or by the ``AS_OF`` setting (default: today), and
-the warehouse the run holds while it works on it.
+"""The day a run reports on, set at launch or by the ``AS_OF`` setting (default: the latest
+whole day, see ``settings._day``), and the warehouse the run holds while it works on it.
 
 Every step of a run reads the same day from here: the demo company is generated as of it, dbt
 builds the daily marts up to it (var ``as_of``), the KPIs are evaluated on it, and the radar
@@ -33,7 +33,8 @@ class ReportingDay(dg.ConfigurableResource):
 
     as_of: str = Field(
         default="",
-        description="YYYY-MM-DD. Empty: the AS_OF setting, else today in REPORTING_TIMEZONE.",
+        description="YYYY-MM-DD. Empty: the AS_OF setting, else the latest whole day in "
+        "REPORTING_TIMEZONE (yesterday for a company's own data, today for the demo).",
     )
 
     def settings(self) -> Settings:

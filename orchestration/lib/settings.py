@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -182,7 +182,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crm_run_deadline=read("CRM_RUN_DEADLINE_SECONDS", "7200", _positive, "7200"),
         web=sources["web"],
         hr=sources["hr"],
-        as_of=read("AS_OF", "", lambda v: _day(v, timezone), "2026-06-30"),
+        as_of=read("AS_OF", "", lambda v: _day(v, timezone, sources.values()), "2026-06-30"),
         reporting_timezone=timezone,
         reporting_currency=read("REPORTING_CURRENCY", "EUR", _currency, "EUR"),
         incremental_lookback_minutes=read(
@@ -259,9 +259,14 @@ def _file(value: str) -> Path:
     return path
 
 
-def _day(value: str, timezone: str) -> date:
-    if not value:  # today, in the reporting time zone
-        return datetime.now(ZoneInfo(timezone)).date()
+def _day(value: str, timezone: str, sources: Iterable[Source]) -> date:
+    """The day of ``AS_OF``; unset, the latest day whose data is whole in the reporting time
+    zone: yesterday when a source is the company's own (today is still coming in), today for
+    the demo company, which is generated whole up to its as-of day."""
+    if not value:
+        today = datetime.now(ZoneInfo(timezone)).date()
+        own = any(source.mode == "configured" for source in sources)
+        return today - timedelta(days=1) if own else today
     try:
         return date.fromisoformat(value)
     except ValueError:
