@@ -281,7 +281,13 @@ def page_data(currency: str = "EUR") -> dict:
             {"channel": "organic", "visitors_30d": 667, "visitor_to_lead_rate_30d": 2.7}
         ],
         "pulse": [
-            {"survey_month": date(2026, 6, 1), "enps": 24.4, "response_rate": 0.732},
+            {
+                "survey_month": date(2026, 6, 1),
+                "responses": 82,
+                "enps": 24.4,
+                "response_rate": 0.732,
+                "is_complete_month": True,
+            },
         ],
         "customers": {
             "customers": 1623,
@@ -385,8 +391,12 @@ def month_under_way(data: dict) -> dict:
     july |= {"lost_revenue": 295544.87, "ending_revenue": 38944.99}
     flow = {"month_start": date(2026, 7, 1), "is_complete_month": False, "new_customers": 2}
     flow |= {"reactivated_customers": 1, "lapsed_customers": 5}
+    may = {**data["pulse"][0], "survey_month": date(2026, 5, 1)}
+    pulse = {"survey_month": date(2026, 7, 1), "responses": 9, "enps": -11.1}
+    pulse |= {"response_rate": 0.08, "is_complete_month": False}
     return {
         **data,
+        "pulse": [may, *data["pulse"], pulse],
         "as_of": day,
         "bridge": [*[{**r, "is_complete_period": True} for r in data["bridge"]], july],
         "customer_flow": [*data["customer_flow"], flow],
@@ -433,6 +443,15 @@ def test_a_month_not_over_is_shown_month_to_date_against_the_same_days_before(da
     assert flow.startswith("Jul 1–3 (month to date) 2 new, 1 reactivated and 5 lapsed")
     assert "days 1–3 of earlier months: 3.5 on average" in flow
     assert "dashed: Jul 1–3, month to date" in dom.text(data_testid="chart-cohorts")
+    # the pulse survey under way: its answers so far drawn lighter, its response rate left
+    # out, the latest values those of June's survey
+    july = dom.find(data_testid="enps-2026-07-01")
+    assert july["attrs"]["data-complete"] == "false"
+    assert "Jul 2026 (survey under way, 9 answers so far)" in july["text"]
+    assert dom.value(data_testid="chart-stakeholders-enps-latest") == 24.4
+    assert dom.value(data_testid="chart-stakeholders-response-latest") == 0.732
+    response = " ".join(dom.text(data_testid="chart-stakeholders-response").split())
+    assert response.endswith("MayJun 1 June 2026: 73.2 %")
 
 
 def test_a_month_that_has_ended_has_no_month_to_date(data):
@@ -842,7 +861,7 @@ def test_the_browser_shows_the_numbers_of_the_marts(demo, tmp_path, request):
     enps = rows(
         root,
         "select enps from marts.fct_employee_pulse_monthly where department = 'all' "
-        "order by survey_month desc limit 1",
+        "and is_complete_month order by survey_month desc limit 1",
     )[0][0]
     assert dom.value(data_testid="chart-stakeholders-enps-latest") == pytest.approx(enps)
 

@@ -143,7 +143,8 @@ def load_dashboard_data(con: duckdb.DuckDBPyConnection, now: datetime | None = N
                 _rows(
                     con,
                     """
-                    select survey_month, invited, responses, response_rate, enps
+                    select survey_month, invited, responses, response_rate, enps,
+                        is_complete_month
                     from marts.fct_employee_pulse_monthly
                     where department = 'all'
                     order by survey_month desc

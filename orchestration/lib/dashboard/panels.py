@@ -323,16 +323,24 @@ def prospects(rows: list[Row], lead_channels: list[Row], web_channels: list[Row]
 
 
 def stakeholders(rows: list[Row]) -> list[Row]:
-    surveys = [r for r in rows if r["enps"] is not None]
+    """The monthly pulse: a survey under way is drawn lighter with its answers so far, and
+    its response rate, not yet the month's, is left out until the month ends."""
+    complete = [r for r in rows if r["is_complete_month"]]
     periods = [
         {
             "period": r["survey_month"],
             "label": text.month(r["survey_month"], short=True),
             "values": r,
+            "partial": not r["is_complete_month"],
+            "title": None
+            if r["is_complete_month"]
+            else f"{text.month(r['survey_month'])} (survey under way, "
+            f"{r['responses']:,} answers so far)",
         }
-        for r in surveys
+        for r in rows
+        if r["enps"] is not None
     ]
-    latest = rows[-1] if rows else {}
+    latest = complete[-1] if complete else {}
     return [
         card(
             "chart-stakeholders-enps",
@@ -349,7 +357,7 @@ def stakeholders(rows: list[Row]) -> list[Row]:
             "Pulse survey response rate",
             "Staff who answered among those invited.",
             chart=charts.line_chart(
-                [(r["survey_month"], r["response_rate"]) for r in rows],
+                [(r["survey_month"], r["response_rate"]) for r in complete],
                 "share",
                 domain=(0.0, 1.0),
                 width=charts.width(6),

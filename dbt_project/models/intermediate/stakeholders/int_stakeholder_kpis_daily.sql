@@ -1,9 +1,10 @@
 {#
-    The stakeholder KPIs in the KPI radar's long daily format. A survey measures its month:
-    each day carries the company's result of the latest survey month on or before it, so the
-    value of a month holds from its first day until the next survey's month begins (and a
-    month without a survey keeps the previous one). The series ends on `as_of`, or else on
-    the day of the latest response, never in the future.
+    The stakeholder KPIs in the KPI radar's long daily format. A survey measures its month
+    and is read once the month has ended: each day carries the company's result of the latest
+    survey month that ended before it, so a month's value holds from the first day after it
+    until the next survey's month has ended (a month without a survey keeps the previous one),
+    and a survey under way is never read against whole ones. The series ends on `as_of`, or
+    else on the day of the latest response, never in the future.
 #}
 
 {%- set as_of = as_of() %}
@@ -24,21 +25,21 @@ company_pulse as (
         enps,
         response_rate,
         responses,
-        invited,
-        last_response_at
+        invited
     from pulse_monthly
-    where department = 'all'
-    {%- if as_of %}
-        and survey_month <= cast('{{ as_of }}' as date)
-    {%- endif %}
+    where department = 'all' and is_complete_month
 
 ),
 
 surveys as (
 
     select
-        survey_month as valid_from,
-        lead(survey_month) over (order by survey_month) as next_survey_month,
+        -- the month is read from the day after it ends
+        cast({{ dbt.dateadd('month', 1, 'survey_month') }} as date) as valid_from,
+        cast(
+            lead({{ dbt.dateadd('month', 1, 'survey_month') }}) over (order by survey_month)
+            as date
+        ) as valid_to,
         enps,
         response_rate,
         responses,
@@ -50,10 +51,12 @@ surveys as (
 bounds as (
 
     select
-        min(survey_month) as first_day,
-        {{ "cast('" ~ as_of ~ "' as date)" if as_of else 'cast(max(last_response_at) as date)' }}
-            as last_day
-    from company_pulse
+        min(valid_from) as first_day,
+        {{
+            "cast('" ~ as_of ~ "' as date)" if as_of
+            else '(select cast(max(last_response_at) as date) from pulse_monthly)'
+        }} as last_day
+    from surveys
 
 ),
 
@@ -75,7 +78,7 @@ daily as (
     inner join surveys
         on
             days.kpi_date >= surveys.valid_from
-            and (surveys.next_survey_month is null or days.kpi_date < surveys.next_survey_month)
+            and (surveys.valid_to is null or days.kpi_date < surveys.valid_to)
 
 ),
 

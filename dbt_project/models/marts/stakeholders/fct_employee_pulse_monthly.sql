@@ -3,11 +3,25 @@
     and a late response or a corrected export changes its month wherever it falls.
 #}
 
+{%- set as_of = as_of() %}
+
 with
 
 responses as (
 
     select * from {{ ref('stg_hr__pulse_responses') }}
+
+),
+
+calendar as (
+
+    -- the data run to `as_of`, or without it to the latest response
+    {%- if as_of %}
+    select cast('{{ as_of }}' as date) as last_day
+    {%- else %}
+    select cast(max(submitted_at) as date) as last_day
+    from responses
+    {%- endif %}
 
 ),
 
@@ -69,6 +83,10 @@ final as (
         cast(detractors as {{ dbt.type_bigint() }}) as detractors,
         -- % promoters - % detractors, from -100 to 100
         100 * cast(promoters - detractors as {{ type_double() }}) / nullif(responses, 0) as enps,
+
+        -- the survey's month has ended: a month under way has had only some of its answers
+        {{ add_days(dbt.dateadd('month', 1, 'survey_month'), -1) }}
+        <= (select calendar.last_day from calendar) as is_complete_month,
 
         -- timestamps
         last_response_at
