@@ -144,7 +144,7 @@ def radar_warehouse(currency: str | None):
             (date '2026-06-30', 'lost_revenue_30d', 'total', 'all', 12500.0, null)
         ) as t(kpi_date, kpi_name, dimension, dimension_value, value, sample_size);
         create table monitoring.kpi_alerts (evaluated_on date, kpi_name varchar,
-            dimension varchar, kind varchar, state varchar);
+            dimension varchar, dimension_value varchar, kind varchar, state varchar);
         """
     )
     if currency:
@@ -165,6 +165,24 @@ def test_the_radar_labels_money_with_the_currency_the_warehouse_was_built_in():
     assert "1,375 customers" in rows["Active customers"]
     assert {line.unit for line in load_radar(radar_warehouse("USD"))} == {"USD", "customers"}
     assert "EUR" not in text and "money" not in text
+
+
+def test_a_kpi_ok_in_total_names_its_segments_and_regions_in_alert():
+    con = radar_warehouse("EUR")
+    con.execute(
+        """insert into monitoring.kpi_alerts values
+            (date '2026-06-30', 'average_customer_value', 'segment', 'smb', 'decline', 'new'),
+            (date '2026-06-30', 'average_customer_value', 'region', 'south', 'decline', 'open'),
+            (date '2026-06-30', 'average_customer_value', 'region', 'east', 'decline',
+                'recovered'),
+            (date '2026-06-30', 'active_customers', 'total', 'all', 'decline', 'new'),
+            (date '2026-06-29', 'active_customers', 'segment', 'smb', 'decline', 'new')"""
+    )
+    text = render_radar(load_radar(con), [], as_of=DAY)
+    rows = {row.split("  ")[1]: row for row in text.splitlines() if row.startswith("  ")}
+    assert rows["Average customer value"].endswith("  ok; in alert: smb, south")
+    # yesterday's alert of a segment is not today's
+    assert rows["Active customers"].endswith("  decline new")
 
 
 def test_a_warehouse_that_records_no_currency_is_in_the_default_reporting_currency():

@@ -70,10 +70,14 @@ latest as (
     select kpi_name, max(kpi_date) as kpi_date from total group by kpi_name
 ),
 alerts as (
-    select kpi_name, string_agg(distinct kind || ' ' || state, ', ') as alert
+    select
+        kpi_name,
+        string_agg(distinct kind || ' ' || state, ', ') filter (where dimension = 'total')
+            as alert,
+        string_agg(distinct dimension_value, ', ' order by dimension_value)
+            filter (where dimension <> 'total') as members_in_alert
     from monitoring.kpi_alerts
-    where dimension = 'total'
-      and evaluated_on = (select max(evaluated_on) from monitoring.kpi_alerts)
+    where evaluated_on = (select max(evaluated_on) from monitoring.kpi_alerts)
       and state <> 'recovered'
     group by kpi_name
 )
@@ -85,7 +89,8 @@ select
     now_.value as value,
     before.value as value_before,
     alerts.alert,
-    case when catalogue.alert_level = 'none' then 'not watched' end as unscored
+    case when catalogue.alert_level = 'none' then 'not watched' end as unscored,
+    alerts.members_in_alert
 from reference.kpi_catalogue as catalogue
 left join latest on latest.kpi_name = catalogue.kpi_name
 left join total as now_
@@ -110,6 +115,8 @@ class RadarLine:
     alert: str | None
     # why a KPI with a value is not said to be ok: not watched, or not scored and why
     unscored: str | None = None
+    # the segments and regions in alert, whatever the total's status
+    members_in_alert: str | None = None
 
     @property
     def change(self) -> str:
@@ -332,6 +339,8 @@ def render_radar(
         status = line.alert or ("no value" if line.value is None else line.unscored or "ok")
         if line.as_of and as_of and line.as_of < as_of:
             status += f" (value of {line.as_of})"
+        if line.members_in_alert:
+            status += f"; in alert: {line.members_in_alert}"
         value = format_value(line.value, line.unit)
         out.append(f"  {line.label:<{width}}  {value:>16}  {change:>9}  {status}")
     notes = list(notes)
