@@ -8,13 +8,18 @@
     A rate whose window reaches back before the first order of the data is null rather than
     biased: before then the history is cut (customers who last bought before the first day
     are invisible), so the churn rate and the revenue retention would start far off their
-    true level and page the alerts for nothing.
+    true level and page the alerts for nothing. So is a rate of a month under way: its
+    lapses so far against a whole month's customers, or a trailing year of 11 months and some
+    days against a whole earlier year, would read as a cliff beside whole months.
 
     A table rebuilt in full: months × members is small, and a customer's current segment,
     late refunds and cancellations rewrite any month of their history.
 #}
 
 {%- set window_days = var('active_window_days') | int %}
+{%- set complete_month -%}
+    {{ add_days(dbt.dateadd('month', 1, 'member_series.month_start'), -1) }} <= calendar.last_day
+{%- endset %}
 
 with
 
@@ -365,8 +370,7 @@ final as (
         member_series.dimension_value,
 
         -- the month is to date when the data end before its last day
-        {{ add_days(dbt.dateadd('month', 1, 'member_series.month_start'), -1) }}
-        <= calendar.last_day as is_complete_month,
+        {{ complete_month }} as is_complete_month,
 
         -- customers
         cast(member_series.active_at_start as {{ dbt.type_bigint() }}) as active_at_start,
@@ -379,9 +383,11 @@ final as (
             as repeat_customers_to_date,
 
         -- churn: lapsed ÷ active at the start of the month, once the active window before
-        -- the month lies within the data
+        -- the month lies within the data and the month has ended
         case
-            when {{ add_days('member_series.month_start', -window_days) }} >= calendar.first_day
+            when
+                {{ add_days('member_series.month_start', -window_days) }} >= calendar.first_day
+                and {{ complete_month }}
                 then
                     cast(member_series.lapsed_customers as {{ type_double() }})
                     / nullif(member_series.active_at_start, 0)
@@ -402,6 +408,7 @@ final as (
             when
                 cast({{ dbt.dateadd('month', -23, 'member_series.month_start') }} as date)
                 >= calendar.first_day
+                and {{ complete_month }}
                 then
                     cast(member_series.base_capped_revenue as {{ type_double() }})
                     / nullif(member_series.base_prior_revenue, 0)
@@ -410,6 +417,7 @@ final as (
             when
                 cast({{ dbt.dateadd('month', -23, 'member_series.month_start') }} as date)
                 >= calendar.first_day
+                and {{ complete_month }}
                 then
                     cast(member_series.base_trailing_revenue as {{ type_double() }})
                     / nullif(member_series.base_prior_revenue, 0)
