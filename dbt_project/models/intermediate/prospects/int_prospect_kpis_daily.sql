@@ -7,9 +7,14 @@
     the leads created in the window ending `lead_conversion_window_days` days before d, whose
     conversion window has just closed. It is what could be known on d, so the series never
     drops at its end for want of time to convert.
+
+    A count over the trailing `prospects_window_days` (leads, visitors) is null until that
+    window lies within the data: on the series' first days it would only count the days so
+    far, a climb that is no growth, and a baseline read on it would sit too low.
 #}
 
 {%- set conversion_days = (var('lead_conversion_window_days', none) or 90) | int %}
+{%- set window_days = (var('prospects_window_days', none) or 30) | int %}
 
 with
 
@@ -42,16 +47,35 @@ latest_final_cohorts as (
 
 ),
 
+full_windows as (
+
+    -- the first day whose trailing window lies within each series
+    select
+        (
+            select {{ add_days('min(prospect_date)', window_days - 1) }}
+            from prospects_daily
+        ) as first_lead_day,
+        (
+            select {{ add_days('min(activity_date)', window_days - 1) }}
+            from web_channels_daily
+        ) as first_web_day
+
+),
+
 final as (
 
     select
-        prospect_date as kpi_date,
+        prospects_daily.prospect_date as kpi_date,
         'leads_created_30d' as kpi_name,
-        dimension,
-        dimension_value,
-        cast(leads_created_30d as {{ type_double() }}) as value,
+        prospects_daily.dimension,
+        prospects_daily.dimension_value,
+        case
+            when prospects_daily.prospect_date >= full_windows.first_lead_day
+                then cast(prospects_daily.leads_created_30d as {{ type_double() }})
+        end as value,
         cast(null as {{ dbt.type_bigint() }}) as sample_size
     from prospects_daily
+    cross join full_windows
 
     union all
 
@@ -78,13 +102,17 @@ final as (
     union all
 
     select
-        activity_date as kpi_date,
+        web_channels_daily.activity_date as kpi_date,
         'web_visitors_30d' as kpi_name,
-        dimension,
-        dimension_value,
-        cast(visitors_30d as {{ type_double() }}) as value,
+        web_channels_daily.dimension,
+        web_channels_daily.dimension_value,
+        case
+            when web_channels_daily.activity_date >= full_windows.first_web_day
+                then cast(web_channels_daily.visitors_30d as {{ type_double() }})
+        end as value,
         cast(null as {{ dbt.type_bigint() }}) as sample_size
     from web_channels_daily
+    cross join full_windows
 
     union all
 
