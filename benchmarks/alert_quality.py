@@ -162,8 +162,8 @@ def ours(
     (trend.monitored_start), weekday factors, long-run scale and its floor, capped CUSUM and
     effect gate on the worst recent week. The gate is ``min_effect * trend.RELEASE_FRACTION``
     on a day after one in decline, as the monitor passes ``alerting`` while the alert is open;
-    the day before ``first`` counts as not in decline. With ``sampling`` the gate is at least
-    trend.SAMPLING_Z standard errors of the smallest sample of the last RECENT_DAYS days.
+    the day before ``first`` counts as not in decline. With ``sampling`` each week's gate is at
+    least trend.SAMPLING_Z standard errors of the smallest sample of its days.
     """
     if BASELINE_DAYS % 7:
         raise ValueError("the fast path needs a baseline of whole weeks")
@@ -177,12 +177,11 @@ def ours(
         trend.monitored_start(START, day + 1, BASELINE_DAYS, MONITOR_DAYS)
         for day in range(first, last + 1)
     ]
-    smallest = None  # the smallest sample of the RECENT_DAYS days ending on each day
+    smallest = None  # the smallest sample of the 7 days ending on each day
     if sampling is not None:
-        recent = trend.RECENT_DAYS
         smallest = np.full(values.shape, np.nan)
-        windows = np.lib.stride_tricks.sliding_window_view(sampling.sizes, recent, axis=1)
-        smallest[:, recent - 1 :] = windows.min(axis=2)
+        windows = np.lib.stride_tricks.sliding_window_view(sampling.sizes, week, axis=1)
+        smallest[:, week - 1 :] = windows.min(axis=2)
     alerting = np.zeros(n, dtype=bool)  # in decline on the previous day
     for start in sorted(set(starts)):
         days = [first + i for i, s in enumerate(starts) if s == start]
@@ -215,16 +214,16 @@ def ours(
             if day >= days[0]:
                 # the weeks ending in the last RECENT_DAYS days, inside the monitored window
                 ends = slice(max(start + week, day + 1 - trend.RECENT_DAYS + week) - 1, day + 1)
-                worst = week_means[:, ends].min(axis=1)
-                threshold = floor
+                level = np.abs(baseline_value)[:, None]
+                falls = (baseline_value[:, None] - week_means[:, ends]) / level
+                threshold = np.broadcast_to(np.reshape(floor, (-1, 1)), falls.shape)
                 if sampling is not None and smallest is not None:
                     low, high = sampling.observation_range
                     spread = np.maximum(0.0, (baseline_value - low) * (high - baseline_value))
-                    error = np.sqrt(spread / smallest[:, day]) / np.abs(baseline_value)
-                    threshold = np.maximum(floor, trend.SAMPLING_Z * error)
-                gate = threshold * np.where(alerting, trend.RELEASE_FRACTION, 1.0)
-                effect = (baseline_value - worst) / np.abs(baseline_value)
-                alerting = (peak > h) & (effect >= gate)
+                    error = np.sqrt(spread[:, None] / smallest[:, ends]) / level
+                    threshold = np.maximum(threshold, trend.SAMPLING_Z * error)
+                gate = threshold * np.where(alerting, trend.RELEASE_FRACTION, 1.0)[:, None]
+                alerting = (peak > h) & (falls >= gate).any(axis=1)
                 out[:, day - first] = alerting
     return out
 

@@ -84,12 +84,16 @@ def test_a_thin_sample_holds_a_share_to_its_sampling_error():
     assert "standard errors of a sample of 25" in finding.detail
 
 
-def test_the_smallest_sample_of_the_recent_days_sets_the_threshold():
+def test_each_week_is_held_to_the_smallest_sample_of_its_own_days():
+    # A 6-point fall, beyond chance from 10,000 ratings, within it from 25 (20 points). The
+    # gate reads each 7-day mean ending in the last RECENT_DAYS days (the 8 weeks ending 0 to
+    # 7 days ago) against the smallest sample of its own days.
     dates, values = share_falling_by(6.0)
 
-    def with_one_thin_day(days_ago: int):
+    def with_thin_days(*days_ago: int) -> Finding:
         sizes = np.full(N, 10_000.0)
-        sizes[N - 1 - days_ago] = 25.0
+        for day in days_ago:
+            sizes[N - 1 - day] = 25.0
         return evaluate(
             dates,
             values,
@@ -100,8 +104,17 @@ def test_the_smallest_sample_of_the_recent_days_sets_the_threshold():
             observation_range=(0.0, 100.0),
         )
 
-    assert with_one_thin_day(RECENT_DAYS - 1).status == "ok"
-    assert with_one_thin_day(RECENT_DAYS).status == "decline"
+    # thin 7 days ago and today: every one of the 8 weeks holds a thin day
+    assert RECENT_DAYS == 14
+    thin_every_week = with_thin_days(7, 0)
+    assert thin_every_week.status == "ok"
+    assert "a sample of 25" in thin_every_week.detail
+    # thin today only, as when the latest answers are still to come: the weeks ending before
+    # it are read on their full samples
+    thin_today = with_thin_days(0)
+    assert thin_today.status == "decline"
+    assert "a sample of 10000" in thin_today.detail
+    assert thin_today.min_effect == pytest.approx(3.0 / thin_today.baseline_value)
 
 
 def test_an_absolute_minimum_effect_judges_a_score_near_zero_in_points():

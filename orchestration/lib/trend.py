@@ -128,16 +128,17 @@ DEFAULT_H = 4.5
 #: The CUSUM statistic is capped at this multiple of h (see :func:`cusum_decline`).
 CUSUM_CAP = 2.0
 
-#: The effect gate reads the worst 7-day mean among those ending in the last RECENT_DAYS days.
-#: On the latest week alone, an alarm switches off and on again as consecutive weeks fall on
-#: either side of the minimum effect, and each switch pages anew.
+#: The effect gate reads the 7-day means ending in the last RECENT_DAYS days: the decline must
+#: reach its minimum effect in one of them. On the latest week alone, an alarm switches off and
+#: on again as consecutive weeks fall on either side of the minimum effect, and each switch
+#: pages anew.
 RECENT_DAYS = 14
 
 
 #: A KPI that is a share or mean of a sample (an NPS, a CSAT, a conversion rate) moves by
-#: chance by about one standard error of its sample (:func:`sampling_error`): its decline must
-#: be at least this many standard errors of its smallest sample of the last RECENT_DAYS days,
-#: however small its minimum effect.
+#: chance by about one standard error of its sample (:func:`sampling_error`): its decline over
+#: a week must be at least this many standard errors of the week's smallest sample, however
+#: small its minimum effect (a week's mean errs by no more than its most uncertain day).
 SAMPLING_Z = 2.5
 
 #: The chance of a normal deviate beyond SAMPLING_Z (0.62 %): a count too small for standard
@@ -475,11 +476,13 @@ def evaluate(
 
     A KPI that is a share or mean of a sample gives its ``sample_sizes`` (one per date) and the
     ``observation_range`` of one observation: its minimum effect is then at least SAMPLING_Z
-    standard errors (:func:`sampling_error` at the baseline level) of its smallest sample of the
-    last RECENT_DAYS days, so a thin sample's chance moves never page and a large one's real
-    moves do. A KPI of ``events`` counts events (leads, reviews, customers lapsing in a window),
-    or events per its sample when it has sample sizes (lapses per customer): its minimum effect
-    is at least the move chance leaves to a count of its baseline (:func:`event_move`). That
+    standard errors (:func:`sampling_error` at the baseline level) of the smallest sample of the
+    week it is read on, so a thin sample's chance moves never page and a large one's real moves
+    do (answers that come late thin the last days' samples, not the weeks before them). A KPI
+    of ``events`` counts events (leads, reviews, customers lapsing in a window), or events per
+    its sample when it has sample sizes (lapses per customer): its minimum effect is at least
+    the move chance leaves to a count of its baseline (:func:`event_move`), on the same week's
+    smallest sample. That
     effect gates the decline and sets the flattening tolerance; the CUSUM's
     standard-deviation floor keeps the catalogue's minimum effect, so each day's CUSUM still
     extends the previous day's.
@@ -554,20 +557,37 @@ def evaluate(
 
     relative_change = (current_value - baseline_value) / abs(baseline_value)
     floor = min_effect / abs(baseline_value) if absolute else min_effect
-    effect, sampled, smallest = floor, "", math.nan
-    if sample_sizes is not None:
-        recent = _on_calendar(calendar, dates, sample_sizes)[n - RECENT_DAYS :]
-        smallest = float(np.nanmin(recent)) if np.isfinite(recent).any() else math.nan
-    if events:
-        per = smallest if math.isfinite(smallest) and smallest > 0 else 1.0
-        count = abs(baseline_value) * per
-        effect = max(floor, event_move(count, sign) / count)
-        sampled = f", beyond chance for a count of {count:.3g}"
-    elif observation_range is not None:
-        error = sampling_error(baseline_value, smallest, observation_range)
-        if math.isfinite(error):
-            effect = max(floor, SAMPLING_Z * error / abs(baseline_value))
-            sampled = f", at least {SAMPLING_Z:g} standard errors of a sample of {smallest:.0f}"
+    sizes = None if sample_sizes is None else _on_calendar(calendar, dates, sample_sizes)
+
+    def effect_of(smallest: float) -> tuple[float, str]:
+        """The minimum effect of a week whose smallest sample is ``smallest``, and its why."""
+        if events:
+            per = smallest if math.isfinite(smallest) and smallest > 0 else 1.0
+            count = abs(baseline_value) * per
+            return max(floor, event_move(count, sign) / count), (
+                f", beyond chance for a count of {count:.3g}"
+            )
+        error = (
+            math.nan
+            if observation_range is None
+            else sampling_error(baseline_value, smallest, observation_range)
+        )
+        if not math.isfinite(error):
+            return floor, ""
+        return max(floor, SAMPLING_Z * error / abs(baseline_value)), (
+            f", at least {SAMPLING_Z:g} standard errors of a sample of {smallest:.0f}"
+        )
+
+    # The gate's week: of the 7-day means ending in the last RECENT_DAYS days, the one furthest
+    # beyond its own minimum effect (a week of fuller samples needs a smaller move).
+    gate_factor = RELEASE_FRACTION if alerting else 1.0
+    worst_change, effect, sampled = max(
+        (
+            (change, *effect_of(smallest))
+            for change, smallest in _recent_weeks(series, sizes, start, baseline_value)
+        ),
+        key=lambda week: -sign * week[0] - week[1] * gate_factor,
+    )
     numbers: dict[str, Any] = {
         "baseline_value": baseline_value,
         "current_value": current_value,
@@ -596,11 +616,10 @@ def evaluate(
         onset_day = calendar[start + onset]
         since_onset = float(np.nanmean(series[start + onset :]))
         onset_change = (since_onset - baseline_value) / abs(baseline_value)
-        worst_change = _worst_recent_week(series, start, baseline_value, sign)
         worst = (
             "" if worst_change == relative_change else f", worst recent week {worst_change:+.1%}"
         )
-        gate = effect * (RELEASE_FRACTION if alerting else 1.0)
+        gate = effect * gate_factor
         # (a count exactly at its threshold is at it, whatever the rounding of the division)
         if -sign * worst_change >= gate * (1.0 - 1e-9):
             return Finding(
@@ -965,18 +984,25 @@ def _on_calendar(
     return laid
 
 
-def _worst_recent_week(series: np.ndarray, start: int, level: float, sign: float) -> float:
-    """Relative change of the worst 7-day mean ending in the last RECENT_DAYS days.
+def _recent_weeks(
+    series: np.ndarray, sizes: np.ndarray | None, start: int, level: float
+) -> list[tuple[float, float]]:
+    """Each 7-day mean ending in the last RECENT_DAYS days: its change relative to ``level`` and
+    the smallest sample of its days (NaN without sample sizes).
 
     Only weeks inside the monitored window (from ``start``) count; the latest week always does.
+    The mean of a week's values errs by at most the standard error of its smallest sample.
     """
     n = series.size
-    changes = [
-        (float(np.nanmean(week)) - level) / abs(level)
-        for end in range(max(start + CURRENT_DAYS, n - RECENT_DAYS + CURRENT_DAYS), n + 1)
-        if np.isfinite(week := series[end - CURRENT_DAYS : end]).any()
-    ]
-    return min(changes, key=lambda change: sign * change)
+    weeks = []
+    for end in range(max(start + CURRENT_DAYS, n - RECENT_DAYS + CURRENT_DAYS), n + 1):
+        week = series[end - CURRENT_DAYS : end]
+        if not np.isfinite(week).any():
+            continue
+        sample = np.empty(0) if sizes is None else sizes[end - CURRENT_DAYS : end]
+        smallest = float(np.nanmin(sample)) if np.isfinite(sample).any() else math.nan
+        weeks.append(((float(np.nanmean(week)) - level) / abs(level), smallest))
+    return weeks
 
 
 def _weekly_trend(
