@@ -931,15 +931,20 @@ MEASURE = """(function () {
     var box = t.parentElement;
     if (box.scrollWidth > box.clientWidth + 0.5) { scrolled.push(t.getAttribute("data-testid")); }
   });
-  var lines = [];
+  var lines = [], headline = null;
   document.querySelectorAll(".short").forEach(function (s) {
     var r = s.getBoundingClientRect();
-    if (r.height) { lines.push(r.height / parseFloat(getComputedStyle(s).lineHeight)); }
+    if (!r.height) { return; }
+    var measure = {lines: r.height / parseFloat(getComputedStyle(s).lineHeight),
+                   clipped: s.scrollHeight > s.clientHeight + 1};
+    if (s.closest("[data-testid=acv-reason]")) { headline = measure; }
+    else { lines.push(measure.lines); }
   });
   return {
     width: width, height: window.innerHeight, scrollWidth: document.documentElement.scrollWidth,
     pageHeight: document.documentElement.scrollHeight, overflow: overflow, cut: cut,
-    axes: axes, bars: bars, alerts: alerts, lines: lines, scrolled: scrolled
+    axes: axes, bars: bars, alerts: alerts, lines: lines, headline: headline,
+    scrolled: scrolled
   };
 })()"""
 
@@ -1100,8 +1105,11 @@ def assert_reads_cleanly(measured: dict[str, dict]) -> None:
         sizes = m["axes"].values()
         assert len(sizes) > 5 and max(sizes) - min(sizes) < 0.5, (screen, m["axes"])
         assert min(sizes) >= 10, (screen, m["axes"])
-        # a reason shows three lines at most
-        assert m["lines"] and max(m["lines"]) < 3.1, (screen, m["lines"])
+        # a reason shows three lines at most (or none, a line per alert, when many share it)
+        assert max(m["lines"], default=0) < 3.1, (screen, m["lines"])
+        # the headline's answer is read whole: five lines at most on a phone, three elsewhere
+        assert m["headline"] and not m["headline"]["clipped"], (screen, m["headline"])
+        assert m["headline"]["lines"] < (5.1 if screen == "phone" else 3.1), (screen, m)
     # on the wall, every open alert is seen without scrolling
     wall = measured["wall"]
     assert max((a["bottom"] for a in wall["alerts"]), default=0) <= SCREENS["wall"][1], [
