@@ -56,10 +56,13 @@ def arrow(change: float | None) -> str:
 
 
 def tick(value: float, unit: str) -> str:
-    if unit == "share":
-        return f"{value * 100:.0f} %"
-    if unit == "%":
-        return f"{value:.0f} %"
+    """An axis label: as precise as the step between ticks needs.
+
+    >>> [tick(v, "share") for v in (0.175, 0.2, 0.225)]
+    ['17.5 %', '20 %', '22.5 %']
+    """
+    if unit in ("share", "%"):
+        return f"{round(value * 100 if unit == 'share' else value, 6):g} %"
     if value != int(value):
         return f"{value:g}".replace("-", MINUS)
     return compact(value)
