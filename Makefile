@@ -26,6 +26,7 @@ help:
 	@echo "make test-faults  kill, race and starve whole runs; prints what each fault came to"
 	@echo "make test-spark   the job on a local Spark cluster against DuckDB (needs Java 17)"
 	@echo "make dev        start dagster dev on http://127.0.0.1:3000 (Ctrl-C stops it)"
+	@echo "make docs       the dbt docs of every model and column, as one page"
 	@echo "make clean      remove the environment, build output and local data"
 
 # uv lives in its own small environment so `uv sync` never removes it from the project's.
@@ -122,6 +123,12 @@ DEV_PORT ?= 3000
 # whatever still runs. A single command, which make starts with no shell in between.
 dev: setup
 	$(PY) -m orchestration dev --host $(DEV_HOST) --port $(DEV_PORT)
+
+# Every model, column and test documented, with the warehouse's tables, as one page (after
+# `make run`; not while a run writes the warehouse).
+docs: setup
+	$(DBT) docs generate --static --profiles-dir . --project-dir .
+	@echo "dbt docs: file://$(CURDIR)/target/static_index.html"
 
 clean:
 	rm -rf $(VENV) $(TOOLS) target logs data .dagster_home .pytest_cache .ruff_cache

@@ -206,6 +206,26 @@ def test_evaluating_a_day_again_records_the_same_alert_states_and_no_new_message
     assert recorded() == first
 
 
+def test_the_monitor_tables_say_what_their_columns_hold(declining):
+    # a BI tool reads them from the serving copy, which keeps the comments
+    record_alerts(declining, evaluate_warehouse(declining))
+    documented = dict(
+        declining.execute(
+            "select column_name, comment from duckdb_columns() where schema_name = 'monitoring' "
+            "and table_name = 'kpi_alerts' and comment is not null"
+        ).fetchall()
+    )
+    assert documented["state"] == "new, ongoing, escalated, recovered or suppressed"
+    states = declining.execute("select distinct state from monitoring.kpi_alerts").fetchall()
+    named = documented["state"].replace(" or", ",").split(", ")
+    assert {state for (state,) in states} <= set(named)
+    tables = declining.execute(
+        "select table_name from duckdb_tables() where schema_name = 'monitoring' "
+        "and table_name like 'kpi%' and comment is not null order by 1"
+    ).fetchall()
+    assert tables == [("kpi_alerts",), ("kpi_status",)]
+
+
 def test_the_sensor_sends_each_new_alert_once(tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:

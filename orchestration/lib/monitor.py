@@ -33,6 +33,7 @@ from orchestration.lib.explain import (
 )
 from orchestration.lib.outbox import OUTBOX_DDL, enqueue, previous_suppression
 from orchestration.lib.radar import COUNTED, SHOWN_SQL, reporting_currency, table_columns
+from orchestration.lib.serving import sql_literal
 from orchestration.lib.trend import (
     Finding,
     evaluate,
@@ -142,6 +143,49 @@ create table if not exists monitoring.kpi_alerts (
     primary key (evaluated_on, alert_id)
 );
 """
+
+# What BI tools show of the monitor's tables (the serving copy keeps the comments).
+COMMENTS = {
+    "kpi_status": (
+        "One row per evaluation day and KPI whose total is watched: what the monitor concluded",
+        {
+            "evaluated_on": "The day the KPIs were evaluated on (the run's as-of day)",
+            "status": "ok, decline, flattening, constant, or why it was not scored: "
+            "insufficient_history, no_data",
+            "detail": "The test's numbers, or why the KPI could not be scored",
+        },
+    ),
+    "kpi_alerts": (
+        "One row per evaluation day and KPI series in alert, suppressed or just recovered, "
+        "with its reason",
+        {
+            "alert_id": "The series and kind: kpi_name|dimension|dimension_value|kind",
+            "evaluated_on": "The day the KPIs were evaluated on (the run's as-of day)",
+            "dimension": "total, segment or region",
+            "dimension_value": "The segment or region; 'all' for the total",
+            "kind": "decline or flattening",
+            "state": "new, ongoing, escalated, recovered or suppressed",
+            "severity": "warning or critical",
+            "since": "The first day of the decline or flattening",
+            "baseline_value": "The KPI's mean over its baseline, in its unit",
+            "current_value": "The KPI's mean over the last 7 days, in its unit",
+            "relative_change": "current_value against baseline_value, as a fraction",
+            "reason": "Why, as the alert says it: its cause first, then its numbers",
+        },
+    ),
+}
+
+
+def comment_statements() -> list[str]:
+    """The COMMENT statements of the monitor's tables and columns."""
+    statements = []
+    for table, (about, columns) in COMMENTS.items():
+        statements.append(f"comment on table monitoring.{table} is {sql_literal(about)}")
+        statements += [
+            f"comment on column monitoring.{table}.{column} is {sql_literal(text)}"
+            for column, text in columns.items()
+        ]
+    return statements
 
 
 @dataclass(frozen=True)
@@ -473,6 +517,8 @@ def record_alerts(
     """
     con.execute(ALERTS_DDL)
     con.execute(OUTBOX_DDL)
+    for statement in comment_statements():
+        con.execute(statement)
     if evaluation.evaluated_on is None:
         return
     columns = list(Alert.__dataclass_fields__)
