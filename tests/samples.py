@@ -37,6 +37,7 @@ def order_value_marts(warehouse, days, customers, orders, order_value) -> None:
         con.execute(
             """create or replace table marts.fct_kpi_daily as
             select value_date as kpi_date, 'average_order_value' as kpi_name, dimension,
-                   dimension_value, net_revenue_in_window / orders_in_window as value
+                   dimension_value, net_revenue_in_window / orders_in_window as value,
+                   null::bigint as sample_size
             from marts.fct_customer_value_daily"""
         )

@@ -288,7 +288,14 @@ def test_the_first_sentence_names_customers_leaving_with_their_counts():
         "existing_customer_purchases", "the south region", days=30, made=40, expected=100
     ) == (
         "Customers of the south region are leaving: they made 40 purchases in the last 30 days "
-        "against 100 expected from their own rhythm (\u221260.0 %)."
+        "against 100 expected from their own rhythm, as the rest of the company bought "
+        "(\u221260.0 %)."
+    )
+    assert existing_customers_sentence(
+        "existing_customer_purchases", None, days=30, made=40, expected=100
+    ) == (
+        "Customers are leaving: they made 40 purchases in the last 30 days against 100 expected "
+        "from their own rhythm at this time of year (\u221260.0 %)."
     )
 
 

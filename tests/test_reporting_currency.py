@@ -92,7 +92,7 @@ def test_the_radar_and_its_alerts_read_in_dollars(dollars):
     con, alerts = dollars
     text = render_radar(load_radar(con), alerts, as_of=LAST_DAY)
     [acv] = [row for row in text.splitlines() if row.startswith("  Average customer value ")]
-    assert " USD " in acv and acv.endswith("decline new")
+    assert " USD " in acv and acv.endswith("decline new; in alert: smb")
     alerts = {a["dimension_value"]: a for a in alerts}
     assert {a["unit"] for a in alerts.values()} == {"USD"}
     for alert in alerts.values():

@@ -589,13 +589,18 @@ def existing_customers_sentence(
     cause, where (``where`` such as "the south region", None for the company) and its numbers.
 
     "Customers of the south region are leaving: they made 40 purchases in the last 30 days
-    against 100 expected from their own rhythm (-60.0 %)." None for another KPI.
+    against 100 expected from their own rhythm, as the rest of the company bought (-60.0 %)." The
+    count expected is each customer's own rhythm moved as the reference the test reads moved:
+    the rest of the company that week for a segment or region, the same weeks a year earlier
+    (the season) for the company. None for another KPI.
     """
     if kpi_name == "existing_customer_purchases" and made is not None and expected:
         who = "Customers" if where is None else f"Customers of {where}"
+        # what moved the count expected: the season for the company, the rest of it for a member
+        moved = " at this time of year" if where is None else ", as the rest of the company bought"
         return (
             f"{who} are leaving: they made {made:,.0f} purchases in the last {days} days "
-            f"against {expected:,.0f} expected from their own rhythm "
+            f"against {expected:,.0f} expected from their own rhythm{moved} "
             f"({_pct(made / expected - 1.0, signed=True)})."
         )
     if kpi_name == "existing_customer_basket" and change is not None:

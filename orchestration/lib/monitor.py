@@ -176,14 +176,16 @@ COMMENTS = {
 }
 
 
-def comment_statements() -> list[str]:
-    """The COMMENT statements of the monitor's tables and columns."""
+def comment_statements(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The COMMENT statements of the monitor's tables and of their columns in ``con``."""
     statements = []
     for table, (about, columns) in COMMENTS.items():
         statements.append(f"comment on table monitoring.{table} is {sql_literal(about)}")
+        present = table_columns(con, "monitoring", table)
         statements += [
             f"comment on column monitoring.{table}.{column} is {sql_literal(text)}"
             for column, text in columns.items()
+            if column in present
         ]
     return statements
 
@@ -517,7 +519,7 @@ def record_alerts(
     """
     con.execute(ALERTS_DDL)
     con.execute(OUTBOX_DDL)
-    for statement in comment_statements():
+    for statement in comment_statements(con):
         con.execute(statement)
     if evaluation.evaluated_on is None:
         return

@@ -18,6 +18,7 @@ from orchestration.defs.reporting_day import ReportingDay
 from orchestration.lib import sources
 from orchestration.lib.lake import publish_raw
 from orchestration.lib.raw_contract import source_tables
+from orchestration.lib.raw_origin import MixedOrigins, claim, run_origin
 from orchestration.lib.settings import load_settings
 from orchestration.lib.sources.crm import crm_source
 from orchestration.lib.sources.erp import erp_source
@@ -85,6 +86,10 @@ def _raw_assets(source: str, make_source: Callable[[str | None], DltSource]):
         settings = reporting_day.settings()
         landing = settings.landing_path(source)
         landing.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            claim(landing, source, run_origin(settings))
+        except MixedOrigins as error:
+            raise dg.Failure(str(error)) from None
         raw = pipeline(source, landing)
         with (
             systems.location(source, context.log, settings) as location,
