@@ -5,6 +5,7 @@ import pytest
 
 from orchestration.lib.raw_origin import DEMO, OWN, TABLE, MixedOrigins, claim, run_origin
 from orchestration.lib.settings import load_settings
+from orchestration.lib.source_check import check_sources
 
 
 def test_a_run_loads_the_company_s_own_data_once_any_source_is_configured():
@@ -35,3 +36,20 @@ def test_the_demo_s_raw_rows_stop_a_run_of_the_company_s_own_before_it_loads(tmp
             f"select 'crm', origin from raw_crm.{TABLE} order by 1"
         ).fetchall()
     assert origins == [("crm", OWN), ("erp", DEMO)]
+
+
+def test_check_says_before_the_first_run_that_the_warehouse_holds_the_demo_s_rows(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    claim(warehouse, "web", DEMO)
+    (tmp_path / "web").mkdir()
+    own = {"WAREHOUSE_PATH": str(warehouse), "WEB_EVENTS_PATH": str(tmp_path / "web")}
+    findings = check_sources(load_settings(own))
+    [mix] = [f for f in findings if "demo company's rows" in f.message]
+    assert (mix.source, mix.level) == ("web", "error")
+    assert mix.message.startswith(f"raw_web in {warehouse} holds the demo company's rows")
+    # the demo's own next run is fine
+    assert not [
+        f
+        for f in check_sources(load_settings({"WAREHOUSE_PATH": str(warehouse)}))
+        if f.level == "error"
+    ]

@@ -40,21 +40,38 @@ def claim(landing: Path, source: str, origin: str) -> None:
     with duckdb.connect(str(landing)) as con:
         con.execute(f"create schema if not exists {schema}")
         con.execute(f"create table if not exists {schema}.{TABLE} (origin varchar not null)")
-        recorded = con.execute(f"select any_value(origin) from {schema}.{TABLE}").fetchone()[0]
-        if recorded is None:
+        held = con.execute(f"select any_value(origin) from {schema}.{TABLE}").fetchone()[0]
+        if held is None:
             con.execute(f"insert into {schema}.{TABLE} values (?)", [origin])
-        elif recorded != origin:
-            raise MixedOrigins(
-                f"{schema} in {landing} holds {WHOSE[recorded]} rows, and this run would load "
-                f"{WHOSE[origin]} ({_settings_of(origin)}): they would mix in every mart. "
-                f"Use a warehouse of its own for each: set WAREHOUSE_PATH to a new file (its "
-                f"folder then holds its extraction state too), or remove {landing} and "
-                f"{landing.parent / 'dlt_pipelines' / landing.stem} to start again."
-            )
+        elif held != origin:
+            raise MixedOrigins(mixed(landing, source, held, origin))
 
 
-def _settings_of(origin: str) -> str:
+def recorded(landing: Path, source: str) -> str | None:
+    """Whose rows ``source``'s raw schema in ``landing`` holds, as a run recorded it; None
+    when nothing is recorded, or the file cannot be read now (a run is writing it)."""
+    if not landing.exists():
+        return None
+    try:
+        with duckdb.connect(str(landing), read_only=True) as con:
+            query = f"select any_value(origin) from raw_{source}.{TABLE}"
+            return con.execute(query).fetchone()[0]
+    except duckdb.Error:
+        return None
+
+
+def mixed(landing: Path, source: str, held: str, origin: str) -> str:
+    """Why a run of ``origin`` does not load into a raw schema holding ``held``'s rows."""
     variables = ", ".join(SOURCE_VARIABLES.values())
-    if origin == OWN:
-        return f"one of {variables} names your system"
-    return f"none of {variables} names a system of yours"
+    settings = (
+        f"one of {variables} names your system"
+        if origin == OWN
+        else f"none of {variables} names a system of yours"
+    )
+    return (
+        f"raw_{source} in {landing} holds {WHOSE[held]} rows, and this run would load "
+        f"{WHOSE[origin]} ({settings}): they would mix in every mart. Use a warehouse of its "
+        f"own for each: set WAREHOUSE_PATH to a new file (its folder then holds its extraction "
+        f"state too), or remove {landing} and "
+        f"{landing.parent / 'dlt_pipelines' / landing.stem} to start again."
+    )

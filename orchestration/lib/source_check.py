@@ -17,7 +17,8 @@ import requests
 import sqlalchemy as sa
 
 from orchestration.lib.raw_contract import source_tables
-from orchestration.lib.settings import Settings
+from orchestration.lib.raw_origin import mixed, recorded, run_origin
+from orchestration.lib.settings import SOURCE_VARIABLES, Settings
 from orchestration.lib.sources.crm import absent, crm_objects
 from orchestration.lib.sources.erp import ErpUnreachable, check_database_url
 from orchestration.lib.sources.hr import SUFFIX as HR_SUFFIX
@@ -54,6 +55,12 @@ def check_sources(settings: Settings) -> list[Finding]:
                 "off": "off, unset beside a source of your own" if source.unset else "switched off",
             }[source.mode]
             findings.append(Finding(source.name, "-", "ok", f"{what}; nothing to check"))
+    origin = run_origin(settings)
+    for name in SOURCE_VARIABLES:
+        landing = settings.landing_path(name)
+        held = recorded(landing, name)
+        if held not in (None, origin):
+            findings.append(Finding(name, "-", "error", mixed(landing, name, held, origin)))
     return findings
 
 
