@@ -482,10 +482,9 @@ def evaluate(
     of ``events`` counts events (leads, reviews, customers lapsing in a window), or events per
     its sample when it has sample sizes (lapses per customer): its minimum effect is at least
     the move chance leaves to a count of its baseline (:func:`event_move`), on the same week's
-    smallest sample. That
-    effect gates the decline and sets the flattening tolerance; the CUSUM's
-    standard-deviation floor keeps the catalogue's minimum effect, so each day's CUSUM still
-    extends the previous day's.
+    smallest sample. That effect gates the decline and sets the flattening tolerance; the
+    CUSUM's standard-deviation floor keeps the catalogue's minimum effect, so each day's CUSUM
+    still extends the previous day's.
 
     Status, in order of precedence: ``no_data`` (no finite value), ``insufficient_history``
     (fewer than ``baseline_days`` + 7 days, or a baseline less than half filled), ``no_data``
