@@ -382,6 +382,22 @@ def test_a_related_signal_over_a_week_says_so():
     )
 
 
+def test_a_related_signal_says_whether_it_moved_for_the_better_or_the_worse():
+    churn = Finding("decline", since=date(2026, 9, 9), baseline_value=0.023, current_value=0.056)
+    related = [
+        RelatedSignal("Lapsed customers", "customers", 39, 75, direction="lower_is_better"),
+        RelatedSignal("Lost revenue", "EUR", 117_409, 58_850, direction="lower_is_better"),
+        RelatedSignal("CSAT after support", "%", 88.0, 50.0, direction="higher_is_better"),
+        RelatedSignal("Active customers", "customers", 1379, 1380, direction="higher_is_better"),
+    ]
+    text = render_reason("Churn rate", churn, unit="share", related=related, since=date(2026, 9, 9))
+    assert text.endswith(
+        "Related signals since 9 September 2026: Lapsed customers rose from 39 to 75 customers "
+        "(worse), Lost revenue fell from 117,409 to 58,850 EUR (better), CSAT after support fell "
+        "from 88 % to 50 % (worse), Active customers held at 1,380 customers."
+    )
+
+
 def test_a_rate_moves_by_points_not_by_percent():
     churn = Finding("decline", baseline_value=0.022, current_value=0.062, relative_change=1.85)
     assert render_reason("Churn rate", churn, unit="share") == (

@@ -165,6 +165,9 @@ class RelatedSignal:
     before: float | None
     after: float | None
     smoothed: bool = False
+    # higher_is_better or lower_is_better: a move is said to be for the better or the worse
+    # ("Lost revenue fell" beside a rise of lapses reads as bad news otherwise)
+    direction: str | None = None
 
 
 class FindingLike(Protocol):
@@ -483,7 +486,11 @@ def _move(signal: RelatedSignal) -> str:
     start = _amount(before, signal.unit)
     if signal.unit in WORD_UNITS or is_currency(signal.unit):  # "from 1,352 to 1,379 customers"
         start = start.removesuffix(f" {signal.unit}")
-    return f"{label} {verb} from {start} to {_amount(after, signal.unit)}"
+    judged = ""
+    if signal.direction in ("higher_is_better", "lower_is_better"):
+        better = (after > before) == (signal.direction == "higher_is_better")
+        judged = " (better)" if better else " (worse)"
+    return f"{label} {verb} from {start} to {_amount(after, signal.unit)}{judged}"
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:

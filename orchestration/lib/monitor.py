@@ -761,6 +761,7 @@ def _reason(
                 catalogue[name].unit,
                 *snapshots.kpi_values(name, dimension, member, (start, evaluated_on)),
                 smoothed=name in COUNTED,
+                direction=catalogue[name].direction,
             )
         )
     (today,) = snapshots.kpi_values(kpi.kpi_name, dimension, member, [evaluated_on])
