@@ -104,6 +104,12 @@ def test_the_daily_job_materializes_every_asset_and_every_dbt_check_passes(demo)
     # The KPI trend checks warn about the planted stories, and only about KPIs they move.
     warned = {c.check_name for c in checks if c.asset_key == KPI_ALERTS and not c.passed}
     assert "average_customer_value" in warned
+    # in alert, a KPI's check reads as its alert does; the test's numbers are in its metadata
+    [acv] = [
+        c for c in checks if c.asset_key == KPI_ALERTS and c.check_name == "average_customer_value"
+    ]
+    assert acv.description.startswith(("Customers are leaving", "Customers who stay buy less"))
+    assert acv.metadata["test"].value.startswith("CUSUM")
     moved = {k for s in story_list(demo[0]) if s["kind"] != "quiet" for k in s["kpis"]}
     assert warned <= moved | {
         # smaller baskets and leavers both lower the window's revenue and its retention

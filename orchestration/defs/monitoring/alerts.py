@@ -119,12 +119,24 @@ def _check_results(evaluation: Evaluation):
             and alert.state in OPEN_STATES
         )
         detail = finding.detail if finding else "no series for this KPI"
+        # in alert, the check reads as the alert does; the test's numbers stay in its metadata
+        reason = next(
+            (
+                alert.reason
+                for alert in evaluation.alerts
+                if alert.kpi_name == kpi["kpi_name"]
+                and alert.dimension == "total"
+                and alert.state in OPEN_STATES
+            ),
+            detail,
+        )
         yield dg.AssetCheckResult(
             check_name=kpi["kpi_name"],
             passed=status not in ("decline", "flattening") and not members,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"{detail} In alert: {', '.join(members)}." if members else detail,
+            description=f"{reason} In alert: {', '.join(members)}." if members else reason,
             metadata={
+                "test": detail,
                 "members_in_alert": ", ".join(members),
                 "status": status,
                 "since": str(finding.since) if finding and finding.since else "",
