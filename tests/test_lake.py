@@ -39,6 +39,8 @@ def raw(tmp_path):
             create table raw_erp.orders_quarantine (row_json varchar, reason varchar,
                 _dlt_load_id varchar);
             create table raw_erp._dlt_loads (load_id varchar);
+            create table raw_erp._radar_origin (origin varchar);
+            insert into raw_erp._radar_origin values ('demo');
             """
         )
     return warehouse

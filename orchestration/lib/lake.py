@@ -43,8 +43,9 @@ def publish_raw(warehouse: Path, schema: str, lake: SparkWarehouse) -> list[Publ
         tables = [
             name
             for (name,) in con.execute(
+                # not dlt's own tables, nor whose rows the schema holds (raw_origin)
                 "select table_name from duckdb_tables() where schema_name = ?"
-                " and not starts_with(table_name, '_dlt') order by table_name",
+                " and not starts_with(table_name, '_') order by table_name",
                 [schema],
             ).fetchall()
         ]
