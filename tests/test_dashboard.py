@@ -533,7 +533,9 @@ def test_a_page_in_dollars_labels_every_amount_in_dollars_and_none_in_euros():
     [smb] = dom.find_all(within=dom.find(data_testid="acv-members"), data_member="smb")
     assert "3,685 USD" in smb["text"]
     assert dom.text(data_testid="chart-revenue-bridge-latest") == "May 2026: 291,349 USD"
-    assert "May 2026: Lost (left) 60,829 USD" in dom.text(data_testid="bridge-2026-05-01")
+    assert "May 2026: Lost (none this month) 60,829 USD" in dom.text(
+        data_testid="bridge-2026-05-01"
+    )
     assert dom.text(data_testid="month-to-date").startswith("Jun 1–30 (month to date) 291,349 USD")
     assert dom.text(data_testid="customers-predicted-clv").endswith("3.3M USD")
     [revenue] = dom.find_all(within=dom.find(data_testid="kpi-window_revenue"), class_="tile-value")

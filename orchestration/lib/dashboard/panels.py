@@ -10,17 +10,19 @@ from orchestration.lib.explain import format_value
 
 Row = dict[str, Any]
 
+# A month's bridge against the month before: its "reactivated" and "lost" customers are those
+# with no order in one of the two months, not the customer flow's, who lapsed (180 days).
 BRIDGE_PARTS = (
     ("new_revenue", "New customers", 1, "#2f6fdf"),
-    ("reactivated_revenue", "Reactivated", 1, "#59b4e8"),
+    ("reactivated_revenue", "Reactivated (none the month before)", 1, "#59b4e8"),
     ("expansion_revenue", "Expansion", 1, "#2e9e5b"),
     ("contraction_revenue", "Contraction (buy less)", -1, "#e8913a"),
-    ("lost_revenue", "Lost (left)", -1, "#d64545"),
+    ("lost_revenue", "Lost (none this month)", -1, "#d64545"),
 )
 MTD_PARTS = (("revenue", "Revenue", 1, "#2f6fdf"),)
 FLOW_PARTS = (
     ("new_customers", "New", 1, "#2f6fdf"),
-    ("reactivated_customers", "Reactivated", 1, "#59b4e8"),
+    ("reactivated_customers", "Reactivated (after a lapse)", 1, "#59b4e8"),
     ("lapsed_customers", "Lapsed", -1, "#d64545"),
 )
 FEEDBACK_CHARTS = (
