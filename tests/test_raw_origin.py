@@ -45,7 +45,7 @@ def test_check_says_before_the_first_run_that_the_warehouse_holds_the_demo_s_row
     own = {"WAREHOUSE_PATH": str(warehouse), "WEB_EVENTS_PATH": str(tmp_path / "web")}
     findings = check_sources(load_settings(own))
     [mix] = [f for f in findings if "demo company's rows" in f.message]
-    assert (mix.source, mix.level) == ("web", "error")
+    assert (mix.source, mix.table, mix.level) == ("web", "warehouse", "error")
     assert mix.message.startswith(f"raw_web in {warehouse} holds the demo company's rows")
     # the demo's own next run is fine
     assert not [

@@ -145,11 +145,12 @@ create table if not exists monitoring.kpi_alerts (
 """
 
 # What BI tools show of the monitor's tables (the serving copy keeps the comments).
+EVALUATED_ON = "The day the KPIs were evaluated on (the run's as-of day)"
 COMMENTS = {
     "kpi_status": (
         "One row per evaluation day and KPI whose total is watched: what the monitor concluded",
         {
-            "evaluated_on": "The day the KPIs were evaluated on (the run's as-of day)",
+            "evaluated_on": EVALUATED_ON,
             "status": "ok, decline, flattening, constant, or why it was not scored: "
             "insufficient_history, no_data",
             "detail": "The test's numbers, or why the KPI could not be scored",
@@ -160,7 +161,7 @@ COMMENTS = {
         "with its reason",
         {
             "alert_id": "The series and kind: kpi_name|dimension|dimension_value|kind",
-            "evaluated_on": "The day the KPIs were evaluated on (the run's as-of day)",
+            "evaluated_on": EVALUATED_ON,
             "dimension": "total, segment or region",
             "dimension_value": "The segment or region; 'all' for the total",
             "kind": "decline or flattening",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.lib.settings import SOURCE_VARIABLES, Settings
+from orchestration.lib.settings import SOURCE_VARIABLES, Settings, any_own
 
 TABLE = "_radar_origin"
 OWN, DEMO = "own", "demo"
@@ -28,8 +28,7 @@ class MixedOrigins(RuntimeError):
 def run_origin(settings: Settings) -> str:
     """Whose data a run loads: the company's own once any source is configured, else the
     demo's (a source left unset or off beside one of the company's holds no demo rows)."""
-    configured = (getattr(settings, source).mode == "configured" for source in SOURCE_VARIABLES)
-    return OWN if any(configured) else DEMO
+    return OWN if any_own(settings.sources) else DEMO
 
 
 def claim(landing: Path, source: str, origin: str) -> None:

@@ -117,6 +117,10 @@ class Settings:
     def engine(self) -> str:
         return DBT_TARGETS[self.dbt_target]
 
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return (self.erp, self.crm, self.web, self.hr)
+
     def landing_path(self, source: str) -> Path:
         """The DuckDB file dlt lands ``source``'s raw tables in: the warehouse, or on Spark, where
         the warehouse file holds only the served copy of the marts, a file of the source's own
@@ -259,14 +263,18 @@ def _file(value: str) -> Path:
     return path
 
 
+def any_own(sources: Iterable[Source]) -> bool:
+    """Whether a source is the company's own system: then the data is the company's."""
+    return any(source.mode == "configured" for source in sources)
+
+
 def _day(value: str, timezone: str, sources: Iterable[Source]) -> date:
     """The day of ``AS_OF``; unset, the latest day whose data is whole in the reporting time
     zone: yesterday when a source is the company's own (today is still coming in), today for
     the demo company, which is generated whole up to its as-of day."""
     if not value:
         today = datetime.now(ZoneInfo(timezone)).date()
-        own = any(source.mode == "configured" for source in sources)
-        return today - timedelta(days=1) if own else today
+        return today - timedelta(days=1) if any_own(sources) else today
     try:
         return date.fromisoformat(value)
     except ValueError:

@@ -60,7 +60,7 @@ def check_sources(settings: Settings) -> list[Finding]:
         landing = settings.landing_path(name)
         held = recorded(landing, name)
         if held not in (None, origin):
-            findings.append(Finding(name, "-", "error", mixed(landing, name, held, origin)))
+            findings.append(Finding(name, "warehouse", "error", mixed(landing, name, held, origin)))
     return findings
 
 
