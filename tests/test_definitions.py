@@ -65,6 +65,15 @@ def test_every_asset_has_a_description_an_owner_a_group_and_kinds(graph):
         assert node.kinds, name
 
 
+def test_every_asset_check_says_what_it_checks(graph):
+    undescribed = [
+        check.to_user_string()
+        for check in graph.asset_check_keys
+        if not graph.get_check_spec(check).description
+    ]
+    assert undescribed == []
+
+
 def test_dbt_tests_are_asset_checks_on_the_marts(graph):
     checked = {check.asset_key for check in graph.asset_check_keys}
     assert {key("marts/fct_customer_value_daily"), key("marts/fct_kpi_daily")} <= checked

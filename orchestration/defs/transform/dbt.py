@@ -37,6 +37,7 @@ from pydantic import Field
 
 from orchestration.defs.engine import WAREHOUSE_POOL
 from orchestration.defs.reporting_day import ReportingDay
+from orchestration.lib.check_descriptions import describe
 from orchestration.lib.dbt_results import build_failure, warnings
 from orchestration.lib.dbt_thread import DbtThread
 from orchestration.lib.lake import mirror, served_tables
@@ -176,15 +177,18 @@ class RadarDbtTranslator(DagsterDbtTranslator):
         well names in `meta.dagster.source` (`python.<table>`): dagster-dbt attaches such a
         test to the node its `meta.dagster.ref` names, and a ref finds only models."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
-        key = self.source_check_key(manifest, unique_id, project)
-        if spec is not None or key is None or key.asset_key != asset_spec.key:
-            return spec
         test = manifest["nodes"][unique_id]
+        if spec is not None:
+            return spec._replace(description=spec.description or describe(test))
+        key = self.source_check_key(manifest, unique_id, project)
+        if key is None or key.asset_key != asset_spec.key:
+            return None
         source_id = self.source_of(manifest, unique_id)
         others = set(manifest["parent_map"][unique_id]) - {source_id}
         return dg.AssetCheckSpec(
             name=key.name,
             asset=key.asset_key,
+            description=describe(test),
             additional_deps=[self.get_asset_spec(manifest, i, project).key for i in others],
             metadata={DAGSTER_DBT_UNIQUE_ID_METADATA_KEY: unique_id},
             blocking=test["config"]["severity"].lower() == "error",
