@@ -19,13 +19,16 @@ DBT_SOURCES := dbt_project.yml profiles.yml $(shell find dbt_project seeds -type
 
 help:
 	@echo "make run        run the daily job on the demo company and print the KPI radar"
+	@echo "make run AS_OF=2026-06-30   the radar of a past day"
 	@echo "make backfill FROM=2026-06-01 TO=2026-06-30   the daily job for each day of a range"
 	@echo "make run FULL_REFRESH=1   rebuild the incremental marts over the whole history"
-	@echo "make test       run every test (lint, unit, dbt, end to end)"
+	@echo "make test       lint, unit, dbt and end-to-end tests (CI adds test-faults, test-spark)"
 	@echo "make test-fast  the tests without the end-to-end runs"
 	@echo "make test-faults  kill, race and starve whole runs; prints what each fault came to"
 	@echo "make test-spark   the job on a local Spark cluster against DuckDB (needs Java 17)"
 	@echo "make dev        start dagster dev on http://127.0.0.1:3000 (Ctrl-C stops it)"
+	@echo "make setup      install the environment and parse the dbt project (every target does)"
+	@echo "make lint       ruff and sqlfluff"
 	@echo "make docs       the dbt docs of every model and column, as one page"
 	@echo "make clean      remove the environment, build output and local data"
 
@@ -125,9 +128,10 @@ dev: setup
 	$(PY) -m orchestration dev --host $(DEV_HOST) --port $(DEV_PORT)
 
 # Every model, column and test documented, with the warehouse's tables, as one page (after
-# `make run`; not while a run writes the warehouse).
+# `make run`; not while a run writes the warehouse). The settings of .env apply, as to a run.
 docs: setup
-	$(DBT) docs generate --static --profiles-dir . --project-dir .
+	$(if $(wildcard .env),$(VENV)/bin/dotenv -f .env run --no-override --) \
+		$(DBT) docs generate --static --profiles-dir . --project-dir .
 	@echo "dbt docs: file://$(CURDIR)/target/static_index.html"
 
 clean:

@@ -50,8 +50,20 @@ def test_a_source_set_to_off_is_switched_off_and_others_are_configured():
 
 
 def test_alert_channels_are_a_comma_separated_list_of_urls():
-    settings = load_settings({"ALERT_CHANNELS": "jsonl://a.jsonl, https://hook.example/x ,"})
-    assert settings.alert_channels == ("jsonl://a.jsonl", "https://hook.example/x")
+    settings = load_settings({"ALERT_CHANNELS": "jsonl://a.jsonl, json://hook.example/x ,"})
+    assert settings.alert_channels == ("jsonl://a.jsonl", "json://hook.example/x")
+
+
+@pytest.mark.parametrize(
+    "channels",
+    ["jsonl://a.jsonl,foo", "jsonl://", "slack://secret-token", "carrier-pigeon://roof/secret"],
+)
+def test_a_channel_no_alert_could_reach_stops_before_any_work_its_secrets_unsaid(channels):
+    with pytest.raises(SettingsError) as error:
+        load_settings({"ALERT_CHANNELS": channels})
+    message = str(error.value)
+    assert message.startswith("ALERT_CHANNELS='") and "not a channel" in message
+    assert "secret" not in message
 
 
 @pytest.mark.parametrize(

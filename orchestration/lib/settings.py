@@ -171,7 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "STORAGE_LOCATION", "", "the Spark target reads the raw tables from it", "/mnt/lake"
         )
-    channels = env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl")
+    channels = _channels(env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl"))
     sources = _sources(env)
     return Settings(
         warehouse_path=read("WAREHOUSE_PATH", DEFAULT_WAREHOUSE, _file, "data/warehouse.duckdb"),
@@ -195,7 +195,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         demo_dir=read("DEMO_PATH", "data/demo", _path, "data/demo"),
         demo_seed=read("DEMO_SEED", "42", _whole, "42"),
         demo_scale=read("DEMO_SCALE", "1", _positive, "1 (or 0.25, 10, 40)"),
-        alert_channels=tuple(c.strip() for c in channels.split(",") if c.strip()),
+        alert_channels=channels,
         dashboard_path=read(
             "DASHBOARD_PATH", "data/dashboard/index.html", _file, "data/dashboard/index.html"
         ),
@@ -279,6 +279,27 @@ def _day(value: str, timezone: str, sources: Iterable[Source]) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError("not a calendar day in the form YYYY-MM-DD") from None
+
+
+def _channels(value: str) -> tuple[str, ...]:
+    """The URLs of ``ALERT_CHANNELS``, each one a channel can be sent to: ``jsonl://PATH`` or a
+    URL Apprise knows. A bad one is named by its scheme alone, as URLs hold secrets."""
+    channels = tuple(channel.strip() for channel in value.split(",") if channel.strip())
+    others = [c for c in channels if not re.fullmatch(r"jsonl://.*[^/].*", c)]
+    if others:
+        import apprise  # loads its plugins: only when a channel needs them
+
+    for channel in others:
+        if channel.startswith("jsonl://") or not apprise.Apprise().add(channel):
+            scheme, found, _ = channel.partition("://")
+            raise SettingsError(
+                "ALERT_CHANNELS",
+                f"{scheme}://…" if found else "…",
+                "not a channel: jsonl://PATH or a notification URL Apprise knows, with all "
+                "its parts (https://github.com/caronc/apprise/wiki)",
+                "jsonl://data/alerts.jsonl,slack://TokenA/TokenB/TokenC/#radar",
+            )
+    return channels
 
 
 def _timezone(value: str) -> str:
