@@ -15,6 +15,26 @@ def test_nothing_set_means_the_demo_company_for_every_source():
     assert settings.as_of == date(2026, 6, 30)
 
 
+def test_the_serving_copy_dashboard_and_alert_file_lie_beside_the_warehouse_unless_set():
+    data = PROJECT_ROOT / "data"
+    demo = load_settings({})
+    assert (demo.serving_path, demo.dashboard_path, demo.alert_channels) == (
+        data / "serving.duckdb",
+        data / "dashboard" / "index.html",
+        ("jsonl://data/alerts.jsonl",),
+    )
+    acme = load_settings({"WAREHOUSE_PATH": "/srv/acme/warehouse.duckdb"})
+    assert (acme.serving_path, acme.dashboard_path, acme.alert_channels) == (
+        Path("/srv/acme/serving.duckdb"),
+        Path("/srv/acme/dashboard/index.html"),
+        ("jsonl:///srv/acme/alerts.jsonl",),
+    )
+    chosen = load_settings(
+        {"WAREHOUSE_PATH": "/srv/acme/warehouse.duckdb", "SERVING_PATH": "/srv/bi/radar.duckdb"}
+    )
+    assert chosen.serving_path == Path("/srv/bi/radar.duckdb")
+
+
 def test_beside_a_source_of_the_company_an_unset_one_is_off_not_the_demo():
     settings = load_settings(
         {"ERP_DATABASE_URL": "sqlite:////srv/erp.sqlite", "CRM_API_URL": "demo"}

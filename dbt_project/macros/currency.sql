@@ -17,14 +17,16 @@
     amounts of an order (or a product) and round the sum to the cent, so a credit note for a
     whole order nets it to exactly zero, which rounding each line apart would not. A missing
     rate gives null, never 1:1; assert_every_order_and_refund_has_an_exchange_rate names
-    those rows.
+    those rows. The amount is widened past 18 digits so that the product is a wide decimal
+    (37 or 38 digits, 14 decimals) on DuckDB and Spark alike: two of 18 digits multiply to
+    DECIMAL(18, 14) on DuckDB, which overflows from 10,000.
 #}
 {% macro to_reporting_currency(amount, currency, rate) -%}
     case
         when {{ currency }} = {{ reporting_currency() }}
             then cast(({{ amount }}) as decimal(38, 14))
         else cast(
-            cast(({{ amount }}) as decimal(18, 2)) * cast({{ rate }} as decimal(18, 12))
+            cast(({{ amount }}) as decimal(19, 2)) * cast({{ rate }} as decimal(18, 12))
             as decimal(38, 14)
         )
     end

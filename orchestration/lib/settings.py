@@ -25,8 +25,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Same default as `profiles.yml`, so dbt and Dagster open one file when nothing is set.
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
-# The copy BI tools read, published after each successful build (lib/serving.py).
-DEFAULT_SERVING = "data/serving.duckdb"
 # The dbt target of each engine in `profiles.yml`: DuckDB by default, or a Spark cluster.
 DBT_TARGETS = {"dev": "duckdb", "spark": "spark"}
 # The CRM company property that holds the ERP customer number (a HubSpot custom property).
@@ -171,11 +169,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "STORAGE_LOCATION", "", "the Spark target reads the raw tables from it", "/mnt/lake"
         )
-    channels = _channels(env.get("ALERT_CHANNELS", "jsonl://data/alerts.jsonl"))
+    warehouse = read("WAREHOUSE_PATH", DEFAULT_WAREHOUSE, _file, "data/warehouse.duckdb")
+    # A warehouse's serving copy (lib/serving.py), dashboard and alert file are beside it, so
+    # that a company's own warehouse in a folder of its own never shares them with the demo's.
+    beside = warehouse.parent
+    if beside.is_relative_to(PROJECT_ROOT):
+        beside = beside.relative_to(PROJECT_ROOT)
+    channels = _channels(env.get("ALERT_CHANNELS", f"jsonl://{beside / 'alerts.jsonl'}"))
     sources = _sources(env)
     return Settings(
-        warehouse_path=read("WAREHOUSE_PATH", DEFAULT_WAREHOUSE, _file, "data/warehouse.duckdb"),
-        serving_path=read("SERVING_PATH", DEFAULT_SERVING, _file, "data/serving.duckdb"),
+        warehouse_path=warehouse,
+        serving_path=read(
+            "SERVING_PATH", str(beside / "serving.duckdb"), _file, "data/serving.duckdb"
+        ),
         erp=sources["erp"],
         crm=sources["crm"],
         crm_token=env.get("CRM_API_TOKEN") or None,
@@ -197,7 +203,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         demo_scale=read("DEMO_SCALE", "1", _positive, "1 (or 0.25, 10, 40)"),
         alert_channels=channels,
         dashboard_path=read(
-            "DASHBOARD_PATH", "data/dashboard/index.html", _file, "data/dashboard/index.html"
+            "DASHBOARD_PATH",
+            str(beside / "dashboard" / "index.html"),
+            _file,
+            "data/dashboard/index.html",
         ),
         dagster_postgres_url=read(
             "DAGSTER_POSTGRES_URL",
