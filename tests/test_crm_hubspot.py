@@ -237,6 +237,26 @@ def test_each_hubspot_object_lands_in_its_contract_table_field_by_field(recorded
     }
 
 
+def test_a_property_sent_as_a_json_number_or_flag_lands_as_its_text(recorded, warehouse):
+    url, account = recorded()
+    recorded_page = account.page
+
+    def typed(name: str) -> dict | None:
+        page = recorded_page(name)
+        if name == "feedback_submissions.search":
+            first = page["results"][0]["properties"]
+            first.update(hs_value=0, hs_content=None, hs_survey_channel=True)
+            page["results"][1]["properties"]["hs_value"] = 7.5
+        return page
+
+    account.page = typed
+    pipeline("crm", warehouse).run(crm_source(url))
+
+    feedback = landed(warehouse, "feedback")
+    assert (feedback["501"]["hs_response_value"], feedback["501"]["hs_content"]) == ("0", "")
+    assert feedback["502"]["hs_response_value"] == "7.5"
+
+
 def test_changes_are_searched_by_last_modified_date_and_deletions_listed(recorded, warehouse):
     url, account = recorded()
     pipeline("crm", warehouse).run(crm_source(url).with_resources("contacts", "companies"))

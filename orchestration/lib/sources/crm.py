@@ -44,6 +44,7 @@ the moved cursor of a failed extraction): the next read starts from the same poi
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
@@ -940,13 +941,21 @@ def _row(obj: CrmObject, o: dict) -> dict:
     if o.get("archived") and o.get("archivedAt"):
         updated = max(updated, _timestamp(o["archivedAt"]))
     return {
-        **{column: properties.get(name) or "" for column, name in obj.properties.items()},
+        **{column: _text(properties.get(name)) for column, name in obj.properties.items()},
         **obj.constants,
         "id": str(o["id"]),
         "created_at": _timestamp(o.get("createdAt")) if o.get("createdAt") else None,
         "updated_at": updated,
         "archived": bool(o.get("archived", False)),
     }
+
+
+def _text(value: Any) -> str:
+    """A property as raw keeps it: HubSpot's text, or the JSON text of a number or flag that an
+    API sent as one (5, 0, true), rather than a read that fails or a 0 that lands empty."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _link_type(obj: CrmObject, column: str) -> str:
