@@ -63,6 +63,32 @@ def test_exchange_rates_are_needed_only_for_orders_in_another_currency(erp):
     assert level == "error" and message.startswith("missing, and orders are in USD")
 
 
+def test_rows_that_would_stop_the_first_build_are_named_before_it(erp):
+    env = {**OFF, "ERP_DATABASE_URL": f"sqlite:///{erp}", "HR_SURVEY_PATH": "off"}
+    with sqlite3.connect(erp) as con:
+        con.execute("update orders set customer_id = null, currency = 'XBT' where order_id = 1")
+        con.execute(
+            "create table exchange_rates (rate_date date, base_currency text, currency text, "
+            "rate real, updated_at timestamp)"
+        )
+        con.execute("insert into exchange_rates values ('2026-06-01', 'EUR', 'USD', 1.1, null)")
+    found = check_sources(load_settings(env))
+    errors = {(f.table, f.message.split(";")[0]) for f in found if f.level == "error"}
+    assert ("orders", "rows without customer_id: 1") in errors
+    assert (
+        "exchange_rates",
+        "no rate of XBT, the currency of some orders: the build stops on them (they cannot "
+        "convert to EUR)",
+    ) in errors
+    with sqlite3.connect(erp) as con:
+        con.execute("update orders set customer_id = 1, currency = 'usd' where order_id = 1")
+    assert not [
+        f
+        for f in check_sources(load_settings(env))
+        if f.table in ("orders", "exchange_rates") and f.level == "error"
+    ]
+
+
 def test_a_missing_sqlite_file_is_an_error_and_nothing_is_created(tmp_path):
     missing = tmp_path / "nowhere.sqlite"
     found = findings({**OFF, "ERP_DATABASE_URL": f"sqlite:///{missing}"})
@@ -72,12 +98,21 @@ def test_a_missing_sqlite_file_is_an_error_and_nothing_is_created(tmp_path):
 
 
 def test_each_crm_object_is_readable_absent_or_refused(small_demo):
-    with CrmServer(small_demo.crm_db, token="secret", disabled=("feedback_submissions",)) as crm:
-        found = findings({**OFF, "CRM_API_URL": crm.url, "CRM_API_TOKEN": "secret"})
+    disabled = ("feedback_submissions", "meetings")
+    with CrmServer(small_demo.crm_db, token="secret", disabled=disabled) as crm:
+        settings = load_settings({**OFF, "CRM_API_URL": crm.url, "CRM_API_TOKEN": "secret"})
+        checked = check_sources(settings)
+        found = {(f.source, f.table): (f.level, f.message) for f in checked}
         refused = findings({**OFF, "CRM_API_URL": crm.url, "CRM_API_TOKEN": "wrong"})
     assert found["crm", "companies"] == ("ok", "HubSpot object companies is readable")
     level, message = found["crm", "feedback"]
     assert level == "warning" and "feedback_submissions is not in this account" in message
+    # engagements come from calls, e-mails, meetings and notes: without meetings, from the rest
+    meetings = next(f.message for f in checked if "object meetings" in f.message)
+    assert meetings == (
+        "HubSpot object meetings is not in this account: the table gets its rows from calls, "
+        "emails, notes"
+    )
     level, message = refused["crm", "companies"]
     assert level == "error" and "CRM_API_TOKEN" in message
 

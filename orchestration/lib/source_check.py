@@ -85,8 +85,62 @@ def _check_erp(name: str, url: str, settings: Settings) -> Iterator[Finding]:
                     yield _without_rates(connection, present, settings.reporting_currency)
                     continue
                 yield from _check_table(connection, inspector, present, table)
+            yield from _unusable_rows(connection, inspector, present, settings.reporting_currency)
     finally:
         engine.dispose()
+
+
+# Values no build can do without, beyond the keys (whose rows are quarantined): the staging
+# models' error-severity not-null rules (dbt_project/models/staging/erp/_erp__models.yml).
+REQUIRED_VALUES = {
+    "orders": ("customer_id", "order_date"),
+    "order_lines": ("order_id",),
+    "refunds": ("order_id",),
+}
+
+
+def _unusable_rows(connection, inspector, present: set[str], currency: str) -> Iterator[Finding]:
+    """The rows that would stop the first build, named before it: a required value missing,
+    or a currency the exchange rates do not give."""
+    for name, required in REQUIRED_VALUES.items():
+        if name not in present:
+            continue
+        columns = {column["name"] for column in inspector.get_columns(name)}
+        for column in (c for c in required if c in columns):
+            source = sa.table(name, sa.column(column))
+            query = sa.select(sa.func.count()).where(source.c[column].is_(None))
+            if missing := connection.execute(query).scalar_one():
+                yield Finding(
+                    "erp",
+                    name,
+                    "error",
+                    f"rows without {column}: {missing:,}; the build stops on them (test "
+                    f"row_rules_stg_erp__{name}): give each its {column} in the ERP",
+                )
+    if not {"orders", "exchange_rates"} <= present:
+        return
+    unknown = [
+        code
+        for (code,) in connection.execute(
+            sa.text(
+                "select distinct upper(trim(currency)) from orders where trim(currency) <> '' "
+                "and upper(trim(currency)) <> :currency and upper(trim(currency)) not in "
+                "(select upper(currency) from exchange_rates where currency is not null "
+                "union select upper(base_currency) from exchange_rates "
+                "where base_currency is not null)"
+            ),
+            {"currency": currency},
+        )
+    ]
+    if unknown:
+        yield Finding(
+            "erp",
+            "exchange_rates",
+            "error",
+            f"no rate of {', '.join(sorted(unknown)[:5])}, the currency of some orders: the build "
+            f"stops on them (they cannot convert to {currency}); add its rates, or correct the "
+            "orders' currency",
+        )
 
 
 def _without_rates(connection, present: set[str], currency: str) -> Finding:
@@ -165,6 +219,9 @@ def _check_crm(name: str, url: str, settings: Settings) -> Iterator[Finding]:
                 level, meaning = _CRM_STATUS.get(status, ("error", f"answered HTTP {status}"))
                 if table == "reviews" and status == 404:
                     meaning += " (CRM_REVIEWS_OBJECT names it: set it to yours, or to off)"
+                elif status == 404 and len(sources) > 1:
+                    others = ", ".join(o.object_type for o in sources if o is not source)
+                    meaning = f"is not in this account: the table gets its rows from {others}"
                 yield Finding(name, table, level, f"HubSpot object {source.object_type} {meaning}")
 
 
