@@ -30,6 +30,14 @@ def test_a_key_test_names_its_columns_and_table():
         )
         == "Every `customer_id` of `fct_orders` is a `id` of `dim_customers`."
     )
+    assert (
+        describe(
+            generic(
+                "relationships_to_optional", column_name="product_id", to="ref('p')", field="id"
+            )
+        )
+        == "Every `product_id` of `fct_orders` is a `id` of `p`, once it holds any row."
+    )
 
 
 def test_the_rules_of_a_table_are_listed_in_the_order_the_test_counts_them():

@@ -73,6 +73,10 @@ _GENERIC = {
         f"Every `{kwargs['column_name']}` of `{model}` is a `{kwargs['field']}` of "
         f"`{_named(kwargs['to'])}`."
     ),
+    "relationships_to_optional": lambda model, kwargs: (
+        f"Every `{kwargs['column_name']}` of `{model}` is a `{kwargs['field']}` of "
+        f"`{_named(kwargs['to'])}`, once it holds any row."
+    ),
     "not_null": lambda model, kwargs: f"`{kwargs['column_name']}` of `{model}` is never null.",
     "readable_as": lambda model, kwargs: (
         f"In the current version of each row of `{model}`, "
