@@ -954,7 +954,7 @@ def simulate(config: DemoConfig) -> World:
 
 
 def erp_timestamps(seconds: np.ndarray) -> np.ndarray:
-    """'YYYY-MM-DD HH:MM:SS' texts (the ERP's local time, naive)."""
+    """'YYYY-MM-DD HH:MM:SS' texts: UTC without its zone, as the raw contract reads them."""
     text = np.datetime_as_string(np.asarray(seconds).astype("datetime64[s]"), unit="s")
     return np.char.replace(text, "T", " ")
 
