@@ -489,6 +489,42 @@ def test_a_reason_shows_its_first_sentence_and_the_full_text_one_click_away(data
     assert Dom(render_dashboard(data)).find(data_testid="acv-reason")["tag"] == "div"
 
 
+def test_customers_leaving_head_the_page_before_the_average_customer_value_falls(data):
+    acv = next(k for k in data["kpis"] if k["kpi_name"] == "average_customer_value")
+    acv.update(status="ok", alert=None)
+    data["alerts"] = [a for a in data["alerts"] if a["kpi_name"] != "average_customer_value"]
+    leaving = (
+        "Customers of the south region are leaving: they made 56 purchases in the last 15 days "
+        "against 87 expected from their own rhythm (−35.7 %)."
+    )
+    data["alerts"] += [
+        alert("existing_customer_basket", "Basket", "ongoing", reason="Stayers buy less. More."),
+        alert(
+            "existing_customer_purchases",
+            "Purchases",
+            "new",
+            dimension="region",
+            member="south",
+            reason=f"{leaving} Related signals.",
+        ),
+        alert("existing_customer_purchases", "Purchases", "recovered", reason="Back. More."),
+    ]
+    dom = Dom(render_dashboard(data))
+    hero = dom.find(data_testid="acv-reason")
+    [short] = dom.find_all(within=hero, class_="short")
+    [full] = dom.find_all(within=hero, class_="full")
+    # the total first, then the region; a recovered alert is not news
+    assert short["text"] == "Stayers buy less."
+    assert full["text"] == (
+        "Stayers buy less. Average customer value is not yet below its normal range: a customer "
+        f"counts in it for a year after their last order. {leaving}"
+    )
+    # without them, the value in its normal range says only that
+    data["alerts"] = data["alerts"][:-3]
+    reason = Dom(render_dashboard(data)).text(data_testid="acv-reason")
+    assert reason.startswith("Within its normal range")
+
+
 def test_open_alerts_of_one_kpi_are_one_entry_and_closed_ones_are_folded(data):
     def member(name, state="new", segment="smb", kind="decline"):
         return alert(name, "Orders", state, kind=kind, dimension="segment", member=segment)

@@ -152,12 +152,28 @@ def reason(full: str | None) -> Row:
     return {"short": short, "full": full, "more": full != short}
 
 
+# The signals of customers leaving and of those who stay buying less: counts of the last days,
+# where the average customer value, which counts a customer for a year after their last order,
+# moves months later.
+LEADING = ("existing_customer_purchases", "existing_customer_basket")
+
+
 def hero(acv: Row | None, value: Row, alerts: list[Row], currency: str) -> Row | None:
     if acv is None or acv["value"] is None:
         return None
     status, alert = acv["status"], acv["alert"]
+    leading = sorted(
+        (a for a in alerts if a["kpi_name"] in LEADING and a["state"] in OPEN_STATES),
+        key=lambda a: (a["dimension"] != "total", STATE_RANK.get(a["state"], 9)),
+    )
     if alert:
         why = reason(alert["reason"])
+    elif leading:
+        said = [text.first_sentence(a["reason"]) for a in leading]
+        why = reason(
+            f"{said[0]} Average customer value is not yet below its normal range: a customer "
+            f"counts in it for a year after their last order. {' '.join(said[1:])}"
+        )
     elif status == "ok":
         why = reason("Within its normal range: neither a decline nor a flattening.")
     else:
