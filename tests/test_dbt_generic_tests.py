@@ -90,6 +90,7 @@ def test_each_table_checks_its_rows_in_one_test_per_severity_and_filter():
         "unique",
         "unique_combination_of_columns",
         "relationships",
+        "relationships_to_optional",
     }
     groups = Counter(
         (table, config["severity"], config.get("where"))
@@ -133,3 +134,20 @@ def test_crm_text_reads_as_its_type_or_is_named_and_read_as_null(tmp_path):
     assert (row["whole"], row["fraction"], row["text"]) == (4, None, None)
     assert row["millis"].startswith("2025-07-11T10:00:00")
     assert row["iso"].startswith("2024-03-01T10:00:00")
+
+
+@pytest.mark.e2e
+def test_a_reference_to_an_optional_table_is_checked_once_it_holds_a_row(tmp_path):
+    lines = rows("(1, 7, 'x'), (2, 8, 'x'), (3, null, 'x')")
+
+    def unlisted(products: str) -> list:
+        test = (
+            f"{{{{ test_relationships_to_optional(model={lines!r}, column_name='b', "
+            f"to={products!r}, field='a') }}}}"
+        )
+        return sorted(row["from_field"] for row in dbt_show(test, tmp_path))
+
+    # a product list without 8: the line of product 8 is named, the line without one is not
+    assert unlisted(rows("(7, 0, 'p'), (9, 0, 'q')")) == [8]
+    # no product listed at all: nothing to tell every line
+    assert unlisted("(select * from " + rows("(7, 0, 'p')") + " as listed where false)") == []
