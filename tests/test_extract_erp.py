@@ -263,6 +263,28 @@ def test_copies_of_a_row_load_once_and_different_rows_under_one_key_are_all_held
     ) == [(1, 2), (2, 2), (3, 2)]
 
 
+def test_a_row_without_a_value_it_needs_to_count_is_quarantined_until_the_erp_sets_it(
+    warehouse, tmp_path
+):
+    erp = tmp_path / "erp.sqlite"
+    order = {"order_id": 5, "order_date": "2026-06-01", "status": "completed"}
+    orders = [{**order, "customer_id": 1, "updated_at": "2026-06-01 10:00:00"}]
+    orders.append({**order, "order_id": 6, "updated_at": "2026-06-01 11:00:00"})
+    lines = [line(1, order_id=None)]
+    url = contract_erp(erp, rows={"orders": orders, "order_lines": lines})
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert query(warehouse, "select order_id from raw_erp.orders") == [(5,)]
+    ((_, reason, _, _),) = quarantined(warehouse, "orders")
+    assert reason == (
+        "customer_id is NULL: the row counts nowhere without it; it loads once the ERP sets it"
+    )
+    assert quarantined(warehouse)[0][1].startswith("order_id is NULL: the row counts nowhere")
+    with sqlite3.connect(erp) as db:
+        db.execute("update orders set customer_id = 2 where order_id = 6")
+    pipeline("erp", warehouse).run(erp_source(url))
+    assert query(warehouse, "select order_id from raw_erp.orders order by 1") == [(5,), (6,)]
+
+
 def test_values_the_contract_cannot_hold_are_quarantined_and_the_rest_of_the_table_loads(
     warehouse, tmp_path
 ):

@@ -41,13 +41,15 @@ def contract_markdown() -> str:
             meta = table["config"]["meta"]
             kind = "required" if meta.get("required") else "optional"
             key = ", ".join(f"`{column}`" for column in meta["primary_key"])
+            needs = " or ".join(f"`{column}`" for column in meta.get("needs", ()))
+            held = needs and f" A row lacking {needs} is quarantined; it loads once filled in."
             out += [
                 "",
                 f"### `{table['name']}` ({kind})",
                 "",
                 _text(table.get("description")),
                 "",
-                f"Key: {key}. Read incrementally on `{meta['cursor']}`.",
+                f"Key: {key}. Read incrementally on `{meta['cursor']}`.{held}",
                 "",
                 "| column | type | meaning |",
                 "|---|---|---|",

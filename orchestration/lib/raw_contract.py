@@ -49,6 +49,9 @@ class RawTable:
     description: str
     # A required table missing from its source is an error; an optional one lands empty.
     required: bool = False
+    # Columns a row cannot count without (an order's customer and day): a row lacking one is
+    # quarantined, as one lacking its key is.
+    needs: tuple[str, ...] = ()
 
     def arrow_schema(self) -> pa.Schema:
         """The contract's columns as Arrow fields; the key's are not nullable, as dlt makes
@@ -107,6 +110,7 @@ def source_tables(source: str) -> dict[str, RawTable]:
             cursor=table["config"]["meta"]["cursor"],
             description=table.get("description", ""),
             required=table["config"]["meta"].get("required", False),
+            needs=tuple(table["config"]["meta"].get("needs", ())),
         )
         for table in spec["tables"]
     }

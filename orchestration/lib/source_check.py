@@ -85,40 +85,23 @@ def _check_erp(name: str, url: str, settings: Settings) -> Iterator[Finding]:
                     yield _without_rates(connection, present, settings.reporting_currency)
                     continue
                 yield from _check_table(connection, inspector, present, table)
-            yield from _unusable_rows(connection, inspector, present, settings.reporting_currency)
+            yield from _unconvertible_orders(
+                connection, inspector, present, settings.reporting_currency
+            )
     finally:
         engine.dispose()
 
 
-# Values no build can do without, beyond the keys (whose rows are quarantined): the staging
-# models' error-severity not-null rules (dbt_project/models/staging/erp/_erp__models.yml).
-REQUIRED_VALUES = {
-    "orders": ("customer_id", "order_date"),
-    "order_lines": ("order_id",),
-    "refunds": ("order_id",),
-}
-
-
-def _unusable_rows(connection, inspector, present: set[str], currency: str) -> Iterator[Finding]:
-    """The rows that would stop the first build, named before it: a required value missing,
-    or a currency the exchange rates do not give."""
+def _unconvertible_orders(
+    connection, inspector, present: set[str], currency: str
+) -> Iterator[Finding]:
+    """The orders that would stop the first build, named before it: those in a currency the
+    exchange rates do not give."""
     columns = {
         name: {column["name"] for column in inspector.get_columns(name)}
-        for name in ("orders", "order_lines", "refunds", "exchange_rates")
+        for name in ("orders", "exchange_rates")
         if name in present
     }
-    for name, required in REQUIRED_VALUES.items():
-        for column in (c for c in required if c in columns.get(name, ())):
-            source = sa.table(name, sa.column(column))
-            query = sa.select(sa.func.count()).where(source.c[column].is_(None))
-            if missing := connection.execute(query).scalar_one():
-                yield Finding(
-                    "erp",
-                    name,
-                    "error",
-                    f"rows without {column}: {missing:,}; the build stops on them (test "
-                    f"row_rules_stg_erp__{name}): give each its {column} in the ERP",
-                )
     if not (
         "currency" in columns.get("orders", ())
         and {"currency", "base_currency"} <= columns.get("exchange_rates", set())
@@ -194,16 +177,18 @@ def _check_table(connection, inspector, present: set[str], table) -> Iterator[Fi
         )
         return
     source = sa.table(table.name, *(sa.column(name) for name in table.columns))
-    rows, no_cursor = connection.execute(
+    needed = (table.cursor, *table.needs)
+    rows, *lacking = connection.execute(
         sa.select(
             sa.func.count(),
-            sa.func.count().filter(source.c[table.cursor].is_(None)),
+            *(sa.func.count().filter(source.c[name].is_(None)) for name in needed),
         )
     ).one()
     yield Finding(table.source, table.name, "ok", f"{rows:,} rows")
-    if no_cursor:
-        what = f"{no_cursor:,} of {rows:,} rows lack {table.cursor}: quarantined, not loaded"
-        yield Finding(table.source, table.name, "warning", what)
+    for name, count in zip(needed, lacking, strict=True):
+        if count:
+            what = f"{count:,} of {rows:,} rows lack {name}: quarantined, not loaded"
+            yield Finding(table.source, table.name, "warning", what)
 
 
 def _check_crm(name: str, url: str, settings: Settings) -> Iterator[Finding]:

@@ -6,7 +6,8 @@ the contract here, from what the database driver returns; a row that cannot be l
 is goes to ``raw_erp.<table>_quarantine`` with the reason and the row as received:
 
 - a NULL cursor (``updated_at``) or a NULL key column: an incremental read cannot place the
-  row (without this, it would never be read at all);
+  row (without this, it would never be read at all); or a NULL in a column the contract says
+  a row needs (``meta.needs``: an order's customer and day, a line's or a refund's order);
 - a value the contract's type cannot hold (text in a numeric column, which SQLite allows; an
   amount with more decimals than the contract keeps; a date that is not one);
 - a cursor more than a day in the future, which would move the cursor past rows not written
@@ -263,6 +264,7 @@ class _Sorter:
         self.cursor_at = self.names.index(table.cursor)
         self.key_at = [self.names.index(name) for name in table.primary_key]
         self.id_at = [at for at in self.key_at if at != self.cursor_at]
+        self.needs_at = [self.names.index(name) for name in table.needs]
         self.reasons: Counter[str] = Counter()
         self.latest: datetime | None = None  # the latest cursor among the rows read
         # A day ahead: an ERP writing local time in a zone ahead of UTC is not in the future.
@@ -318,7 +320,7 @@ class _Sorter:
                 except (pa.ArrowException, ValueError, TypeError, OverflowError):
                     return None
             arrays.append(array)
-        if any(arrays[at].null_count for at in self.key_at):
+        if any(arrays[at].null_count for at in (*self.key_at, *self.needs_at)):
             return None
         if pc.max(arrays[self.cursor_at]).as_py() > self.horizon:
             return None
@@ -394,6 +396,12 @@ class _Sorter:
         for at in self.key_at:
             if typed[at] is None:
                 raise ValueError(f"{self.names[at]} is NULL: the row has no key")
+        for at in self.needs_at:
+            if typed[at] is None:
+                raise ValueError(
+                    f"{self.names[at]} is NULL: the row counts nowhere without it; it loads "
+                    "once the ERP sets it"
+                )
         if typed[self.cursor_at] > self.horizon:
             raise ValueError(
                 f"{self.table.cursor} is in the future: loading the row would move the cursor "
