@@ -48,6 +48,13 @@ def _columns(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
 
+def _listed(model: str, kwargs: Mapping[str, Any], end: str) -> str:
+    return (
+        f"Every `{kwargs['column_name']}` of `{model}` is a `{kwargs['field']}` of "
+        f"`{_named(kwargs['to'])}`{end}"
+    )
+
+
 def _row_rules(model: str, kwargs: Mapping[str, Any]) -> str:
     rules = []
     if kwargs.get("not_null"):
@@ -69,15 +76,10 @@ _GENERIC = {
     "unique_combination_of_columns": lambda model, kwargs: (
         f"One row of `{model}` per {_columns(kwargs['combination_of_columns'])}."
     ),
-    "relationships": lambda model, kwargs: (
-        f"Every `{kwargs['column_name']}` of `{model}` is a `{kwargs['field']}` of "
-        f"`{_named(kwargs['to'])}`."
+    "relationships": lambda model, kwargs: _listed(model, kwargs, "."),
+    "relationships_to_optional": lambda model, kwargs: _listed(
+        model, kwargs, ", once it holds any row."
     ),
-    "relationships_to_optional": lambda model, kwargs: (
-        f"Every `{kwargs['column_name']}` of `{model}` is a `{kwargs['field']}` of "
-        f"`{_named(kwargs['to'])}`, once it holds any row."
-    ),
-    "not_null": lambda model, kwargs: f"`{kwargs['column_name']}` of `{model}` is never null.",
     "readable_as": lambda model, kwargs: (
         f"In the current version of each row of `{model}`, "
         + "; ".join(f"`{column}` reads as {kind}" for column, kind in kwargs["columns"].items())

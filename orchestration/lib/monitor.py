@@ -32,7 +32,13 @@ from orchestration.lib.explain import (
     unit_shown,
 )
 from orchestration.lib.outbox import OUTBOX_DDL, enqueue, previous_suppression
-from orchestration.lib.radar import COUNTED, SHOWN_SQL, reporting_currency, table_columns
+from orchestration.lib.radar import (
+    COUNTED,
+    EXISTING_CUSTOMERS,
+    SHOWN_SQL,
+    reporting_currency,
+    table_columns,
+)
 from orchestration.lib.serving import sql_literal
 from orchestration.lib.trend import (
     Finding,
@@ -90,8 +96,6 @@ SEASONAL_DIMENSIONS = ("total", "segment")
 # the rest of the company or to a year earlier (count_references); a basket is held to each
 # customer's own average order, which has no season of its own.
 REFERRED = ("existing_customer_purchases",)
-# KPIs about the existing customers: their alerts' first sentence names the cause.
-EXISTING_CUSTOMERS = ("existing_customer_purchases", "existing_customer_basket")
 # How a move of the total ACV is broken down to say where it comes from.
 BREAKDOWNS = ("segment", "region")
 # A member's KPI wanders by chance more the fewer customers it has (by about 1/sqrt(N)): below

@@ -30,6 +30,10 @@ DEFAULT_CURRENCY = "EUR"
 # ratio swings by hundreds of percent in a small company, so the radar, the dashboard and the
 # alerts show them as made over expected in the WEEK_DAYS ending each day.
 COUNTED = ("existing_customer_purchases", "existing_customer_basket")
+# The signals of the existing customers leaving (their purchases) and of those who stay buying
+# less (their basket): their alerts' first sentence names the cause, and they move months
+# before the average customer value, which counts a customer for a year after their last order.
+EXISTING_CUSTOMERS = COUNTED
 # Each KPI's value by day and member, as the radar, the dashboard and the alerts show it.
 SHOWN_SQL = f"""
 select

@@ -173,6 +173,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     # A warehouse's serving copy (lib/serving.py), dashboard and alert file are beside it, so
     # that a company's own warehouse in a folder of its own never shares them with the demo's.
     beside = warehouse.parent
+    # relative to the project where it can be, so the default channel's URL, which each alert
+    # message's id hashes, reads as it always has: jsonl://data/alerts.jsonl
     if beside.is_relative_to(PROJECT_ROOT):
         beside = beside.relative_to(PROJECT_ROOT)
     channels = _channels(env.get("ALERT_CHANNELS", f"jsonl://{beside / 'alerts.jsonl'}"))
@@ -294,12 +296,8 @@ def _channels(value: str) -> tuple[str, ...]:
     """The URLs of ``ALERT_CHANNELS``, each one a channel can be sent to: ``jsonl://PATH`` or a
     URL Apprise knows. A bad one is named by its scheme alone, as URLs hold secrets."""
     channels = tuple(channel.strip() for channel in value.split(",") if channel.strip())
-    others = [c for c in channels if not re.fullmatch(r"jsonl://.*[^/].*", c)]
-    if others:
-        import apprise  # loads its plugins: only when a channel needs them
-
-    for channel in others:
-        if channel.startswith("jsonl://") or not apprise.Apprise().add(channel):
+    for channel in channels:
+        if not _reachable(channel):
             scheme, found, _ = channel.partition("://")
             raise SettingsError(
                 "ALERT_CHANNELS",
@@ -309,6 +307,14 @@ def _channels(value: str) -> tuple[str, ...]:
                 "jsonl://data/alerts.jsonl,slack://TokenA/TokenB/TokenC/#radar",
             )
     return channels
+
+
+def _reachable(channel: str) -> bool:
+    if channel.startswith("jsonl://"):
+        return bool(channel.removeprefix("jsonl://").strip("/"))
+    import apprise  # loads its plugins: only when a channel needs them
+
+    return apprise.Apprise().add(channel)
 
 
 def _timezone(value: str) -> str:

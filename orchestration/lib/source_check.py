@@ -81,80 +81,58 @@ def _check_erp(name: str, url: str, settings: Settings) -> Iterator[Finding]:
     try:
         with engine.connect() as connection:
             for table in source_tables(name).values():
-                if table.name == "exchange_rates" and table.name not in present:
-                    yield _without_rates(connection, present, settings.reporting_currency)
-                    continue
-                yield from _check_table(connection, inspector, present, table)
-            yield from _unconvertible_orders(
-                connection, inspector, present, settings.reporting_currency
-            )
+                if table.name != "exchange_rates" or table.name in present:
+                    yield from _check_table(connection, inspector, present, table)
+            yield from _rates(connection, inspector, present, settings.reporting_currency)
     finally:
         engine.dispose()
 
 
-def _unconvertible_orders(
-    connection, inspector, present: set[str], currency: str
-) -> Iterator[Finding]:
-    """The orders that would stop the first build, named before it: those in a currency the
-    exchange rates do not give."""
+def _rates(connection, inspector, present: set[str], currency: str) -> Iterator[Finding]:
+    """Whether the exchange rates convert every order to ``currency``: an ERP without them is
+    fine while every order is in it; one with them must give each other currency of an order,
+    or the first build stops on those orders."""
     columns = {
         name: {column["name"] for column in inspector.get_columns(name)}
         for name in ("orders", "exchange_rates")
         if name in present
     }
-    if not (
-        "currency" in columns.get("orders", ())
-        and {"currency", "base_currency"} <= columns.get("exchange_rates", set())
-    ):
-        return
-    unknown = [
-        code
-        for (code,) in connection.execute(
-            sa.text(
-                "select distinct upper(trim(currency)) from orders where trim(currency) <> '' "
-                "and upper(trim(currency)) <> :currency and upper(trim(currency)) not in "
-                "(select upper(currency) from exchange_rates where currency is not null "
-                "union select upper(base_currency) from exchange_rates "
-                "where base_currency is not null)"
-            ),
-            {"currency": currency},
+    rates = columns.get("exchange_rates")
+    if rates is not None and not {"currency", "base_currency"} <= rates:
+        return  # _check_table names the missing columns
+    query = (
+        "select distinct upper(trim(currency)) from orders where trim(currency) <> '' "
+        "and upper(trim(currency)) <> :currency"
+    )
+    if rates is not None:
+        query += (
+            " and upper(trim(currency)) not in (select upper(currency) from exchange_rates "
+            "where currency is not null union select upper(base_currency) from exchange_rates "
+            "where base_currency is not null)"
         )
-    ]
-    if unknown:
+    foreign = []
+    if "currency" in columns.get("orders", ()):
+        rows = connection.execute(sa.text(query), {"currency": currency})
+        foreign = sorted(code for (code,) in rows)
+    if rates is None and not foreign:
+        yield Finding("erp", "exchange_rates", "ok", f"not needed: every order is in {currency}")
+    elif rates is None:
         yield Finding(
             "erp",
             "exchange_rates",
             "error",
-            f"no rate of {', '.join(sorted(unknown)[:5])}, the currency of some orders: the build "
+            f"missing, and orders are in {', '.join(foreign[:5])}: their amounts need its "
+            f"rates to {currency} (or set REPORTING_CURRENCY)",
+        )
+    elif foreign:
+        yield Finding(
+            "erp",
+            "exchange_rates",
+            "error",
+            f"no rate of {', '.join(foreign[:5])}, the currency of some orders: the build "
             f"stops on them (they cannot convert to {currency}); add its rates, or correct the "
             "orders' currency",
         )
-
-
-def _without_rates(connection, present: set[str], currency: str) -> Finding:
-    """An ERP without exchange rates: fine while every order is in the reporting currency."""
-    foreign: list[str] = []
-    if "orders" in present:
-        foreign = [
-            code
-            for (code,) in connection.execute(
-                sa.text(
-                    "select distinct upper(trim(currency)) from orders "
-                    "where currency is not null and upper(trim(currency)) <> :currency"
-                ),
-                {"currency": currency},
-            )
-            if code
-        ]
-    if not foreign:
-        return Finding("erp", "exchange_rates", "ok", f"not needed: every order is in {currency}")
-    return Finding(
-        "erp",
-        "exchange_rates",
-        "error",
-        f"missing, and orders are in {', '.join(sorted(foreign)[:5])}: their amounts need its "
-        f"rates to {currency} (or set REPORTING_CURRENCY)",
-    )
 
 
 def _check_table(connection, inspector, present: set[str], table) -> Iterator[Finding]:

@@ -24,7 +24,7 @@ from orchestration.lib.dashboard import charts, panels, text
 from orchestration.lib.dashboard.data import ACV, STATE_RANK
 from orchestration.lib.dashboard.panels import BRIDGE_PARTS, FLOW_PARTS, MTD_PARTS
 from orchestration.lib.explain import MONEY, format_value, unit_shown
-from orchestration.lib.radar import CHANGE_DAYS, DEFAULT_CURRENCY
+from orchestration.lib.radar import CHANGE_DAYS, DEFAULT_CURRENCY, EXISTING_CUSTOMERS
 
 Row = dict[str, Any]
 TEMPLATES = Path(__file__).with_name("templates")
@@ -152,18 +152,12 @@ def reason(full: str | None) -> Row:
     return {"short": short, "full": full, "more": full != short}
 
 
-# The signals of customers leaving and of those who stay buying less: counts of the last days,
-# where the average customer value, which counts a customer for a year after their last order,
-# moves months later.
-LEADING = ("existing_customer_purchases", "existing_customer_basket")
-
-
 def hero(acv: Row | None, value: Row, alerts: list[Row], currency: str) -> Row | None:
     if acv is None or acv["value"] is None:
         return None
     status, alert = acv["status"], acv["alert"]
     leading = sorted(
-        (a for a in alerts if a["kpi_name"] in LEADING and a["state"] in OPEN_STATES),
+        (a for a in alerts if a["kpi_name"] in EXISTING_CUSTOMERS and a["state"] in OPEN_STATES),
         key=lambda a: (a["dimension"] != "total", STATE_RANK.get(a["state"], 9)),
     )
     if alert:
